@@ -1,0 +1,125 @@
+"""From trained replicates to relay tables (paper §II.C, §III).
+
+``record`` runs a condition's replicates on analysis sequences and keeps what the relay method
+needs: the hidden activity at every step, each concept's true bit (``X_in``) and the network's
+answer bit for it (``X_out``, the sign of its output at the answer step). ``relay_frame`` runs the
+greedy ordering of ``irn.relay`` for every replicate, time step and concept and returns one tidy
+DataFrame, the table every later chapter starts from.
+
+Analysis sequences are clean sequences of the task drawn at random. Their delay is the training
+delay of a fixed-delay condition and ``max(TRAIN_DELAYS)`` (5) for random-delay training, so a
+sequence has 15 steps as in the paper's Fig 6. ``RELAY_STEP`` is the step after all inputs, where
+the paper computes relay information and knocks nodes out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from irn import relay, tasks
+from irn.train import Trained
+
+RELAY_STEP = tasks.INPUT_STEPS  # 0-based: the first step after all information was presented
+STATES = ("h", "c", "hc")
+ANALYSIS_SAMPLES = 1000
+
+
+def analysis_delay(delay) -> int:
+    """The delay of analysis sequences for a training-delay regime (5 for ``"random"``)."""
+    return max(tasks.TRAIN_DELAYS) if delay == "random" else tasks.check_delay(delay)
+
+
+@dataclass(frozen=True)
+class Recording:
+    """What a condition's replicates did on the analysis sequences.
+
+    hidden: (replicates, samples, steps, nodes) float32 — h, c, or both side by side ("hc");
+    x_in: (concepts, samples) uint8 true bits; x_out: (replicates, concepts, samples) uint8 answer
+    bits; state: (samples,) concept combination 0…7; correct: (replicates, concepts) accuracy.
+    """
+
+    trained: Trained
+    hidden: np.ndarray
+    x_in: np.ndarray
+    x_out: np.ndarray
+    state: np.ndarray
+    delay: int
+    correct: np.ndarray
+
+    @property
+    def steps(self) -> int:
+        return self.hidden.shape[2]
+
+
+def record(trained: Trained, samples: int = ANALYSIS_SAMPLES, seed: int = 0, state: str = "h",
+           delay=None) -> Recording:
+    """Run every replicate of ``trained`` on ``samples`` clean sequences and record them.
+
+    state: "h" (hidden state, default), "c" (LSTM cell state) or "hc" (both, 2×nodes columns).
+    delay: analysis delay (default ``analysis_delay`` of the training regime).
+    """
+    if state not in STATES:
+        raise ValueError(f"state must be one of {STATES}, got {state!r}")
+    if state != "h" and trained.condition.arch != "lstm":
+        raise ValueError(f"state {state!r} needs an LSTM; {trained.condition.arch} has only h")
+    delay = analysis_delay(trained.condition.delay) if delay is None else tasks.check_delay(delay, allow_random=False)
+    batch = tasks.sample(trained.condition.task, samples, delay=delay, seed=seed)
+    with torch.no_grad():
+        trace = trained.model(batch.inputs)
+    out = trace.output[:, torch.arange(len(batch)), batch.answer_step]  # (R, samples, 3)
+    parts = {"h": [trace.hidden], "c": [trace.cell], "hc": [trace.hidden, trace.cell]}[state]
+    hidden = torch.cat(parts, dim=-1).numpy()
+    x_in = (batch.targets.numpy().T > 0).astype(np.uint8)
+    x_out = (out.numpy().transpose(0, 2, 1) > 0).astype(np.uint8)
+    return Recording(trained, hidden, x_in, x_out, batch.state.numpy(), delay,
+                     correct=(x_out == x_in[None]).mean(axis=2))
+
+
+def relay_frame(trained: list[Trained] | Trained, steps=None, samples: int = ANALYSIS_SAMPLES,
+                seed: int = 0, method: str = "median", state: str = "h") -> pd.DataFrame:
+    """Greedy relay ordering for every replicate × time step × concept, as one tidy table.
+
+    steps: 0-based time steps (default: all steps of the analysis sequences);
+    method: binarisation of ``irn.relay.binarize`` (per node and step, over samples).
+    Columns: arch, task, delay, replicate, step, concept, node, contribution, rank (0 = removed
+    first, nodes−1 = last survivor), relay (I_R of all nodes at that step and concept).
+    """
+    trained = [trained] if isinstance(trained, Trained) else list(trained)
+    frames = []
+    for t in trained:
+        rec = record(t, samples=samples, seed=seed, state=state)
+        chosen = range(rec.steps) if steps is None else _check_steps(steps, rec.steps)
+        frames.append(relay_of_recording(rec, chosen, method))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _check_steps(steps, n_steps: int) -> list[int]:
+    steps = [steps] if isinstance(steps, (int, np.integer)) else list(steps)
+    bad = [s for s in steps if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 0 <= s < n_steps]
+    if not steps or bad:
+        raise ValueError(f"steps must be 0-based time steps in 0…{n_steps - 1}, got {steps}")
+    return [int(s) for s in steps]
+
+
+def relay_of_recording(rec: Recording, steps, method: str = "median") -> pd.DataFrame:
+    """``relay_frame`` for one recording (see there)."""
+    steps = _check_steps(steps, rec.steps)
+    hid = rec.hidden[:, :, steps].transpose(0, 2, 1, 3)  # (R, steps, samples, nodes)
+    bits = relay.binarize(hid, method=method)
+    res = relay.greedy_many(rec.x_in[None, None], rec.x_out[:, None], bits[:, :, None])
+    r, s, c, h = res.contribution.shape
+    rank = np.empty_like(res.order)
+    np.put_along_axis(rank, res.order, np.arange(h), axis=-1)
+    cond = rec.trained.condition
+    idx = np.indices((r, s, c, h)).reshape(4, -1)
+    return pd.DataFrame({
+        "arch": cond.arch, "task": cond.task, "delay": str(cond.delay),
+        "replicate": idx[0], "step": np.asarray(steps)[idx[1]],
+        "concept": np.asarray(tasks.CONCEPTS[cond.task])[idx[2]], "node": idx[3],
+        "contribution": res.contribution.reshape(-1), "rank": rank.reshape(-1),
+        "relay": np.repeat(res.curve[..., 0].reshape(-1), h),
+    })

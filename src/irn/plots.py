@@ -1,0 +1,54 @@
+"""One Altair chart builder per figure of the book. Each takes a tidy DataFrame, as returned by
+the library, and returns an ``alt.Chart``; the chapters only call these."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+ARCH_COLORS = alt.Scale(domain=["rnn", "gru", "lstm"], range=["#222222", "#d62728", "#1f77b4"])
+DELAY_ORDER = ["1", "2", "3", "4", "5", "random"]
+
+
+def input_sequences(frame: pd.DataFrame, width: int = 180) -> alt.Chart:
+    """Paper Fig 1: example inputs as step × channel heat maps, one panel per example.
+
+    frame: columns example (title), step, channel, value.
+    """
+    return alt.Chart(frame).mark_rect().encode(
+        x=alt.X("step:O", title="time step"),
+        y=alt.Y("channel:O", title="input channel", sort="descending"),
+        color=alt.Color("value:Q", scale=alt.Scale(scheme="redblue", domain=[-1, 1], reverse=True),
+                        title="input"),
+        tooltip=["example", "step", "channel", alt.Tooltip("value:Q", format=".2f")],
+    ).properties(width=width, height=90).facet(facet=alt.Facet("example:N", title=None), columns=2)
+
+
+def training_effort(summary: pd.DataFrame) -> alt.Chart:
+    """Epochs to criterion per training-delay regime: box plots per architecture and task.
+
+    summary: one row per replicate with arch, task, delay, epochs.
+    """
+    return alt.Chart(summary).mark_boxplot(extent="min-max").encode(
+        x=alt.X("delay:N", sort=DELAY_ORDER, title="training delay"),
+        y=alt.Y("epochs:Q", title="epochs to criterion"),
+        color=alt.Color("arch:N", scale=ARCH_COLORS, legend=None),
+    ).properties(width=150, height=140).facet(
+        row=alt.Row("task:N", title=None), column=alt.Column("arch:N", title=None, sort=["rnn", "gru", "lstm"]))
+
+
+def accuracy_by_delay(summary: pd.DataFrame) -> alt.Chart:
+    """Paper Fig 2: accuracy at evaluation delays 0…9, a line per training-delay regime with a
+    band of ± one standard error over replicates.
+
+    summary: ``irn.stats.mean_interval`` output with arch, task, delay, eval_delay, mean, lo, hi.
+    """
+    color = alt.Color("delay:N", sort=DELAY_ORDER, title="training delay",
+                      scale=alt.Scale(scheme="viridis"))
+    base = alt.Chart().encode(x=alt.X("eval_delay:O", title="evaluation delay"), color=color)
+    band = base.mark_area(opacity=0.2).encode(y=alt.Y("lo:Q", title="accuracy", scale=alt.Scale(domain=[0.4, 1])),
+                                              y2="hi:Q")
+    line = base.mark_line(point=True).encode(
+        y="mean:Q", tooltip=["arch", "task", "delay", "eval_delay", alt.Tooltip("mean:Q", format=".3f")])
+    return alt.layer(band, line, data=summary).properties(width=170, height=150).facet(
+        row=alt.Row("task:N", title=None), column=alt.Column("arch:N", title=None, sort=["rnn", "gru", "lstm"]))

@@ -1,0 +1,233 @@
+"""The memory and block tasks (paper §II.A, Fig 1).
+
+Both tasks present three binary *concepts* during an input phase of ``INPUT_STEPS`` steps, then
+``delay`` all-zero input vectors, and the answer (±1 per concept) is read at the last step.
+
+* ``memory``: three sensor channels A, B, C. Concept A's sign appears on channel A at time point
+  4, B's on channel B at time point 7 and C's on channel C at time point 10 (1-based, as in the
+  paper's Fig 6); every other input is zero.
+* ``block``: a one-dimensional camera of ``CAMERA_WIDTH`` pixels watches a block that is small
+  (``SMALL`` pixels) or large (``LARGE`` pixels), dark (``DARK``) or bright (``BRIGHT``), and moves
+  one pixel per step to the left or to the right, starting from one of ``len(BLOCK_STARTS)`` offsets.
+  The concepts are size, direction and brightness.
+
+Delays are fixed (1…5) or ``"random"``: drawn per sequence from [1, 5]. Any delay 0…9 can be
+asked for when evaluating. Time steps are 0-based in code: the answer of a sequence with delay d
+is read at step ``INPUT_STEPS - 1 + d`` and ``INPUT_STEPS`` is the first step after all inputs.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+TASKS = ("memory", "block")
+CONCEPTS = {"memory": ("A", "B", "C"), "block": ("size", "direction", "brightness")}
+INPUT_STEPS = 10
+TRAIN_DELAYS = (1, 2, 3, 4, 5)
+DELAY_REGIMES = (1, 2, 3, 4, 5, "random")
+EVAL_DELAYS = tuple(range(10))
+MAX_DELAY = max(EVAL_DELAYS)
+
+MEMORY_STEPS = (3, 6, 9)  # 0-based steps at which A, B, C appear (time points 4, 7, 10)
+
+CAMERA_WIDTH = 8
+SMALL, LARGE = 2, 4
+DARK, BRIGHT = 0.5, 1.0
+BLOCK_STARTS = (-3, -2, -1)  # left edge of a right-moving block at step 0
+
+
+def check_delay(delay, name: str = "delay", allow_random: bool = True):
+    """Return ``delay`` as an int 0…9 or ``"random"``; raise ValueError otherwise."""
+    if allow_random and delay == "random":
+        return "random"
+    if isinstance(delay, (bool, np.bool_)) or not isinstance(delay, (int, np.integer)):
+        allowed = "an integer 0…9 or 'random'" if allow_random else "an integer 0…9"
+        raise ValueError(f"{name} must be {allowed}, got {delay!r}")
+    if not 0 <= int(delay) <= MAX_DELAY:
+        raise ValueError(f"{name} must be between 0 and {MAX_DELAY}, got {delay}")
+    return int(delay)
+
+
+def check_task(task: str) -> str:
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    return task
+
+
+def delays_of(delay) -> tuple[int, ...]:
+    """The delays a regime draws from: ``(d,)`` for a fixed delay, 1…5 for ``"random"``."""
+    delay = check_delay(delay)
+    return TRAIN_DELAYS if delay == "random" else (delay,)
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """The distinct noise-free input phases of a task.
+
+    inputs: (patterns, INPUT_STEPS, n_inputs) float32; targets: (patterns, 3) of ±1;
+    ``state`` numbers the 8 combinations of the three concepts (bit k = concept k is +1).
+    """
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    state: np.ndarray
+
+
+def _memory_patterns() -> Patterns:
+    signs = np.array(list(itertools.product((-1.0, 1.0), repeat=3)), dtype=np.float32)
+    inputs = np.zeros((len(signs), INPUT_STEPS, 3), dtype=np.float32)
+    for k, step in enumerate(MEMORY_STEPS):
+        inputs[:, step, k] = signs[:, k]
+    return Patterns(inputs, signs, _state(signs))
+
+
+def block_frame(size: int, right: bool, bright: bool, start: int) -> np.ndarray:
+    """The camera images of one block: (INPUT_STEPS, CAMERA_WIDTH) float32."""
+    frames = np.zeros((INPUT_STEPS, CAMERA_WIDTH), dtype=np.float32)
+    for t in range(INPUT_STEPS):
+        left = start + t
+        lo, hi = max(left, 0), min(left + size, CAMERA_WIDTH)
+        frames[t, lo:hi] = BRIGHT if bright else DARK
+    return frames if right else frames[:, ::-1].copy()
+
+
+def _block_patterns() -> Patterns:
+    inputs, targets = [], []
+    for big, right, bright in itertools.product((False, True), repeat=3):
+        for start in BLOCK_STARTS:
+            inputs.append(block_frame(LARGE if big else SMALL, right, bright, start))
+            targets.append([1.0 if big else -1.0, 1.0 if right else -1.0, 1.0 if bright else -1.0])
+    targets = np.array(targets, dtype=np.float32)
+    return Patterns(np.stack(inputs), targets, _state(targets))
+
+
+def _state(targets: np.ndarray) -> np.ndarray:
+    return ((targets > 0) * np.array([1, 2, 4])).sum(axis=1).astype(np.int64)
+
+
+def patterns(task: str) -> Patterns:
+    """All distinct noise-free input phases of ``task``."""
+    check_task(task)
+    return _memory_patterns() if task == "memory" else _block_patterns()
+
+
+def n_inputs(task: str) -> int:
+    return 3 if check_task(task) == "memory" else CAMERA_WIDTH
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Sequences padded with zeros to a common length.
+
+    inputs: (batch, steps, n_inputs) float32 tensor; targets: (batch, 3) ±1 tensor;
+    delay: (batch,) int tensor; answer_step = INPUT_STEPS - 1 + delay; state: (batch,) the
+    concept combination 0…7; weight: (batch,) how many sequences each row stands for.
+    """
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    delay: torch.Tensor
+    state: torch.Tensor
+    weight: torch.Tensor
+
+    @property
+    def answer_step(self) -> torch.Tensor:
+        return INPUT_STEPS - 1 + self.delay
+
+    def __len__(self) -> int:
+        return self.inputs.shape[0]
+
+
+def _assemble(pat: Patterns, index: np.ndarray, delay: np.ndarray, steps: int,
+              noise: float, rng: np.random.Generator | None, weight=None) -> Batch:
+    x = np.zeros((len(index), steps, pat.inputs.shape[2]), dtype=np.float32)
+    x[:, :INPUT_STEPS] = pat.inputs[index]
+    if noise > 0:
+        x += rng.normal(0.0, noise, size=x.shape).astype(np.float32)
+    weight = np.ones(len(index)) if weight is None else weight
+    return Batch(
+        inputs=torch.from_numpy(x),
+        targets=torch.from_numpy(pat.targets[index].copy()),
+        delay=torch.from_numpy(delay.astype(np.int64)),
+        state=torch.from_numpy(pat.state[index].copy()),
+        weight=torch.as_tensor(weight, dtype=torch.float32),
+    )
+
+
+def check_noise(noise) -> float:
+    if not isinstance(noise, (int, float, np.floating)) or isinstance(noise, bool) \
+            or not np.isfinite(noise) or noise < 0:
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    return float(noise)
+
+
+def sample(task: str, n: int, delay=4, noise: float = 0.0, seed: int = 0,
+           steps: int | None = None) -> Batch:
+    """Draw ``n`` random sequences of ``task``.
+
+    delay: 0…9, or ``"random"`` (each sequence draws its own delay from 1…5).
+    noise: standard deviation of Gaussian noise added to every input value (0 = clean).
+    steps: pad every sequence to this many steps (default: the longest one drawn).
+    """
+    check_task(task)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n (number of sequences) must be a positive integer, got {n!r}")
+    noise = check_noise(noise)
+    choices = delays_of(delay) if delay == "random" else (check_delay(delay),)
+    rng = np.random.default_rng(seed)
+    pat = patterns(task)
+    index = rng.integers(0, len(pat.targets), size=n)
+    d = rng.choice(np.array(choices), size=n)
+    steps = _check_steps(steps, int(d.max()))
+    return _assemble(pat, index, d, steps, noise, rng)
+
+
+def _check_steps(steps, longest: int) -> int:
+    need = INPUT_STEPS + longest
+    if steps is None:
+        return need
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < need:
+        raise ValueError(f"steps must be an integer >= {need} (input phase + delay), got {steps!r}")
+    return int(steps)
+
+
+def distinct(task: str, delay=4, steps: int | None = None) -> Batch:
+    """Every distinct noise-free sequence of a delay regime, once each (weight 1).
+
+    For ``delay="random"`` each pattern appears once per delay 1…5. Rows are ordered
+    delay-major: row = delay_index * n_patterns + pattern.
+    """
+    pat = patterns(task)
+    choices = delays_of(delay) if delay == "random" else (check_delay(delay),)
+    p = len(pat.targets)
+    index = np.tile(np.arange(p), len(choices))
+    d = np.repeat(np.array(choices), p)
+    steps = _check_steps(steps, int(d.max()))
+    return _assemble(pat, index, d, steps, 0.0, None)
+
+
+def describe(task: str, targets) -> str:
+    """A short label for one sequence's concepts, e.g. ``"A+ B− C+"`` or ``"large, left, dark"``."""
+    t = np.asarray(targets)
+    if check_task(task) == "memory":
+        return " ".join(f"{c}{'+' if v > 0 else '−'}" for c, v in zip(CONCEPTS[task], t))
+    words = (("small", "large"), ("left", "right"), ("dark", "bright"))
+    return ", ".join(w[int(v > 0)] for w, v in zip(words, t))
+
+
+def to_frame(task: str, batch: Batch) -> "pd.DataFrame":
+    """Long table of a batch's inputs: example, step, channel, value (for plotting)."""
+    import pandas as pd
+
+    rows = []
+    for i in range(len(batch)):
+        label = f"#{i + 1}: {describe(task, batch.targets[i].numpy())} (delay {int(batch.delay[i])})"
+        x = batch.inputs[i].numpy()
+        for step in range(x.shape[0]):
+            for ch in range(x.shape[1]):
+                rows.append((label, step, ch, float(x[step, ch])))
+    return pd.DataFrame(rows, columns=["example", "step", "channel", "value"])

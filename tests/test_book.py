@@ -1,0 +1,118 @@
+"""The book: notebook pairs, chapter conventions, the toc, and a fast build drawn in chromium.
+
+The quick tests read the committed files. The slow ones (marked ``slow``, run by default) build
+the whole book once per session with ``tools/build_book.py --fast`` and open every page in
+headless chromium to see that each Altair chart drew.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+
+import build_book  # noqa: E402
+import check_charts  # noqa: E402
+
+SOURCES = build_book.jupytext_sources(ROOT)
+DOCNAMES = build_book.toc_docnames(ROOT)
+
+
+def _name(path: Path) -> str:
+    return path.stem
+
+
+def test_book_has_chapter_notebooks():
+    assert SOURCES, "no book/NN_name.md Jupytext notebook found: the book would run nothing"
+
+
+def test_toc_entries_exist_and_list_every_chapter_notebook():
+    assert build_book.toc_problems(ROOT) == []
+
+
+def test_config_excludes_exactly_the_jupytext_sources():
+    assert build_book.exclude_problems(ROOT) == []
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=_name)
+def test_pair_in_sync_and_without_outputs(source):
+    assert build_book.pair_problems(source, source.with_suffix(".ipynb")) == []
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=_name)
+def test_chapter_conventions(source):
+    """Colab setup cell first (remove-cell), one parameters cell that sets ``fast``."""
+    assert build_book.convention_problems(source) == []
+
+
+def test_pair_check_catches_drift_and_outputs(tmp_path):
+    """The pairing check itself: an edited cell and a stored output are both reported."""
+    source = SOURCES[0]
+    (tmp_path / "book").mkdir()
+    copy = tmp_path / "book" / source.name
+    copy.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    notebook = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
+    code = next(c for c in notebook.cells if c.cell_type == "code")
+    code.source += "\n# edited"
+    code.outputs = [nbformat.v4.new_output("stream", text="hello")]
+    nbformat.write(notebook, copy.with_suffix(".ipynb"))
+    problems = build_book.pair_problems(copy, copy.with_suffix(".ipynb"))
+    assert any("out of sync" in p for p in problems)
+    assert any("outputs" in p for p in problems)
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> Path:
+    """The book built once per session with ``fast=True`` (the folder holds src/ and html/)."""
+    out = tmp_path_factory.mktemp("book")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "build_book.py"), "--fast", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, (
+        f"tools/build_book.py --fast failed (exit {result.returncode})\n"
+        f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
+    )
+    return out
+
+
+@pytest.mark.slow
+def test_fast_build_succeeds_with_warnings_as_errors(built_book):
+    html = built_book / "html"
+    assert (html / "index.html").exists()
+    for docname in DOCNAMES:
+        assert (html / f"{docname}.html").exists(), f"{docname} was not rendered"
+    for source in SOURCES:
+        executed = nbformat.read(built_book / "src" / "book" / f"{source.stem}.ipynb", 4)
+        assert executed.metadata.papermill.parameters == {"fast": True}
+        assert all(
+            c.get("execution_count") for c in executed.cells if c.cell_type == "code"
+        ), f"{source.stem}: not every code cell ran"
+
+
+@pytest.mark.slow
+def test_no_page_fetches_scripts_from_the_internet(built_book):
+    assert check_charts.static_problems(built_book / "html") == []
+
+
+@pytest.mark.slow
+def test_book_has_charts(built_book):
+    charts = sum(
+        check_charts.count_charts(built_book / "src" / "book" / f"{s.stem}.ipynb") for s in SOURCES
+    )
+    assert charts > 0, "no Altair chart in any chapter: the browser check would prove nothing"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("docname", DOCNAMES)
+def test_every_chart_draws_in_chromium(built_book, docname, tmp_path):
+    notebook = built_book / "src" / f"{docname}.ipynb"
+    expected = check_charts.count_charts(notebook) if notebook.exists() else 0
+    dom = check_charts.dump_dom(built_book / "html" / f"{docname}.html", profile=tmp_path)
+    assert check_charts.dom_problems(dom, expected, docname) == []

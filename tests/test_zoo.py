@@ -1,0 +1,74 @@
+import json
+
+import pytest
+import torch
+
+from irn import zoo
+from irn.train import Condition, TrainConfig
+
+CFG = TrainConfig(replicates=2, max_epochs=300, seed=3)
+COND = Condition("rnn", "memory", 1)
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    path = tmp_path_factory.mktemp("zoo")
+    (t,) = zoo.load_or_train(COND, CFG, zoo=path, progress=False)
+    return path, t
+
+
+def _copy(stored, tmp_path):
+    path, _ = stored
+    for f in path.iterdir():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    return tmp_path
+
+
+def test_round_trip(stored):
+    path, t = stored
+    back = zoo.load(COND, CFG, path)
+    for k, v in t.model.state_dict().items():
+        assert torch.equal(v, back.model.state_dict()[k])
+    assert back.epochs == t.epochs and back.seeds == t.seeds and back.restarts == t.restarts
+    meta = json.loads(next(path.glob("*.json")).read_text())
+    assert meta["torch_version"] == torch.__version__ and meta["condition"]["arch"] == "rnn"
+    assert not list(path.glob(".*tmp*"))  # no temporary files left behind
+
+
+def test_loads_instead_of_training(stored, monkeypatch):
+    path, _ = stored
+    monkeypatch.setattr(zoo, "train", lambda *a, **k: pytest.fail("retrained an existing entry"))
+    zoo.load_or_train(COND, CFG, zoo=path, progress=False)
+
+
+def test_config_change_is_not_reused(stored):
+    path, _ = stored
+    assert zoo.load(COND, TrainConfig(replicates=2, max_epochs=300, seed=4), path) is None
+    assert zoo.load(Condition("rnn", "memory", 2), CFG, path) is None
+    assert zoo.entry_key(COND, CFG) != zoo.entry_key(COND, TrainConfig(replicates=2, max_epochs=300, seed=3, lr=0.02))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "json"])
+def test_corrupted_entry_is_detected_and_retrained(stored, tmp_path, damage):
+    path = _copy(stored, tmp_path)
+    weights = next(path.glob("*.safetensors"))
+    sidecar = next(path.glob("*.json"))
+    if damage == "truncate":
+        weights.write_bytes(weights.read_bytes()[:100])
+    elif damage == "flip":
+        blob = bytearray(weights.read_bytes())
+        blob[-5] ^= 0xFF
+        weights.write_bytes(bytes(blob))
+    else:
+        sidecar.write_text(sidecar.read_text()[:40])
+    with pytest.raises(zoo.ZooError, match="corrupted|JSON|truncated"):
+        zoo.load(COND, CFG, path)
+    with pytest.warns(UserWarning, match="retraining"):
+        (t,) = zoo.load_or_train(COND, CFG, zoo=path, progress=False)
+    assert zoo.load(COND, CFG, path) is not None
+    assert t.epochs == stored[1].epochs  # retraining is deterministic
+
+
+def test_nothing_is_unpickled():
+    source = open(zoo.__file__).read()
+    assert "pickle" not in source.replace("unpickled", "") and "torch.load" not in source

@@ -1,0 +1,486 @@
+"""Build the irn book: execute the chapters with papermill, then render them with Jupyter Book.
+
+    python tools/build_book.py [--fast] [--chapters 01_tasks 02_training] [--out _build]
+    python tools/build_book.py --check-only
+
+A chapter is a Jupytext notebook ``book/NN_name.md`` (it has a ``jupytext:`` header) with its
+output-free pair ``book/NN_name.ipynb``; a chapter without the header is a plain page. The build
+
+1. checks the book (`check_book`): every toc entry exists, every chapter notebook is in the toc,
+   each pair is in sync and output-free, has one ``parameters`` cell that sets ``fast`` and a
+   first cell tagged ``remove-cell`` that installs irn on Colab, and ``_config.yml`` excludes
+   exactly the Jupytext sources;
+2. copies ``_config.yml``, ``_toc.yml`` and the plain pages of ``book/`` into ``OUT/src``
+   (never the Jupytext sources, so Sphinx sees one document per chapter);
+3. executes each chapter's ``.ipynb`` with papermill into ``OUT/src/book/`` (kernel python3,
+   working directory ``OUT/src/book``), with ``fast=True`` under ``--fast`` and the notebook's own
+   defaults (the paper's full protocol) otherwise. A failing cell fails the build. Chapters left
+   out by ``--chapters`` keep their executed copy from an earlier build, if there is one;
+4. writes the offline Vega bundle and MathJax into ``OUT/src/_static`` (`write_vega_bundle`,
+   `write_mathjax`), so the book draws charts and formulas without internet;
+5. runs ``jupyter-book build OUT/src -W -n --keep-going`` and moves the HTML to ``OUT/html``;
+6. checks that no page would fetch a script from the internet, and prints ``OUT/html/index.html``.
+
+The committed notebooks are never executed in place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import fnmatch
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+KERNEL = "python3"
+PARAMETERS_TAG = "parameters"
+SETUP_TAG = "remove-cell"
+COLAB_MARKER = '"google.colab" in sys.modules'
+FAST_PARAMETER = "fast"
+MATHJAX_ENTRY = "tex-mml-chtml.js"
+EXTRA_DIR = "_extra"  # html_extra_path in _config.yml
+
+
+class BuildError(RuntimeError):
+    """A problem that stops the build; its message says what to do."""
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One entry of ``_toc.yml``.
+
+    ``docname`` is the toc path (``book/01_tasks``); ``source`` the committed file that holds
+    it; ``notebook`` the paired ``.ipynb`` when the chapter is a Jupytext notebook, else None.
+    """
+
+    docname: str
+    source: Path
+    notebook: Path | None
+
+    @property
+    def name(self) -> str:
+        return Path(self.docname).name
+
+
+def _yaml(path: Path) -> dict:
+    import yaml
+
+    with path.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or {}
+
+
+def is_jupytext_notebook(path: Path) -> bool:
+    """True when a markdown file starts with a front matter that has a ``jupytext`` key."""
+    import yaml
+
+    text = path.read_text(encoding="utf-8")
+    if not text.startswith("---\n"):
+        return False
+    end = text.find("\n---", 4)
+    if end < 0:
+        return False
+    header = yaml.safe_load(text[4:end]) or {}
+    return isinstance(header, dict) and "jupytext" in header
+
+
+def toc_docnames(root: Path = ROOT) -> list[str]:
+    """Every document named by ``_toc.yml``, root first, in reading order."""
+    toc = _yaml(root / "_toc.yml")
+    names = [toc["root"]]
+
+    def walk(entries: list) -> None:
+        for entry in entries or []:
+            if "file" in entry:
+                names.append(entry["file"])
+            for part in entry.get("parts", []):
+                walk(part.get("chapters", []))
+            walk(entry.get("sections", []))
+            walk(entry.get("chapters", []))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters", []))
+    walk(toc.get("chapters", []))
+    return [str(Path(name).with_suffix("")) if Path(name).suffix else name for name in names]
+
+
+def toc_chapters(root: Path = ROOT) -> list[Chapter]:
+    """The toc entries as `Chapter` records (a missing file is reported by `check_book`)."""
+    chapters = []
+    for docname in toc_docnames(root):
+        md, ipynb = root / f"{docname}.md", root / f"{docname}.ipynb"
+        if md.exists() and is_jupytext_notebook(md):
+            chapters.append(Chapter(docname, md, ipynb))
+        elif md.exists():
+            chapters.append(Chapter(docname, md, None))
+        else:
+            chapters.append(Chapter(docname, ipynb, None))
+    return chapters
+
+
+def jupytext_sources(root: Path = ROOT) -> list[Path]:
+    """Every ``book/*.md`` that is a Jupytext notebook."""
+    return sorted(p for p in (root / "book").rglob("*.md") if is_jupytext_notebook(p))
+
+
+def _cell_view(cell) -> tuple[str, str, tuple[str, ...]]:
+    return cell.cell_type, cell.source, tuple(cell.metadata.get("tags", []))
+
+
+def pair_problems(source: Path, notebook: Path) -> list[str]:
+    """Differences between a Jupytext source and its committed ``.ipynb`` (ids and metadata
+    noise ignored), plus outputs or execution counts left in the ``.ipynb``."""
+    import jupytext
+    import nbformat
+
+    rel_src, rel_nb = source.relative_to(source.parents[1]), notebook.relative_to(source.parents[1])
+    if not notebook.exists():
+        return [f"{rel_nb} is missing: run `make sync` to create it from {rel_src}"]
+    problems = []
+    text_cells = [_cell_view(c) for c in jupytext.read(source).cells]
+    nb_cells = [_cell_view(c) for c in nbformat.read(notebook, as_version=4).cells]
+    if text_cells != nb_cells:
+        where = next(
+            (i for i, (a, b) in enumerate(zip(text_cells, nb_cells)) if a != b),
+            min(len(text_cells), len(nb_cells)),
+        )
+        problems.append(
+            f"{rel_nb} is out of sync with {rel_src} (first difference at cell {where}; "
+            f"{len(text_cells)} vs {len(nb_cells)} cells): run `make sync`"
+        )
+    for index, cell in enumerate(nbformat.read(notebook, as_version=4).cells):
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count")):
+            problems.append(
+                f"{rel_nb} cell {index} holds outputs or an execution count: commit notebooks "
+                "without outputs (`make sync` rewrites them from the source)"
+            )
+    return problems
+
+
+def convention_problems(source: Path) -> list[str]:
+    """A chapter notebook starts with a remove-cell setup cell that installs irn on Colab and
+    has exactly one ``parameters`` cell that assigns ``fast``."""
+    import jupytext
+
+    rel = source.relative_to(source.parents[1])
+    cells = jupytext.read(source).cells
+    problems = []
+    code = [c for c in cells if c.cell_type == "code"]
+    if not code or SETUP_TAG not in code[0].metadata.get("tags", []) or COLAB_MARKER not in code[0].source:
+        problems.append(
+            f"{rel}: the first code cell must be tagged {SETUP_TAG} and install irn when "
+            f"{COLAB_MARKER}"
+        )
+    parameters = [c for c in cells if PARAMETERS_TAG in c.metadata.get("tags", [])]
+    if len(parameters) != 1:
+        problems.append(f"{rel}: needs exactly one cell tagged {PARAMETERS_TAG}, has {len(parameters)}")
+    else:
+        try:
+            tree = ast.parse(parameters[0].source)
+        except SyntaxError as error:
+            return problems + [f"{rel}: the parameters cell is not valid Python: {error}"]
+        assigned = {
+            target.id
+            for node in tree.body
+            if isinstance(node, (ast.Assign, ast.AnnAssign))
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            if isinstance(target, ast.Name)
+        }
+        if FAST_PARAMETER not in assigned:
+            problems.append(f"{rel}: the parameters cell must assign `{FAST_PARAMETER}`")
+    return problems
+
+
+def toc_problems(root: Path = ROOT) -> list[str]:
+    """Toc entries that do not exist and chapter notebooks missing from the toc."""
+    problems = []
+    docnames = toc_docnames(root)
+    for docname in docnames:
+        if not any((root / f"{docname}{suffix}").exists() for suffix in (".md", ".ipynb")):
+            problems.append(f"_toc.yml lists {docname}, but neither {docname}.md nor .ipynb exists")
+    for source in jupytext_sources(root):
+        docname = str(source.relative_to(root).with_suffix(""))
+        if docname not in docnames:
+            problems.append(f"{docname}.md is a chapter notebook but _toc.yml does not list it")
+    return problems
+
+
+def exclude_problems(root: Path = ROOT) -> list[str]:
+    """``_config.yml`` must exclude every Jupytext source and no plain page of the toc."""
+    patterns = _yaml(root / "_config.yml").get("exclude_patterns", []) or []
+
+    def excluded(rel: str) -> bool:
+        return any(fnmatch.fnmatch(rel, pattern) for pattern in patterns)
+
+    problems = []
+    for source in jupytext_sources(root):
+        rel = source.relative_to(root).as_posix()
+        if not excluded(rel):
+            problems.append(f"_config.yml exclude_patterns must list {rel} (a Jupytext source)")
+    for chapter in toc_chapters(root):
+        rel = chapter.source.relative_to(root).as_posix()
+        if chapter.notebook is None and excluded(rel):
+            problems.append(f"_config.yml exclude_patterns hides the plain page {rel}")
+    return problems
+
+
+def check_book(root: Path = ROOT) -> list[str]:
+    """Every problem `tools/build_book.py` refuses to build with."""
+    problems = toc_problems(root) + exclude_problems(root)
+    for source in jupytext_sources(root):
+        problems += pair_problems(source, source.with_suffix(".ipynb"))
+        problems += convention_problems(source)
+    return problems
+
+
+def write_vega_bundle(static: Path) -> dict[str, str]:
+    """Write the offline Vega/Vega-Lite/vega-embed bundle and the versions Altair asks for.
+
+    Altair's HTML loads each library from a CDN unless ``window.VEGA_DEBUG`` already names the
+    version it wants, in which case it uses the global ``vegaEmbed``. The bundle comes from
+    vl-convert-python, wrapped in an IIFE so its top-level names stay private.
+    """
+    import altair as alt
+    import vl_convert
+
+    versions = {
+        "vega_version": alt.VEGA_VERSION,
+        "vegalite_version": alt.VEGALITE_VERSION,
+        "vegaembed_version": alt.VEGAEMBED_VERSION,
+    }
+    wanted = ".".join(alt.VEGALITE_VERSION.split(".")[:2])
+    available = vl_convert.get_vegalite_versions()
+    same_major = [v for v in available if v.split(".")[0] == wanted.split(".")[0]]
+    if wanted in available:
+        vl_version = wanted
+    elif same_major:
+        vl_version = same_major[-1]
+        print(f"note: vl-convert-python has no Vega-Lite {wanted}; bundling {vl_version}")
+    else:
+        raise BuildError(
+            f"vl-convert-python {vl_convert.__version__} bundles Vega-Lite {available}, but "
+            f"altair {alt.__version__} needs {alt.VEGALITE_VERSION}: upgrade vl-convert-python"
+        )
+    static.mkdir(parents=True, exist_ok=True)
+    bundle = vl_convert.javascript_bundle(vl_version=vl_version)
+    (static / "vega-bundle.js").write_text(
+        f"// Vega-Lite {vl_version}, Vega {vl_convert.get_vega_version()}, vega-embed "
+        f"{vl_convert.get_vega_embed_version()} from vl-convert-python {vl_convert.__version__}\n"
+        f"(function(){{\n{bundle}\n}})();\n",
+        encoding="utf-8",
+    )
+    entries = ", ".join(f'"{key}": "{value}"' for key, value in versions.items())
+    (static / "vega-versions.js").write_text(
+        f"// The Vega versions altair {alt.__version__} asks for: vega-bundle.js provides them.\n"
+        f"window.VEGA_DEBUG = {{{entries}}};\n",
+        encoding="utf-8",
+    )
+    return versions
+
+
+def write_mathjax(extra: Path) -> None:
+    """Copy MathJax 3 (package django-static-mathjax) into ``extra/_static/mathjax``.
+
+    ``_config.yml`` lists ``extra`` in ``html_extra_path`` (Sphinx copies it over the output, so
+    the files land in ``_static/mathjax``) and points ``mathjax_path`` at
+    ``mathjax/tex-mml-chtml.js``: pages with math load MathJax from the book, not a CDN. Not
+    ``_static`` itself: Jupyter Book adds every ``.js`` found there to every page. Only that
+    component and the folders it loads from on demand (fonts, TeX extensions, accessibility)
+    are copied.
+    """
+    from importlib.resources import files
+
+    try:
+        es5 = Path(str(files("mathjax"))) / "static" / "mathjax" / "es5"
+    except ModuleNotFoundError:
+        es5 = None
+    if es5 is None or not (es5 / MATHJAX_ENTRY).exists():
+        raise BuildError(
+            "MathJax is missing: install the book extra (`pip install -e \".[book]\"`, which "
+            "brings django-static-mathjax)"
+        )
+    target = extra / "_static" / "mathjax"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(es5 / MATHJAX_ENTRY, target / MATHJAX_ENTRY)
+    for folder in es5.iterdir():
+        if folder.is_dir():
+            shutil.copytree(folder, target / folder.name, dirs_exist_ok=True)
+
+
+def prepare_source(src: Path, chapters: list[Chapter], keep: set[str]) -> None:
+    """Fill ``src`` with the book's configuration and plain pages.
+
+    Executed notebooks of the chapters named in ``keep`` survive from an earlier build; all
+    else in ``src`` is removed first (including Sphinx's cache, so ``-W`` sees every page).
+    """
+    if src.exists():
+        for path in src.iterdir():
+            if path.name != "book":
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        for path in (src / "book").iterdir() if (src / "book").exists() else []:
+            if not (path.suffix == ".ipynb" and path.stem in keep):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+    src.mkdir(parents=True, exist_ok=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(ROOT / name, src / name)
+    for bib in ROOT.glob("*.bib"):
+        shutil.copy2(bib, src / bib.name)
+    notebook_files = {c.source for c in chapters if c.notebook} | {
+        c.notebook for c in chapters if c.notebook
+    }
+    book = ROOT / "book"
+    for path in book.rglob("*"):
+        parts = set(path.relative_to(book).parts)
+        if path.is_dir() or parts & {".ipynb_checkpoints", "__pycache__"}:
+            continue
+        if path in notebook_files or (path.suffix == ".md" and is_jupytext_notebook(path)):
+            continue
+        target = src / "book" / path.relative_to(book)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+
+
+def execute_chapter(chapter: Chapter, target: Path, parameters: dict) -> float:
+    """Execute one chapter notebook with papermill into ``target``; return the wall time."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(chapter.notebook),
+            str(target),
+            parameters=parameters,
+            kernel_name=KERNEL,
+            cwd=str(target.parent),
+            progress_bar=False,
+            log_output=False,
+        )
+    except PapermillExecutionError as error:
+        raise BuildError(
+            f"chapter {chapter.name} failed in cell {error.exec_count}: "
+            f"{error.ename}: {error.evalue}\n  the executed notebook with the traceback is "
+            f"{target}"
+        ) from None
+    return time.perf_counter() - start
+
+
+def run_jupyter_book(src: Path) -> None:
+    """``jupyter-book build src -W -n --keep-going`` with this interpreter."""
+    command = [
+        sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
+        "build", str(src), "-W", "-n", "--keep-going", "-q",
+    ]
+    print("$ jupyter-book build " + " ".join(command[4:]), flush=True)
+    # Jupyter Book ends with a banner naming src/_build/html; the HTML moves to OUT/html, so a
+    # successful build's banner is dropped (a failed build's is shown) to name one place only.
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, bufsize=1) as process:
+        banner: list[str] = []
+        for line in process.stdout:
+            if banner or line.lstrip("\x1b[0123456789;m").startswith("====="):
+                banner.append(line)
+            elif not line.startswith("Output Path:"):
+                print(line, end="", flush=True)
+        returncode = process.wait()
+    if returncode != 0:
+        print("".join(banner), end="", flush=True)
+        raise BuildError(
+            f"jupyter-book build failed (exit {returncode}): see the warnings above "
+            "(-W turns every warning into an error)"
+        )
+
+
+def build(out: Path, fast: bool, selected: list[str] | None) -> Path:
+    """Build the book into ``out``; return the path of ``out/html/index.html``."""
+    problems = check_book()
+    if problems:
+        raise BuildError("the book is not ready to build:\n  " + "\n  ".join(problems))
+    chapters = toc_chapters()
+    notebooks = [c for c in chapters if c.notebook]
+    names = [c.name for c in notebooks]
+    if selected is not None:
+        unknown = sorted(set(selected) - set(names))
+        if unknown:
+            raise BuildError(
+                f"--chapters: no chapter notebook named {', '.join(unknown)}; "
+                f"allowed: {', '.join(names)}"
+            )
+    run = [c for c in notebooks if selected is None or c.name in selected]
+    skipped = [c for c in notebooks if c not in run]
+
+    src = out.resolve() / "src"
+    prepare_source(src, chapters, keep={c.name for c in skipped})
+    for chapter in skipped:
+        target = src / "book" / f"{chapter.name}.ipynb"
+        if target.exists():
+            print(f"      {chapter.name}: not executed, kept from the previous build in {target}")
+        else:
+            shutil.copy2(chapter.notebook, target)
+            print(f"      {chapter.name}: not executed, shown without outputs")
+
+    parameters = {FAST_PARAMETER: True} if fast else {}
+    shown = ", ".join(f"{k}={v!r}" for k, v in parameters.items()) or "notebook defaults"
+    os.environ.setdefault("JUPYTER_PREFER_ENV_PATH", "1")  # the kernel of this interpreter
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    total = time.perf_counter()
+    for index, chapter in enumerate(run, 1):
+        print(f"[{index}/{len(run)}] {chapter.name} ({shown}) ...", flush=True)
+        seconds = execute_chapter(chapter, src / "book" / f"{chapter.name}.ipynb", parameters)
+        print(f"[{index}/{len(run)}] {chapter.name} done in {seconds:.1f} s", flush=True)
+
+    write_vega_bundle(src / "_static")
+    write_mathjax(src / EXTRA_DIR)
+    run_jupyter_book(src)
+    html = out.resolve() / "html"
+    if html.exists():
+        shutil.rmtree(html)
+    shutil.move(str(src / "_build" / "html"), html)
+
+    from check_charts import static_problems
+
+    problems = static_problems(html)
+    if problems:
+        raise BuildError("the built pages would fetch scripts from the internet:\n  "
+                         + "\n  ".join(problems))
+    print(f"built in {time.perf_counter() - total:.1f} s")
+    return html / "index.html"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Execute the irn chapters with papermill and render the book with Jupyter Book."
+    )
+    parser.add_argument("--fast", action="store_true", help="run every chapter with fast=True")
+    parser.add_argument("--chapters", nargs="+", metavar="NAME",
+                        help="execute only these chapter notebooks (e.g. 01_tasks)")
+    parser.add_argument("--out", type=Path, default=ROOT / "_build",
+                        help="build folder (default: _build); the book lands in OUT/html")
+    parser.add_argument("--check-only", action="store_true",
+                        help="only check the toc, the notebook pairs and their conventions")
+    args = parser.parse_args(argv)
+    try:
+        if args.check_only:
+            problems = check_book()
+            for problem in problems:
+                print(f"error: {problem}", file=sys.stderr)
+            if not problems:
+                print("the book's notebooks, pairs and toc are in order")
+            return 1 if problems else 0
+        index = build(args.out, args.fast, args.chapters)
+    except BuildError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"the book is at {index}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
