@@ -174,8 +174,10 @@ def train(conditions: list[Condition] | Condition, config: TrainConfig = TrainCo
           progress: bool = True) -> list[Trained]:
     """Train ``config.replicates`` networks for each condition; return one ``Trained`` per condition.
 
-    Conditions sharing arch and task are trained in one stack; others are trained one group
-    after another. Same seed, same machine → identical weights, whatever else is stacked alongside.
+    Conditions sharing arch and task are trained in one stack; others one group after another.
+    Same seed, same machine → identical weights. Every network's seeds and batches depend only on
+    its own condition and slot, so it follows the same trajectory whatever is stacked alongside
+    (up to float rounding of the larger stacked matrix products).
     """
     if isinstance(conditions, Condition):
         conditions = [conditions]

@@ -1,13 +1,11 @@
-"""One Altair chart builder per figure of the book. Each takes a tidy DataFrame, as returned by
-the library, and returns an ``alt.Chart``; the chapters only call these."""
+"""Charts of chapters 1–2: task inputs (paper Fig 1), training effort, accuracy by delay (Fig 2)."""
 
 from __future__ import annotations
 
 import altair as alt
 import pandas as pd
 
-ARCH_COLORS = alt.Scale(domain=["rnn", "gru", "lstm"], range=["#222222", "#d62728", "#1f77b4"])
-DELAY_ORDER = ["1", "2", "3", "4", "5", "random"]
+from irn.plots.style import ARCH_COLORS, ARCH_ORDER, DELAY_ORDER
 
 
 def input_sequences(frame: pd.DataFrame, width: int = 180) -> alt.Chart:
@@ -34,7 +32,7 @@ def training_effort(summary: pd.DataFrame) -> alt.Chart:
         y=alt.Y("epochs:Q", title="epochs to criterion"),
         color=alt.Color("arch:N", scale=ARCH_COLORS, legend=None),
     ).properties(width=150, height=140).facet(
-        row=alt.Row("task:N", title=None), column=alt.Column("arch:N", title=None, sort=["rnn", "gru", "lstm"]))
+        row=alt.Row("task:N", title=None), column=alt.Column("arch:N", title=None, sort=ARCH_ORDER))
 
 
 def accuracy_by_delay(summary: pd.DataFrame) -> alt.Chart:
@@ -51,4 +49,4 @@ def accuracy_by_delay(summary: pd.DataFrame) -> alt.Chart:
     line = base.mark_line(point=True).encode(
         y="mean:Q", tooltip=["arch", "task", "delay", "eval_delay", alt.Tooltip("mean:Q", format=".3f")])
     return alt.layer(band, line, data=summary).properties(width=170, height=150).facet(
-        row=alt.Row("task:N", title=None), column=alt.Column("arch:N", title=None, sort=["rnn", "gru", "lstm"]))
+        row=alt.Row("task:N", title=None), column=alt.Column("arch:N", title=None, sort=ARCH_ORDER))
