@@ -68,17 +68,21 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--replicates", type=int, default=120, help="networks per stack (paper: 6 delay regimes × 20)")
     ap.add_argument("--epochs", type=int, default=30)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"per network-epoch (512 sequences, delay random 1…5), {args.threads} thread(s), "
           f"stack of {args.replicates}")
     print(f"{'arch':5} {'task':7} {'torch module (ms)':>18} {'irn stacked (ms)':>17} {'ratio':>7}")
+    total_base = total_mine = 0.0
     for task in tasks.TASKS:
         for arch in CLASSES:
             base = torch_epoch_seconds(arch, task, args.epochs)
             mine = stacked_epoch_seconds(arch, task, args.replicates, args.epochs)
+            total_base, total_mine = total_base + base, total_mine + mine
             print(f"{arch:5} {task:7} {base * 1e3:18.3f} {mine * 1e3:17.3f} {base / mine:6.1f}×")
+    print(f"{'all six (one epoch of each arch × task)':31} {total_base * 1e3:7.3f} {total_mine * 1e3:17.3f} "
+          f"{total_base / total_mine:6.1f}×")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import pandas as pd
 import torch
 
 from irn import relay, tasks
+from irn.models import Stacked
 from irn.train import Trained
 
 RELAY_STEP = tasks.INPUT_STEPS  # 0-based: the first step after all information was presented
@@ -42,13 +43,15 @@ class Recording:
     bits; state: (samples,) concept combination 0…7; correct: (replicates, concepts) accuracy.
     """
 
-    trained: Trained
+    trained: Trained | None
     hidden: np.ndarray
     x_in: np.ndarray
     x_out: np.ndarray
     state: np.ndarray
-    delay: int
+    delay: int | None
     correct: np.ndarray
+    concepts: tuple = ()
+    labels: dict | None = None  # arch, task, delay columns of relay tables
 
     @property
     def steps(self) -> int:
@@ -62,21 +65,51 @@ def record(trained: Trained, samples: int = ANALYSIS_SAMPLES, seed: int = 0, sta
     state: "h" (hidden state, default), "c" (LSTM cell state) or "hc" (both, 2×nodes columns).
     delay: analysis delay (default ``analysis_delay`` of the training regime).
     """
+    delay = analysis_delay(trained.condition.delay) if delay is None else tasks.check_delay(delay, allow_random=False)
+    task = trained.condition.task
+    batch = tasks.sample(task, samples, delay=delay, seed=seed)
+    rec = record_model(trained.model, batch.inputs, batch.targets, batch.answer_step, state=state,
+                       concepts=tasks.CONCEPTS[task])
+    c = trained.condition
+    return Recording(trained, rec.hidden, rec.x_in, rec.x_out, batch.state.numpy(), delay, rec.correct,
+                     rec.concepts, {"arch": c.arch, "task": c.task, "delay": str(c.delay)})
+
+
+def record_model(model: Stacked, inputs, targets, answer_step, state: str = "h",
+                 concepts=None) -> Recording:
+    """Record any stacked model — e.g. your own ``nn.GRU`` via ``Stacked.from_torch`` — on any data.
+
+    inputs: (samples, steps, n_inputs); targets: (samples, concepts) with values ±1 or 0/1 (the
+    true bits, ``X_in``); answer_step: an int or (samples,) 0-based step at which the model's
+    outputs are read (``X_out`` = output > 0). concepts: names (default "0", "1", …).
+    """
     if state not in STATES:
         raise ValueError(f"state must be one of {STATES}, got {state!r}")
-    if state != "h" and trained.condition.arch != "lstm":
-        raise ValueError(f"state {state!r} needs an LSTM; {trained.condition.arch} has only h")
-    delay = analysis_delay(trained.condition.delay) if delay is None else tasks.check_delay(delay, allow_random=False)
-    batch = tasks.sample(trained.condition.task, samples, delay=delay, seed=seed)
+    if state != "h" and model.arch != "lstm":
+        raise ValueError(f"state {state!r} needs an LSTM; {model.arch} has only h")
+    inputs = torch.as_tensor(inputs, dtype=torch.float32)
+    targets = np.asarray(targets)
+    if inputs.dim() != 3 or targets.ndim != 2 or len(targets) != len(inputs):
+        raise ValueError("inputs must be (samples, steps, n_inputs) and targets (samples, concepts) "
+                         f"with the same samples, got {tuple(inputs.shape)} and {targets.shape}")
+    if not np.isin(targets, (-1, 0, 1)).all():
+        raise ValueError("targets must hold ±1 or 0/1 values")
+    answer = torch.as_tensor(answer_step).long().expand(len(inputs))
+    if answer.min() < 0 or answer.max() >= inputs.shape[1]:
+        raise ValueError(f"answer_step must lie in 0…{inputs.shape[1] - 1}")
     with torch.no_grad():
-        trace = trained.model(batch.inputs)
-    out = trace.output[:, torch.arange(len(batch)), batch.answer_step]  # (R, samples, 3)
+        trace = model(inputs)
+    out = trace.output[:, torch.arange(len(inputs)), answer][..., :targets.shape[1]]  # (R, samples, concepts)
     parts = {"h": [trace.hidden], "c": [trace.cell], "hc": [trace.hidden, trace.cell]}[state]
     hidden = torch.cat(parts, dim=-1).numpy()
-    x_in = (batch.targets.numpy().T > 0).astype(np.uint8)
+    x_in = (targets.T > 0).astype(np.uint8)
     x_out = (out.numpy().transpose(0, 2, 1) > 0).astype(np.uint8)
-    return Recording(trained, hidden, x_in, x_out, batch.state.numpy(), delay,
-                     correct=(x_out == x_in[None]).mean(axis=2))
+    concepts = tuple(str(i) for i in range(targets.shape[1])) if concepts is None else tuple(concepts)
+    if len(concepts) != targets.shape[1]:
+        raise ValueError(f"concepts must name {targets.shape[1]} concepts, got {concepts}")
+    state_id = ((targets > 0) * (2 ** np.arange(targets.shape[1]))).sum(axis=1)
+    return Recording(None, hidden, x_in, x_out, state_id, None, (x_out == x_in[None]).mean(axis=2),
+                     concepts, {"arch": model.arch, "task": "custom", "delay": "n/a"})
 
 
 def relay_frame(trained: list[Trained] | Trained, steps=None, samples: int = ANALYSIS_SAMPLES,
@@ -114,12 +147,10 @@ def relay_of_recording(rec: Recording, steps, method: str = "median") -> pd.Data
     r, s, c, h = res.contribution.shape
     rank = np.empty_like(res.order)
     np.put_along_axis(rank, res.order, np.arange(h), axis=-1)
-    cond = rec.trained.condition
     idx = np.indices((r, s, c, h)).reshape(4, -1)
     return pd.DataFrame({
-        "arch": cond.arch, "task": cond.task, "delay": str(cond.delay),
-        "replicate": idx[0], "step": np.asarray(steps)[idx[1]],
-        "concept": np.asarray(tasks.CONCEPTS[cond.task])[idx[2]], "node": idx[3],
+        **rec.labels, "replicate": idx[0], "step": np.asarray(steps)[idx[1]],
+        "concept": np.asarray(rec.concepts)[idx[2]], "node": idx[3],
         "contribution": res.contribution.reshape(-1), "rank": rank.reshape(-1),
         "relay": np.repeat(res.curve[..., 0].reshape(-1), h),
     })

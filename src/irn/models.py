@@ -101,38 +101,46 @@ class Stacked(nn.Module):
         """
         if inputs.shape[-1] != self.n_inputs:
             raise ValueError(f"inputs must have {self.n_inputs} features, got {inputs.shape[-1]}")
+        w_ih, w_hh, b_ih, b_hh = self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+        n = self.hidden
+        if self.arch == "lstm":  # torch's gate order i, f, g, o → i, f, o, g (one sigmoid block)
+            perm = torch.cat([torch.arange(2 * n), torch.arange(3 * n, 4 * n), torch.arange(2 * n, 3 * n)])
+            w_ih, w_hh, b_ih, b_hh = w_ih[:, perm], w_hh[:, perm], b_ih[:, perm], b_hh[:, perm]
+        split = {"rnn": None, "gru": [2 * n, n], "lstm": [3 * n, n]}[self.arch]
         if inputs.dim() == 3:
-            xproj = torch.einsum("bti,rgi->trbg", inputs, self.weight_ih)
+            xproj = torch.einsum("bti,rgi->trbg", inputs, w_ih)
         elif inputs.dim() == 4 and inputs.shape[0] == self.replicates:
-            xproj = torch.einsum("rbti,rgi->trbg", inputs, self.weight_ih)
+            xproj = torch.einsum("rbti,rgi->trbg", inputs, w_ih)
         else:
             raise ValueError("inputs must have shape (batch, steps, n_inputs) or "
                              f"({self.replicates}, batch, steps, n_inputs), got {tuple(inputs.shape)}")
         # time-major, unbound once: indexing xproj[t] in the loop would make autograd write a
         # full-size zero tensor per step in the backward pass
-        xs = (xproj + self.bias_ih[None, :, None, :]).unbind(0)
+        # (RNN and LSTM add both biases here once; GRU needs b_hh inside its reset gate)
+        fold = b_ih if self.arch == "gru" else b_ih + b_hh
+        xs = (xproj + fold[None, :, None, :]).unbind(0)
         steps, r, b = len(xs), xs[0].shape[0], xs[0].shape[1]
         h = xs[0].new_zeros(r, b, self.hidden)
         c = xs[0].new_zeros(r, b, self.hidden) if self.arch == "lstm" else None
-        w_hh_t = self.weight_hh.transpose(1, 2)
-        bias_hh = self.bias_hh[:, None, :]
+        w_hh_t = w_hh.transpose(1, 2)
+        bias_hh = b_hh[:, None, :]
         ko = self.knockout
         hs, cs = [], []
         for t, x in enumerate(xs):
-            hh = torch.baddbmm(bias_hh, h, w_hh_t)
             if self.arch == "rnn":
-                h = torch.tanh(x + hh)
+                h = torch.tanh(torch.baddbmm(x, h, w_hh_t))
             elif self.arch == "gru":  # gates r, z, n; one sigmoid over r and z together
-                n = self.hidden
-                reset, update = torch.sigmoid(x[..., :2 * n] + hh[..., :2 * n]).chunk(2, dim=-1)
-                new = torch.tanh(x[..., 2 * n:] + reset * hh[..., 2 * n:])
+                hh = torch.baddbmm(bias_hh, h, w_hh_t)
+                x_rz, x_n = x.split(split, dim=-1)
+                h_rz, h_n = hh.split(split, dim=-1)
+                reset, update = torch.sigmoid(x_rz + h_rz).chunk(2, dim=-1)
+                new = torch.tanh(x_n + reset * h_n)
                 h = new + update * (h - new)
-            else:  # gates i, f, g, o; one sigmoid over all four (g's is unused)
-                n = self.hidden
-                gates = x + hh
-                sig = torch.sigmoid(gates)
-                c = sig[..., n:2 * n] * c + sig[..., :n] * torch.tanh(gates[..., 2 * n:3 * n])
-                h = sig[..., 3 * n:] * torch.tanh(c)
+            else:  # gates reordered to i, f, o | g: one sigmoid, one tanh
+                sig, g = torch.baddbmm(x, h, w_hh_t).split(split, dim=-1)
+                i, f, o = torch.sigmoid(sig).chunk(3, dim=-1)
+                c = f * c + i * torch.tanh(g)
+                h = o * torch.tanh(c)
             if ko is not None and t in ko.steps:
                 keep = ko.keep[:, None, :].to(h.dtype)
                 if self.arch != "lstm" or ko.state in ("h", "both"):
