@@ -44,7 +44,7 @@ def accuracy_by_delay(summary: pd.DataFrame) -> alt.Chart:
     color = alt.Color("delay:N", sort=DELAY_ORDER, title="training delay",
                       scale=alt.Scale(scheme="viridis"))
     base = alt.Chart().encode(x=alt.X("eval_delay:O", title="evaluation delay"), color=color)
-    band = base.mark_area(opacity=0.2).encode(y=alt.Y("lo:Q", title="accuracy", scale=alt.Scale(domain=[0.4, 1])),
+    band = base.mark_area(opacity=0.2).encode(y=alt.Y("lo:Q", title="accuracy", scale=alt.Scale(domain=[0, 1])),
                                               y2="hi:Q")
     line = base.mark_line(point=True).encode(
         y="mean:Q", tooltip=["arch", "task", "delay", "eval_delay", alt.Tooltip("mean:Q", format=".3f")])
