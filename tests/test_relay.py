@@ -367,3 +367,12 @@ GOOD = random_data(0, samples=20, nodes=4)
 def test_bad_inputs_raise_value_error_naming_the_parameter(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_median_binarisation_keeps_a_two_valued_node_informative():
+    # 70 % of samples at the upper value: "> median" alone would make the node constant
+    node = np.r_[np.full(70, 0.995), np.full(30, -0.995)][:, None]
+    bits = relay.binarize(node, "median")[:, 0]
+    assert bits.sum() == 70 and set(bits[:70]) == {1}
+    balanced = np.arange(10.0)[:, None]
+    assert relay.binarize(balanced, "median")[:, 0].sum() == 5

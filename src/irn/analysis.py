@@ -4,7 +4,8 @@
 needs: the hidden activity at every step, each concept's true bit (``X_in``) and the network's
 answer bit for it (``X_out``, the sign of its output at the answer step). ``relay_frame`` runs the
 greedy ordering of ``irn.relay`` for every replicate, time step and concept and returns one tidy
-DataFrame, the table every later chapter starts from.
+DataFrame, the table every later chapter starts from. ``ranking_agreement`` compares the node
+rankings of several such tables (e.g. one per binarisation method).
 
 Analysis sequences are clean sequences of the task drawn at random. Their delay is the training
 delay of a fixed-delay condition and ``max(TRAIN_DELAYS)`` (5) for random-delay training, so a
@@ -65,6 +66,8 @@ def record(trained: Trained, samples: int = ANALYSIS_SAMPLES, seed: int = 0, sta
     state: "h" (hidden state, default), "c" (LSTM cell state) or "hc" (both, 2×nodes columns).
     delay: analysis delay (default ``analysis_delay`` of the training regime).
     """
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
+        raise ValueError(f"samples must be a positive integer, got {samples!r}")
     delay = analysis_delay(trained.condition.delay) if delay is None else tasks.check_delay(delay, allow_random=False)
     task = trained.condition.task
     batch = tasks.sample(task, samples, delay=delay, seed=seed)
@@ -119,7 +122,9 @@ def relay_frame(trained: list[Trained] | Trained, steps=None, samples: int = ANA
     steps: 0-based time steps (default: all steps of the analysis sequences);
     method: binarisation of ``irn.relay.binarize`` (per node and step, over samples).
     Columns: arch, task, delay, replicate, step, concept, node, contribution, rank (0 = removed
-    first, nodes−1 = last survivor), relay (I_R of all nodes at that step and concept).
+    first, nodes−1 = last survivor), relay (I_R of all nodes at that step and concept),
+    relay_after (I_R of the nodes still in Y_R once this node is removed: the greedy curve after
+    rank + 1 removals; 0 for the last survivor, when Y_R is empty).
     """
     trained = [trained] if isinstance(trained, Trained) else list(trained)
     frames = []
@@ -147,10 +152,61 @@ def relay_of_recording(rec: Recording, steps, method: str = "median") -> pd.Data
     r, s, c, h = res.contribution.shape
     rank = np.empty_like(res.order)
     np.put_along_axis(rank, res.order, np.arange(h), axis=-1)
+    after = np.concatenate([res.curve[..., 1:], np.zeros(res.curve.shape[:-1] + (1,))], axis=-1)
     idx = np.indices((r, s, c, h)).reshape(4, -1)
     return pd.DataFrame({
         **rec.labels, "replicate": idx[0], "step": np.asarray(steps)[idx[1]],
         "concept": np.asarray(rec.concepts)[idx[2]], "node": idx[3],
         "contribution": res.contribution.reshape(-1), "rank": rank.reshape(-1),
         "relay": np.repeat(res.curve[..., 0].reshape(-1), h),
+        "relay_after": np.take_along_axis(after, rank, axis=-1).reshape(-1),
     })
+
+
+RANKING_KEYS = ("arch", "task", "delay", "replicate", "step", "concept")
+RANK_DECIMALS = 9  # contributions equal to this many decimals tie when ranked
+
+
+def ranking_agreement(frame: pd.DataFrame, between: str = "method", top: int = 3) -> pd.DataFrame:
+    """How far the node rankings of several relay analyses of the same networks agree.
+
+    frame: ``relay_frame`` tables stacked with one extra column ``between`` naming the analysis
+    (e.g. the binarisation ``method``). For every pair (a, b) of its values and every replicate ×
+    step × concept: ``spearman`` is the rank correlation of the node contributions (NaN when one
+    of them is constant), ``jaccard`` is |A ∩ B| / |A ∪ B| of the ``top`` last survivors of each
+    greedy ordering (the highest ``rank``).
+    Returns columns arch, task, delay, replicate, step, concept, a, b, pair ("a–b"), spearman,
+    jaccard.
+    """
+    needed = [*RANKING_KEYS, "node", "contribution", "rank"]
+    missing = [c for c in [between, *needed] if c not in frame]
+    if missing:
+        raise ValueError(f"frame lacks columns {missing}; between must name a column added to "
+                         f"relay_frame tables (columns: {list(frame.columns)})")
+    levels = list(dict.fromkeys(frame[between]))
+    if len(levels) < 2:
+        raise ValueError(f"column {between!r} must hold at least two analyses, got {levels}")
+    n_nodes = frame["node"].nunique()
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or not 1 <= top < n_nodes:
+        raise ValueError(f"top must be an integer in 1…{n_nodes - 1}, got {top!r}")
+    keys = list(RANKING_KEYS)
+    rows = []
+    for i, a in enumerate(levels):
+        for b in levels[i + 1:]:
+            pair = frame[frame[between] == a][needed].merge(
+                frame[frame[between] == b][needed], on=[*keys, "node"], suffixes=("_a", "_b"))
+            # Spearman = Pearson of ranks; rounding keeps float noise (~1e-15) from breaking ties
+            values = pair[["contribution_a", "contribution_b"]].round(RANK_DECIMALS)
+            ranks = values.groupby([pair[k] for k in keys], sort=False, observed=True).rank()
+            centred = ranks - ranks.groupby([pair[k] for k in keys], sort=False, observed=True).transform("mean")
+            pair["ab"] = centred.contribution_a * centred.contribution_b
+            pair["aa"], pair["bb"] = centred.contribution_a ** 2, centred.contribution_b ** 2
+            pair["both"] = (pair.rank_a >= n_nodes - top) & (pair.rank_b >= n_nodes - top)
+            pair["either"] = (pair.rank_a >= n_nodes - top) | (pair.rank_b >= n_nodes - top)
+            sums = pair.groupby(keys, sort=False, observed=True)[["ab", "aa", "bb", "both", "either"]].sum()
+            with np.errstate(invalid="ignore", divide="ignore"):
+                spearman = sums.ab / np.sqrt(sums.aa * sums.bb)
+            rows.append(sums.reset_index()[keys].assign(
+                a=a, b=b, pair=f"{a}–{b}", spearman=spearman.where(sums.aa * sums.bb > 0).to_numpy(),
+                jaccard=(sums.both / sums.either).to_numpy()))
+    return pd.concat(rows, ignore_index=True)[[*keys, "a", "b", "pair", "spearman", "jaccard"]]

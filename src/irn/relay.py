@@ -288,7 +288,10 @@ def binarize(hidden, method: str = "median") -> np.ndarray:
 
     hidden: (..., samples, nodes) float; thresholds are computed over the samples axis
         separately for every node (and every leading index, e.g. every time step).
-    method: ``"median"`` (value > the node's median -> 1; the authors' RNN work),
+    method: ``"median"`` (value above the node's median -> 1; the authors' RNN work — when
+        many samples sit exactly at the median, as with a saturated node of a deterministic
+        network, the more balanced of ``> median`` and ``>= median`` is used, so a node with
+        two values never becomes constant),
         ``"kmeans"`` (exact deterministic 1-D two-means, value in the upper cluster -> 1; the
         2023 notebook) or ``"sign"`` (value > 0 -> 1).
     Returns (..., samples, nodes) uint8. A constant node gives all-zero bits for every method.
@@ -311,6 +314,11 @@ def binarize(hidden, method: str = "median") -> np.ndarray:
     else:
         threshold = np.zeros(hidden.shape[:-2] + (1, hidden.shape[-1]))
     bits = hidden > threshold
+    if method == "median":
+        at_or_above = hidden >= threshold
+        n = hidden.shape[-2]
+        imbalance = lambda b: np.abs(2 * b.sum(axis=-2, keepdims=True) - n)
+        bits = np.where(imbalance(at_or_above) < imbalance(bits), at_or_above, bits)
     constant = np.all(hidden == hidden[..., :1, :], axis=-2, keepdims=True)
     return (bits & ~constant).astype(np.uint8)
 

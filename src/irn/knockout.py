@@ -1,0 +1,352 @@
+"""Knockouts: do the nodes that relay a concept matter for it? (paper §III, Fig 4 and 5).
+
+A *knockout* sets chosen hidden nodes to 0.0 right after a time step is computed — by default
+``irn.analysis.RELAY_STEP``, the step after all information has been presented, where relay is
+computed — and lets the zeroed state propagate (``span="step"``), or holds the nodes at 0 from that
+step on (``span="onward"``).
+
+``knockout`` is a context manager that installs a ``irn.models.Knockout`` on a ``Stacked`` model
+and always restores what was there before; ``accuracy`` is the pure-function form that returns the
+per-concept accuracy of every replicate with nodes knocked out. ``experiment`` runs the paper's
+protocol: for each concept, knock out the k nodes that relay it most (k = 12, 11, …, 1, by the
+greedy relay order at the knockout step) and, as controls, k random nodes, and measure every
+concept's accuracy. ``curves`` summarises it with 95 % CIs over replicates, ``effects`` and
+``compare`` turn it into per-replicate effect sizes and Wilcoxon tests.
+
+LSTM: the default ``state="both"`` zeroes the nodes' hidden state h *and* cell state c. Zeroing
+only h leaves the information in c, from which the next step rebuilds h; the paper's LSTM analysis
+attributes the information the LSTM keeps to its cell, so a knockout that spares c would not
+remove it. ``"h"`` and ``"c"`` are available to ask which of the two carries what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+import torch
+
+from irn import analysis, stats, tasks
+from irn.models import ARCHS, KNOCKOUT_STATES, Knockout, Stacked
+from irn.train import Trained
+
+SPANS = ("step", "onward")
+KINDS = ("relay", "random")
+MAX_STEPS = tasks.INPUT_STEPS + tasks.MAX_DELAY  # steps of the longest sequence of the tasks
+RANDOM_DRAWS = 10
+NO_TARGET = "none"  # target_concept of random sets: they follow no concept's relay order
+
+
+# -- one knockout -------------------------------------------------------------------------------
+def _is_int(x) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _node_lists(nodes, replicates: int, hidden: int) -> list[list[int]]:
+    """One list of node indices per replicate from one shared list or one list per replicate."""
+    if isinstance(nodes, (str, bytes)) or not isinstance(nodes, Iterable):
+        raise ValueError(f"nodes must be a list of node indices or one such list per replicate, got {nodes!r}")
+    items = list(nodes.tolist() if isinstance(nodes, np.ndarray) else nodes)
+    if all(_is_int(i) for i in items):
+        per = [items] * replicates
+    elif all(isinstance(i, (Iterable, np.ndarray)) and not isinstance(i, (str, bytes)) for i in items):
+        if len(items) != replicates:
+            raise ValueError(f"nodes: one list per replicate needs {replicates} lists, got {len(items)}")
+        per = [list(i.tolist() if isinstance(i, np.ndarray) else i) for i in items]
+    else:
+        raise ValueError("nodes must be a list of node indices or one such list per replicate, "
+                         f"not a mix, got {nodes!r}")
+    for ns in per:
+        bad = [i for i in ns if not _is_int(i) or not 0 <= i < hidden]
+        if bad:
+            raise ValueError(f"nodes must be node indices in 0…{hidden - 1}, got {bad}")
+    return [[int(i) for i in ns] for ns in per]
+
+
+def _check_step(at, n_steps: int, name: str = "at") -> int:
+    if not _is_int(at) or not 0 <= at < n_steps:
+        raise ValueError(f"{name} must be a 0-based time step in 0…{n_steps - 1}, got {at!r}")
+    return int(at)
+
+
+def _check_span(span) -> str:
+    if span not in SPANS:
+        raise ValueError(f"span must be one of {SPANS}, got {span!r}")
+    return span
+
+
+def _check_state(state, arch: str) -> str:
+    if state not in KNOCKOUT_STATES:
+        raise ValueError(f"state must be one of {KNOCKOUT_STATES}, got {state!r}")
+    if state == "c" and arch != "lstm":
+        raise ValueError(f"state 'c' needs an LSTM; a {arch} has only h (use 'h' or 'both')")
+    return state
+
+
+def plan(model: Stacked, nodes=(), at: int = analysis.RELAY_STEP, span: str = "step",
+         state: str = "both", n_steps: int = MAX_STEPS) -> Knockout:
+    """The ``Knockout`` that zeroes ``nodes`` of every replicate of ``model`` (validated, pure).
+
+    nodes: node indices shared by all replicates (``[3, 7]``), or one list per replicate
+    (``[[3, 7], [0], ...]``, ``model.replicates`` lists); ``[]`` knocks out nothing.
+    at: 0-based step after which the nodes are zeroed; span: "step" (zero once, the zeroed state
+    then evolves freely) or "onward" (zero after every step from ``at`` to ``n_steps - 1``);
+    state: "h", "c" or "both" (LSTM; an RNN or GRU has only h, so "h" and "both" are the same);
+    n_steps: length of the sequences the model will run (``at`` must lie inside).
+    Returns ``Knockout(keep (replicates, nodes) 0/1, steps, state)``.
+    """
+    if not isinstance(model, Stacked):
+        raise ValueError(f"model must be an irn.models.Stacked, got {type(model).__name__}")
+    if not _is_int(n_steps) or n_steps < 1:
+        raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
+    at = _check_step(at, n_steps)
+    span, state = _check_span(span), _check_state(state, model.arch)
+    keep = torch.ones(model.replicates, model.hidden)
+    for r, ns in enumerate(_node_lists(nodes, model.replicates, model.hidden)):
+        keep[r, ns] = 0.0
+    steps = frozenset([at]) if span == "step" else frozenset(range(at, n_steps))
+    return Knockout(keep=keep, steps=steps, state=state)
+
+
+@contextmanager
+def installed(model: Stacked, ko: Knockout | None):
+    """Run the body with ``model.knockout = ko``; restore the previous value on exit or error."""
+    previous = model.knockout
+    model.knockout = ko
+    try:
+        yield ko
+    finally:
+        model.knockout = previous
+
+
+@contextmanager
+def knockout(model: Stacked, nodes=(), at: int = analysis.RELAY_STEP, span: str = "step",
+             state: str = "both", n_steps: int = MAX_STEPS):
+    """Knock ``nodes`` out of ``model`` inside a ``with`` block; the model is restored afterwards.
+
+    ``with knockout(model, [3, 7], at=10): trace = model(inputs)``. Arguments as in ``plan``;
+    yields the installed ``Knockout``. On exit — also after an exception — ``model.knockout`` is
+    set back to what it was before.
+    """
+    with installed(model, plan(model, nodes, at, span, state, n_steps)) as ko:
+        yield ko
+
+
+def concept_accuracy(model: Stacked, batch: tasks.Batch) -> np.ndarray:
+    """(replicates, 3) fraction of ``batch``'s sequences whose output sign matches each concept,
+    with whatever knockout ``model`` carries."""
+    with torch.no_grad():
+        out = model(batch.inputs).output[:, torch.arange(len(batch)), batch.answer_step]
+    return ((out > 0) == (batch.targets > 0)).float().mean(dim=1).numpy()
+
+
+def _evaluation(model, task, delay) -> tuple[Stacked, str, tasks.Batch]:
+    if isinstance(model, Trained):
+        task = model.condition.task if task is None else task
+        delay = analysis.analysis_delay(model.condition.delay) if delay is None else delay
+        model = model.model
+    elif not isinstance(model, Stacked):
+        raise ValueError(f"model must be an irn.models.Stacked or irn.train.Trained, got {type(model).__name__}")
+    if task is None:
+        raise ValueError(f"task must be one of {tasks.TASKS} when model is a bare Stacked")
+    tasks.check_task(task)
+    if model.n_inputs != tasks.n_inputs(task):
+        raise ValueError(f"task {task!r} has {tasks.n_inputs(task)} inputs, the model {model.n_inputs}")
+    delay = analysis.analysis_delay("random") if delay is None else delay
+    return model, task, tasks.distinct(task, delay)
+
+
+def accuracy(model: Stacked | Trained, nodes=(), at: int = analysis.RELAY_STEP, span: str = "step",
+             state: str = "both", task: str | None = None, delay=None) -> pd.DataFrame:
+    """Per-concept accuracy of every replicate with ``nodes`` knocked out (pure: model untouched).
+
+    Evaluated exactly, on every distinct clean sequence of ``task`` at ``delay`` (default: the
+    analysis delay of the training regime, ``irn.analysis.analysis_delay``; 5 for a bare Stacked).
+    ``at`` must not lie after the answer step. Other arguments as in ``plan``.
+    Returns columns replicate, concept, accuracy, n_nodes, at, span, state.
+    """
+    model, task, batch = _evaluation(model, task, delay)
+    answer = int(batch.answer_step.min())
+    if _is_int(at) and at > answer:
+        raise ValueError(f"at must be a step 0…{answer} (at or before the answer step), got {at}")
+    with knockout(model, nodes, at, span, state, n_steps=batch.inputs.shape[1]) as ko:
+        acc = concept_accuracy(model, batch)
+    r, c = acc.shape
+    return pd.DataFrame({
+        "replicate": np.repeat(np.arange(r), c), "concept": np.tile(tasks.CONCEPTS[task], r),
+        "accuracy": acc.reshape(-1),
+        "n_nodes": np.repeat((ko.keep == 0).sum(dim=1).numpy(), c),
+        "at": at, "span": span, "state": state,
+    })
+
+
+# -- the paper's experiment ---------------------------------------------------------------------
+def relay_orders(relay: pd.DataFrame, trained: Trained, step: int) -> np.ndarray:
+    """(replicates, concepts, nodes): each concept's nodes from most to least relaying at ``step``.
+
+    relay: ``irn.analysis.relay_frame`` output holding ``trained``'s condition at ``step``.
+    """
+    c = trained.condition
+    rows = relay[(relay.arch == c.arch) & (relay.task == c.task) & (relay.delay == str(c.delay))
+                 & (relay.step == step)]
+    r, h = trained.model.replicates, trained.model.hidden
+    concepts = tasks.CONCEPTS[c.task]
+    if len(rows) != r * len(concepts) * h:
+        raise ValueError(f"relay must hold step {step} of {c.label} for {r} replicates × "
+                         f"{len(concepts)} concepts × {h} nodes, found {len(rows)} rows")
+    rank = np.zeros((r, len(concepts), h), dtype=np.int64)
+    rank[rows.replicate.to_numpy(), rows.concept.map(concepts.index).to_numpy(), rows.node.to_numpy()] = rows["rank"]
+    return np.argsort(-rank, axis=-1, kind="stable")
+
+
+def _condition_seed(seed: int, trained: Trained) -> np.random.SeedSequence:
+    c = trained.condition
+    return np.random.SeedSequence([seed, tasks.TASKS.index(c.task), ARCHS.index(c.arch),
+                                   0 if c.delay == "random" else int(c.delay) + 1])
+
+
+def _check_count(value, name: str, minimum: int) -> int:
+    if not _is_int(value) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def experiment(trained: list[Trained] | Trained, random_draws: int = RANDOM_DRAWS,
+               at: int = analysis.RELAY_STEP, span: str = "step", state: str = "both",
+               seed: int = 0, relay: pd.DataFrame | None = None,
+               samples: int = analysis.ANALYSIS_SAMPLES) -> pd.DataFrame:
+    """Knock out each concept's most relaying nodes, and random nodes, and score every concept.
+
+    For every condition, replicate and target concept, the sets are the k most relaying nodes at
+    step ``at`` (greedy relay order of ``irn.analysis.relay_frame``; rank nodes−1 = most relaying)
+    for k = nodes, nodes−1, …, 1, 0 (0 = intact network). Controls: ``random_draws`` random node
+    orders per replicate, each giving nested random sets of the same sizes (shared by all target
+    concepts: their ``target_concept`` is ``"none"``). Accuracy is exact, on every distinct clean
+    sequence at the condition's analysis delay. All sets of a condition run as one stacked model.
+
+    relay: a precomputed ``relay_frame`` holding step ``at`` (default: computed here with
+    ``samples`` and ``seed``); seed also fixes the random sets.
+    Returns columns task, arch, delay, replicate, target_concept, set_size, kind ("relay" /
+    "random"), draw (0 for relay sets), concept, accuracy.
+    """
+    trained = [trained] if isinstance(trained, Trained) else list(trained)
+    if not trained or not all(isinstance(t, Trained) for t in trained):
+        raise ValueError("trained must be a Trained or a non-empty list of Trained")
+    random_draws = _check_count(random_draws, "random_draws", 0)
+    seed = _check_count(seed, "seed", 0)
+    span = _check_span(span)
+    for t in trained:
+        _check_state(state, t.condition.arch)
+        _check_step(at, int(tasks.distinct(t.condition.task, analysis.analysis_delay(t.condition.delay))
+                            .answer_step.min()) + 1)
+    if relay is None:
+        relay = analysis.relay_frame(trained, steps=[at], samples=samples, seed=seed)
+    return pd.concat([_condition_experiment(t, relay, random_draws, at, span, state, seed)
+                      for t in trained], ignore_index=True)
+
+
+def _condition_experiment(t: Trained, relay, draws, at, span, state, seed) -> pd.DataFrame:
+    cond, model = t.condition, t.model
+    r, h = model.replicates, model.hidden
+    concepts = tasks.CONCEPTS[cond.task]
+    order = relay_orders(relay, t, at)  # (R, C, H)
+    rng = np.random.default_rng(_condition_seed(seed, t))
+    random_order = rng.permuted(np.broadcast_to(np.arange(h), (r, draws, h)), axis=-1)
+    # (target_concept, set_size, kind, draw, orders (R, H)): sets are the first set_size nodes
+    sets = [(concepts[c], k, "relay", 0, order[:, c]) for c in range(len(concepts)) for k in range(h, -1, -1)]
+    sets += [(NO_TARGET, k, "random", d, random_order[:, d]) for d in range(draws) for k in range(h, -1, -1)]
+    n = len(sets)
+    big = model.select(np.repeat(np.arange(r), n).tolist())  # replicate-major: row = rep * n + set
+    nodes = [s[4][rep, :s[1]] for rep in range(r) for s in sets]
+    batch = tasks.distinct(cond.task, analysis.analysis_delay(cond.delay))
+    with knockout(big, nodes, at, span, state, n_steps=batch.inputs.shape[1]):
+        acc = concept_accuracy(big, batch).reshape(r, n, len(concepts))
+    meta = pd.DataFrame([s[:4] for s in sets], columns=["target_concept", "set_size", "kind", "draw"])
+    idx = np.indices(acc.shape).reshape(3, -1)
+    frame = meta.iloc[idx[1]].reset_index(drop=True)
+    frame.insert(0, "replicate", idx[0])
+    frame["concept"] = np.asarray(concepts)[idx[2]]
+    frame["accuracy"] = acc.reshape(-1)
+    frame.insert(0, "delay", str(cond.delay))
+    frame.insert(0, "arch", cond.arch)
+    frame.insert(0, "task", cond.task)
+    return frame
+
+
+# -- summaries ----------------------------------------------------------------------------------
+CONDITION = ["task", "arch", "delay"]
+
+
+def _check_frame(frame: pd.DataFrame):
+    need = CONDITION + ["replicate", "target_concept", "set_size", "kind", "draw", "concept", "accuracy"]
+    missing = [c for c in need if c not in frame]
+    if missing:
+        raise ValueError(f"frame must be the output of irn.knockout.experiment; missing columns {missing}")
+
+
+def curves(frame: pd.DataFrame, interval: str = "ci95") -> pd.DataFrame:
+    """Mean accuracy of every concept per condition, kind, target concept and set size, with a
+    95 % CI over replicates (random draws are first averaged within each replicate).
+
+    Returns task, arch, delay, kind, target_concept, set_size, concept, mean, lo, hi, n.
+    """
+    _check_frame(frame)
+    keys = CONDITION + ["kind", "target_concept", "set_size", "concept"]
+    per_rep = frame.groupby(keys + ["replicate"], sort=False, observed=True)["accuracy"].mean().reset_index()
+    return stats.mean_interval(per_rep, keys, "accuracy", interval=interval)
+
+
+def effects(frame: pd.DataFrame, max_size: int | None = None) -> pd.DataFrame:
+    """Per replicate and target concept: how much knocking out its relay nodes costs.
+
+    Drops are accuracy lost against the intact network (set size 0), averaged over set sizes
+    1…max_size (default nodes−1: every set but the whole layer, which is the same for all):
+    target_drop — the target concept's drop when its relay sets are knocked out;
+    other_drop — the mean drop of the other concepts under the same sets;
+    random_drop — the target concept's drop under random sets (mean over draws).
+    Returns task, arch, delay, replicate, target_concept, target_drop, other_drop, random_drop.
+    """
+    _check_frame(frame)
+    hidden = int(frame.set_size.max())
+    max_size = hidden - 1 if max_size is None else max_size
+    if not _is_int(max_size) or not 1 <= max_size <= hidden:
+        raise ValueError(f"max_size must be an integer in 1…{hidden}, got {max_size!r}")
+    by_rep = CONDITION + ["replicate", "concept"]
+    base = frame[frame.set_size == 0].groupby(by_rep, sort=False)["accuracy"].mean().rename("base")
+    f = frame[(frame.set_size >= 1) & (frame.set_size <= max_size)].join(base, on=by_rep)
+    f = f.assign(drop=f.base - f.accuracy)
+    relay = f[f.kind == "relay"]
+    own = relay.concept == relay.target_concept
+    keys = CONDITION + ["replicate", "target_concept"]
+    target = relay[own].groupby(keys, sort=False)["drop"].mean().rename("target_drop")
+    other = relay[~own].groupby(keys, sort=False)["drop"].mean().rename("other_drop")
+    rnd = f[f.kind == "random"].groupby(CONDITION + ["replicate", "concept"], sort=False)["drop"].mean()
+    rnd = rnd.rename("random_drop").rename_axis(index={"concept": "target_concept"})
+    return pd.concat([target, other, rnd], axis=1).reset_index()
+
+
+def compare(effect: pd.DataFrame, by=("task", "arch")) -> pd.DataFrame:
+    """Wilcoxon signed-rank tests over replicates of the output of ``effects``.
+
+    Each replicate's drops are first averaged over the target concepts not in ``by`` (so n =
+    replicates). specific = target_drop − other_drop (p_specific), vs_random = target_drop −
+    random_drop (p_random). Returns ``by`` + target_drop, other_drop, random_drop, specific,
+    p_specific, vs_random, p_random, n.
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    allowed = CONDITION + ["target_concept"]
+    if not by or any(b not in allowed for b in by):
+        raise ValueError(f"by must list columns among {allowed}, got {by}")
+    cols = ["target_drop", "other_drop", "random_drop"]
+    per_rep = effect.groupby(by + ["replicate"], sort=False)[cols].mean().reset_index()
+    rows = []
+    for key, g in per_rep.groupby(by, sort=False):
+        spec = stats.paired_test(g.target_drop, g.other_drop)
+        rand = stats.paired_test(g.target_drop, g.random_drop)
+        rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))),
+                     **{c: g[c].mean() for c in cols},
+                     "specific": spec.difference, "p_specific": spec.p_value,
+                     "vs_random": rand.difference, "p_random": rand.p_value, "n": spec.n})
+    return pd.DataFrame(rows)
