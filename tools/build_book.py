@@ -47,6 +47,7 @@ COLAB_MARKER = '"google.colab" in sys.modules'
 FAST_PARAMETER = "fast"
 MATHJAX_ENTRY = "tex-mml-chtml.js"
 EXTRA_DIR = "_extra"  # html_extra_path in _config.yml
+CLAIMS_DIR = "_claims"  # where chapters record their claims (irn.claims.DEFAULT_DIR)
 
 
 class BuildError(RuntimeError):
@@ -317,15 +318,17 @@ def write_mathjax(extra: Path) -> None:
 def prepare_source(src: Path, chapters: list[Chapter], keep: set[str]) -> None:
     """Fill ``src`` with the book's configuration and plain pages.
 
-    Executed notebooks of the chapters named in ``keep`` survive from an earlier build; all
-    else in ``src`` is removed first (including Sphinx's cache, so ``-W`` sees every page).
+    Executed notebooks of the chapters named in ``keep`` survive from an earlier build, and so do
+    the claims they recorded; all else in ``src`` is removed first (including Sphinx's cache, so ``-W`` sees every page).
     """
     if src.exists():
         for path in src.iterdir():
             if path.name != "book":
                 shutil.rmtree(path) if path.is_dir() else path.unlink()
         for path in (src / "book").iterdir() if (src / "book").exists() else []:
-            if not (path.suffix == ".ipynb" and path.stem in keep):
+            kept = path.suffix == ".ipynb" and path.stem in keep
+            # the claims of kept chapters feed the summary page (irn.claims; a full build starts afresh)
+            if not (kept or (keep and path.name == CLAIMS_DIR)):
                 shutil.rmtree(path) if path.is_dir() else path.unlink()
     src.mkdir(parents=True, exist_ok=True)
     for name in ("_config.yml", "_toc.yml"):

@@ -1,0 +1,212 @@
+"""The paper's claims as this run measured them: one record per claim, for the summary page.
+
+Each chapter that tests a claim of Hintze, Najam & Schossau (arXiv 2510.01271) ends with
+``record_claim(...)``: it writes ``<claim_id>.json`` into the claims directory (env
+``IRN_CLAIMS_DIR``, default ``./_claims`` — chapters of one book build run in the same folder, so
+they share it) and glues the claim's value and verdict into the chapter with myst-nb, where the
+page can cite them as ``{glue:text}`<claim_id>``` and ``{glue:text}`<claim_id>_verdict```.
+The summary page reads every record back with ``load_claims`` and shows a claim whose chapter
+did not run as "not run".
+
+Verdicts come from rules in code, not from prose: ``supports`` says whether one test result
+backs the claim (p < alpha with the expected sign), ``verdict_of`` turns how many of the claim's
+tests did so into "reproduced" (all, or a stated share), "partly" (some) or "not reproduced"
+(none).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CLAIMS_ENV = "IRN_CLAIMS_DIR"
+DEFAULT_DIR = "_claims"
+VERDICTS = ("reproduced", "partly", "not reproduced")
+NOT_RUN = "not run"
+ALPHA = 0.05
+
+# The paper's claims in the order of the summary page: claim_id -> (chapter, statement).
+PAPER_CLAIMS = {
+    "random_delay_generalises": (2, "Training with random delays generalises better over delays "
+                                    "than training with a fixed delay."),
+    "greedy_matches_exhaustive": (3, "The greedy search finds (nearly) the most relaying node set "
+                                     "of every size, as an exhaustive search does."),
+    "knockout_hits_own_concept": (4, "Knocking out the nodes that relay a concept lowers the "
+                                     "accuracy on that concept more than random knockouts of the same size."),
+    "gated_keep_information_in_place": (5, "GRU and LSTM keep a concept's information in the same "
+                                           "nodes over time, while the RNN moves it between nodes."),
+    "rnn_lower_overlap": (5, "Relaying nodes overlap less between consecutive steps in the RNN "
+                             "than in GRU and LSTM."),
+    "concepts_spread_over_nodes": (6, "Concepts are not confined to single nodes but spread over "
+                                      "several nodes."),
+    "pca_resolves_states": (7, "A 2-D PCA of an RNN's hidden states resolves the 8 states of the "
+                               "memory task."),
+    "relay_removal_sharpens_clusters": (7, "Removing nodes least relaying first keeps a concept's "
+                                           "clusters better separated than removing them at random."),
+}
+
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim as measured by one chapter run.
+
+    value_text: the measured result in words and numbers (e.g. "0.41 vs 0.15, p = 0.0001");
+    stats: the numbers behind it (JSON-serialisable: numbers, strings, lists, dicts);
+    parameters: the chapter's run parameters (e.g. fast, replicates), shown on the summary page.
+    """
+
+    claim_id: str
+    chapter: int
+    statement: str
+    value_text: str
+    verdict: str
+    stats: dict = field(default_factory=dict)
+    parameters: dict = field(default_factory=dict)
+    recorded: str = ""
+
+    def _repr_markdown_(self) -> str:
+        return f"**{self.claim_id}** — *{self.verdict}*: {self.value_text}."
+
+
+def claims_dir(directory=None) -> Path:
+    """The claims directory: ``directory``, else env ``IRN_CLAIMS_DIR``, else ``./_claims``."""
+    if directory is None or directory == "":
+        directory = os.environ.get(CLAIMS_ENV) or DEFAULT_DIR
+    return Path(directory)
+
+
+def supports(difference, p_value, expected_sign: int = 1, alpha: float = ALPHA) -> bool:
+    """True when a test backs the claim: p < alpha and ``difference`` has the expected sign."""
+    if expected_sign not in (1, -1):
+        raise ValueError(f"expected_sign must be 1 or -1, got {expected_sign!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    difference, p_value = float(difference), float(p_value)
+    return bool(p_value < alpha and np.sign(difference) == expected_sign)
+
+
+def verdict_of(supported: int, total: int, reproduced_at: float = 1.0) -> str:
+    """"reproduced" when at least the share ``reproduced_at`` of ``total`` tests (or replicates)
+    back the claim (default: all), "partly" when some do, else "not reproduced"."""
+    if isinstance(total, bool) or not isinstance(total, (int, np.integer)) or total < 1:
+        raise ValueError(f"total must be a positive integer, got {total!r}")
+    if isinstance(supported, bool) or not isinstance(supported, (int, np.integer)) \
+            or not 0 <= supported <= total:
+        raise ValueError(f"supported must be an integer in 0…{total}, got {supported!r}")
+    if not 0 < reproduced_at <= 1:
+        raise ValueError(f"reproduced_at must be a share in (0, 1], got {reproduced_at!r}")
+    return VERDICTS[0] if supported >= reproduced_at * total else VERDICTS[1] if supported else VERDICTS[2]
+
+
+def _plain(value):
+    """numpy scalars and arrays → plain Python, recursively (for JSON)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if math.isnan(float(value)) else float(value)
+    if value is None or isinstance(value, (int, str)):
+        return value
+    raise ValueError(f"stats and parameters must hold numbers, strings, lists or dicts; got {type(value).__name__}")
+
+
+def record_claim(claim_id: str, chapter: int, statement: str, value_text: str, verdict: str,
+                 stats: dict | None = None, parameters: dict | None = None, directory=None) -> Claim:
+    """Write ``<claim_id>.json`` into the claims directory and glue the value into the chapter.
+
+    claim_id: lower-case identifier (letters, digits, _), normally a key of ``PAPER_CLAIMS``;
+    verdict: one of ``VERDICTS``. Glued names: ``claim_id`` (value_text) and
+    ``claim_id + "_verdict"``. Returns the written ``Claim``.
+    """
+    if not isinstance(claim_id, str) or not _ID.match(claim_id):
+        raise ValueError(f"claim_id must be a lower-case identifier (a-z, 0-9, _), got {claim_id!r}")
+    if isinstance(chapter, bool) or not isinstance(chapter, (int, np.integer)) or chapter < 1:
+        raise ValueError(f"chapter must be a positive integer, got {chapter!r}")
+    for name, text in (("statement", statement), ("value_text", value_text)):
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"{name} must be a non-empty string, got {text!r}")
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict must be one of {VERDICTS}, got {verdict!r}")
+    for name, value in (("stats", stats), ("parameters", parameters)):
+        if value is not None and not isinstance(value, dict):
+            raise ValueError(f"{name} must be a dict or None, got {type(value).__name__}")
+    claim = Claim(claim_id, int(chapter), statement, value_text, verdict,
+                  _plain(stats or {}), _plain(parameters or {}),
+                  datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    folder = claims_dir(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(asdict(claim), indent=1, ensure_ascii=False)
+    handle, tmp = tempfile.mkstemp(dir=folder, prefix=f".{claim_id}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, folder / f"{claim_id}.json")
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _glue(claim_id, value_text)
+    _glue(f"{claim_id}_verdict", verdict)
+    return claim
+
+
+def _glue(name: str, value) -> None:
+    """myst-nb glue inside a running notebook kernel; nothing elsewhere (scripts, tests, Colab
+    without the book extra)."""
+    try:
+        from IPython.core.interactiveshell import InteractiveShell
+        from myst_nb import glue
+    except ImportError:
+        return
+    if InteractiveShell.initialized():
+        glue(name, value, display=False)
+
+
+COLUMNS = ["claim_id", "chapter", "statement", "value_text", "verdict", "parameters", "recorded"]
+
+
+def load_claims(directory=None, expected=None) -> pd.DataFrame:
+    """Every claim record in the claims directory, plus a "not run" row for each expected claim
+    that has none.
+
+    expected: claim ids that should be there (default: the keys of ``PAPER_CLAIMS``, in that
+    order; other records found follow them). A missing or empty directory gives all "not run".
+    Columns: claim_id, chapter, statement, value_text, verdict (one of ``VERDICTS`` or "not run"),
+    parameters (dict), recorded (UTC time, "" when not run), stats (dict).
+    """
+    expected = list(PAPER_CLAIMS) if expected is None else list(expected)
+    folder = claims_dir(directory)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"directory must be a folder of claim records, got the file {folder}")
+    found = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            found[record["claim_id"]] = record
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise ValueError(f"{path} is not a claim record ({error}); delete it or rerun its chapter") from None
+    rows = []
+    for claim_id in [*expected, *[c for c in found if c not in expected]]:
+        if claim_id in found:
+            rows.append({**found[claim_id]})
+        else:
+            chapter, statement = PAPER_CLAIMS.get(claim_id, (None, ""))
+            rows.append({"claim_id": claim_id, "chapter": chapter, "statement": statement,
+                         "value_text": "—", "verdict": NOT_RUN, "stats": {}, "parameters": {},
+                         "recorded": ""})
+    return pd.DataFrame(rows, columns=[*COLUMNS, "stats"])

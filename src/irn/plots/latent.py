@@ -1,0 +1,84 @@
+"""Charts of chapter 7: PCA of hidden states (paper Fig 12) and node removal guided by relay
+information (Fig 13)."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from irn.latent import HIGHER_IS_BETTER, LOG_SCALE, SCORES
+from irn.plots.style import ARCH_ORDER
+
+SCORE_TITLES = {"silhouette": "silhouette", "davies_bouldin": "Davies–Bouldin",
+                "calinski_harabasz": "Calinski–Harabasz"}
+ORDER_COLORS = alt.Scale(domain=["relay", "random"], range=["#222222", "#888888"])
+VALUE_COLORS = alt.Scale(domain=[1, 0], range=["#222222", "#d62728"])  # the paper: black / red
+
+
+def pca_scatter(frame: pd.DataFrame, width: int = 170) -> alt.VConcatChart:
+    """Paper Fig 12: hidden states on the first two principal components, coloured by the
+    concept combination, one panel per architecture and a row per task.
+
+    frame: ``irn.latent.projection_frame`` rows (arch, task, label, pc1, pc2, explained, …).
+    """
+    rows = []
+    for task, part in frame.groupby("task", sort=False):
+        panel = alt.Chart(part).mark_point(filled=True, size=70, opacity=0.85).encode(
+            x=alt.X("pc1:Q", title="PC 1"), y=alt.Y("pc2:Q", title="PC 2"),
+            color=alt.Color("label:N", title=f"{task} state", scale=alt.Scale(scheme="category10"),
+                            sort=sorted(part.label.unique())),
+            tooltip=["arch", "replicate", "label", "sequence", alt.Tooltip("pc1:Q", format=".3f"),
+                     alt.Tooltip("pc2:Q", format=".3f")],
+        ).properties(width=width, height=width).facet(
+            column=alt.Column("arch:N", sort=ARCH_ORDER, title=f"{task} task",
+                              header=alt.Header(labelExpr="upper(datum.value)")),
+        ).resolve_scale(x="independent", y="independent")
+        rows.append(panel)
+    return alt.vconcat(*rows).resolve_scale(color="independent")
+
+
+def removal_scatter(frame: pd.DataFrame, width: int = 110) -> alt.FacetChart:
+    """Left panels of paper Fig 13: one network's PCA after removing its least relaying nodes
+    (columns), with the concept whose relay order was used per row; black = the concept is +1
+    (true), red = −1.
+
+    frame: ``irn.latent.removal_projection`` rows (concept, removed, value, pc1, pc2, label).
+    """
+    return alt.Chart(frame).mark_point(filled=True, size=50, opacity=0.85).encode(
+        x=alt.X("pc1:Q", title="PC 1", axis=alt.Axis(labels=False, ticks=False)),
+        y=alt.Y("pc2:Q", title="PC 2", axis=alt.Axis(labels=False, ticks=False)),
+        color=alt.Color("value:N", scale=VALUE_COLORS, title="concept value",
+                        legend=alt.Legend(labelExpr="datum.value == 1 ? '+1' : '−1'")),
+        tooltip=["concept", "removed", "label"],
+    ).properties(width=width, height=width).facet(
+        row=alt.Row("concept:N", title="relay order of concept", sort=None),
+        column=alt.Column("removed:O", title="nodes removed (least relaying first)"),
+    ).resolve_scale(x="independent", y="independent")
+
+
+def removal_curves(summary: pd.DataFrame, width: int = 160) -> alt.VConcatChart:
+    """Right panel of paper Fig 13: each score against the number of removed nodes, relay order
+    against the mean of the random orders, with a band over replicates; a row per score (its
+    better direction in the axis title), a column per concept. The scores of
+    ``irn.latent.LOG_SCALE`` are geometric means on a log axis.
+
+    summary: ``irn.latent.score_curves`` output (concept, order, removed, score, mean, lo, hi, n).
+    """
+    rows = []
+    for score in SCORES:
+        part = summary[summary.score == score]
+        better = "higher" if HIGHER_IS_BETTER[score] else "lower"
+        log = score in LOG_SCALE
+        y_scale = alt.Scale(type="log") if log else alt.Scale(zero=False)
+        title = f"{SCORE_TITLES[score]}{' (log)' if log else ''}, {better} = better"
+        base = alt.Chart().encode(
+            x=alt.X("removed:Q", title="nodes removed", axis=alt.Axis(tickMinStep=1)),
+            color=alt.Color("order:N", scale=ORDER_COLORS, title="removal order"))
+        band = base.mark_area(opacity=0.2).encode(y=alt.Y("lo:Q", scale=y_scale, title=title), y2="hi:Q")
+        line = base.mark_line(point=True).encode(
+            y="mean:Q", strokeDash=alt.StrokeDash("order:N", sort=["relay", "random"], legend=None),
+            tooltip=["concept", "order", "removed", alt.Tooltip("mean:Q", format=".3g"),
+                     alt.Tooltip("lo:Q", format=".3g"), alt.Tooltip("hi:Q", format=".3g"), "n"])
+        rows.append(alt.layer(band, line, data=part).properties(width=width, height=120).facet(
+            column=alt.Column("concept:N", title=None, sort=None)))
+    return alt.vconcat(*rows)

@@ -1,0 +1,98 @@
+"""Claim records: written atomically, read back as written, missing claims shown as not run,
+verdicts follow their rules, bad input raises."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from irn import claims
+
+CLAIM = dict(claim_id="relay_removal_sharpens_clusters", chapter=7,
+             statement="Relay-ordered removal keeps clusters apart.", value_text="0.41 vs 0.15",
+             verdict="reproduced")
+
+
+def test_round_trip_and_missing(tmp_path):
+    written = claims.record_claim(**CLAIM, stats={"p": np.float64(0.001), "n": np.int64(20),
+                                                  "gap": float("nan"), "per": np.array([1, 2])},
+                                  parameters={"fast": False, "replicates": 20}, directory=tmp_path)
+    assert not list(tmp_path.glob(".*"))  # no temporary file left behind
+    table = claims.load_claims(tmp_path)
+    assert list(table.claim_id) == list(claims.PAPER_CLAIMS)
+    row = table.set_index("claim_id").loc[CLAIM["claim_id"]]
+    assert row.value_text == "0.41 vs 0.15" and row.verdict == "reproduced" and row.chapter == 7
+    assert row.stats == {"p": 0.001, "n": 20, "gap": None, "per": [1, 2]}
+    assert row.parameters == {"fast": False, "replicates": 20} and row.recorded == written.recorded
+    missing = table[table.claim_id != CLAIM["claim_id"]]
+    assert (missing.verdict == claims.NOT_RUN).all() and (missing.recorded == "").all()
+    assert missing.set_index("claim_id").loc["greedy_matches_exhaustive"].chapter == 3
+
+
+def test_rerun_overwrites_and_extra_claims_follow(tmp_path):
+    claims.record_claim(**CLAIM, directory=tmp_path)
+    claims.record_claim(**{**CLAIM, "verdict": "partly"}, directory=tmp_path)
+    claims.record_claim("my_extra_claim", 9, "Something else.", "42", "not reproduced", directory=tmp_path)
+    table = claims.load_claims(tmp_path)
+    assert table.set_index("claim_id").loc[CLAIM["claim_id"]].verdict == "partly"
+    assert table.claim_id.iloc[-1] == "my_extra_claim" and len(table) == len(claims.PAPER_CLAIMS) + 1
+
+
+def test_directory_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv(claims.CLAIMS_ENV, str(tmp_path / "env"))
+    claims.record_claim(**CLAIM)
+    assert (tmp_path / "env" / f"{CLAIM['claim_id']}.json").exists()
+    monkeypatch.delenv(claims.CLAIMS_ENV)
+    monkeypatch.chdir(tmp_path)
+    assert claims.claims_dir() == claims.claims_dir("") and str(claims.claims_dir()) == claims.DEFAULT_DIR
+
+
+def test_nothing_run_shows_all_not_run(tmp_path):
+    table = claims.load_claims(tmp_path / "absent")
+    assert len(table) == len(claims.PAPER_CLAIMS) and (table.verdict == claims.NOT_RUN).all()
+
+
+def test_corrupt_record_is_reported(tmp_path):
+    (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ValueError, match="broken.json"):
+        claims.load_claims(tmp_path)
+
+
+def test_verdict_rules():
+    assert claims.supports(0.2, 0.01) and not claims.supports(-0.2, 0.01)
+    assert claims.supports(-0.2, 0.01, expected_sign=-1) and not claims.supports(0.2, 0.2)
+    assert not claims.supports(0.2, math.nan)
+    assert [claims.verdict_of(s, 3) for s in (3, 1, 0)] == ["reproduced", "partly", "not reproduced"]
+    assert claims.verdict_of(18, 20, reproduced_at=0.9) == "reproduced"
+    assert claims.verdict_of(17, 20, reproduced_at=0.9) == "partly"
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"claim_id": "Bad Id"}, "claim_id"), ({"chapter": 0}, "chapter"), ({"verdict": "yes"}, "verdict"),
+    ({"value_text": ""}, "value_text"), ({"stats": [1]}, "stats"), ({"stats": {"x": object()}}, "stats"),
+])
+def test_bad_input_raises_and_writes_nothing(tmp_path, change, match):
+    with pytest.raises(ValueError, match=match):
+        claims.record_claim(**{**CLAIM, **change}, directory=tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
+def test_bad_rule_input_raises():
+    with pytest.raises(ValueError, match="expected_sign"):
+        claims.supports(1, 0.01, expected_sign=0)
+    with pytest.raises(ValueError, match="supported"):
+        claims.verdict_of(4, 3)
+    with pytest.raises(ValueError, match="total"):
+        claims.verdict_of(0, 0)
+    with pytest.raises(ValueError, match="reproduced_at"):
+        claims.verdict_of(1, 2, reproduced_at=0)
+
+
+def test_record_is_plain_json(tmp_path):
+    claims.record_claim(**CLAIM, directory=tmp_path)
+    record = json.loads((tmp_path / f"{CLAIM['claim_id']}.json").read_text(encoding="utf-8"))
+    assert set(record) == {"claim_id", "chapter", "statement", "value_text", "verdict", "stats",
+                           "parameters", "recorded"}
