@@ -23,6 +23,15 @@ def test_memory_signs_appear_at_time_points_4_7_10():
     assert np.all(pat.inputs[mask] == 0)
 
 
+def test_block_lights_only_the_pixels_it_covers():
+    for size in (tasks.SMALL, tasks.LARGE):
+        for start in tasks.BLOCK_STARTS:
+            frames = tasks.block_frame(size, right=True, bright=True, start=start)
+            for t, row in enumerate(frames):
+                covered = [p for p in range(tasks.CAMERA_WIDTH) if start + t <= p < start + t + size]
+                assert np.flatnonzero(row).tolist() == covered
+
+
 def test_block_concepts_are_visible_in_the_pixels():
     pat = tasks.patterns("block")
     size, direction, bright = pat.targets.T

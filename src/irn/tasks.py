@@ -91,7 +91,8 @@ def block_frame(size: int, right: bool, bright: bool, start: int) -> np.ndarray:
     for t in range(INPUT_STEPS):
         left = start + t
         lo, hi = max(left, 0), min(left + size, CAMERA_WIDTH)
-        frames[t, lo:hi] = BRIGHT if bright else DARK
+        if hi > lo:  # otherwise the block is outside the camera's view
+            frames[t, lo:hi] = BRIGHT if bright else DARK
     return frames if right else frames[:, ::-1].copy()
 
 

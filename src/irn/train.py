@@ -33,7 +33,7 @@ from tqdm import tqdm
 from irn import tasks
 from irn.models import Stacked, check_arch
 
-TRAINING_CODE_VERSION = 1  # bump when a change alters trained weights; old zoo entries are not reused
+TRAINING_CODE_VERSION = 2  # bump when a change alters trained weights; old zoo entries are not reused
 
 
 @dataclass(frozen=True)
