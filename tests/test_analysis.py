@@ -161,3 +161,121 @@ def test_ranking_agreement_rejects_bad_input():
     for top in (0, 6, 2.0, True):
         with pytest.raises(ValueError, match="top"):
             analysis.ranking_agreement(frame, top=top)
+
+
+# ----------------------------------------------------------------------------------------
+# tie_break: the greedy order among candidates that leave the same I_R
+
+
+def planted_recording(hidden, x_in, x_out):
+    """A Recording of one concept from hand-made data.
+
+    hidden: (replicates, samples, steps, nodes); x_in: (samples,); x_out: (samples,) 0/1.
+    """
+    replicates = hidden.shape[0]
+    return analysis.Recording(None, np.asarray(hidden, dtype=float), x_in[None].astype(np.uint8),
+                              np.repeat(x_out[None, None], replicates, axis=0).astype(np.uint8),
+                              np.zeros(x_in.size, dtype=int), None, np.ones((replicates, 1)), ("A",),
+                              {"arch": "test", "task": "custom", "delay": "n/a"})
+
+
+def nested_copies(seed, samples=600, nodes=12):
+    """Copies of x_in, node j flipped on the first k_j samples of one random order (distinct
+    k_j), answered wrong on 10 % of samples: a greedy search without ties."""
+    rng = np.random.default_rng(seed)
+    x_in = rng.integers(0, 2, samples)
+    x_out = x_in.copy()
+    x_out[rng.choice(samples, samples // 10, replace=False)] ^= 1
+    order = rng.permutation(samples)
+    hidden = np.repeat(x_in[:, None], nodes, axis=1)
+    for j, k in enumerate(rng.choice(np.arange(10, samples // 2), nodes, replace=False)):
+        hidden[order[:k], j] ^= 1
+    return hidden, x_in, x_out
+
+
+def plateau(samples=400, copies=6, constants=6, steps=40, replicates=2, seed=0):
+    """Nodes 0…copies−1 copy x_in = x_out, the rest are constant: after the constant nodes, every
+    removal of a copy leaves I_R = 0, so all remaining candidates tie."""
+    x_in = np.random.default_rng(seed).integers(0, 2, samples)
+    one = np.concatenate([np.repeat(x_in[:, None], copies, axis=1), np.zeros((samples, constants))], axis=1)
+    hidden = np.broadcast_to(one[None, :, None], (replicates, samples, steps, copies + constants))
+    return planted_recording(hidden, x_in, x_in), copies
+
+
+def index_rank_correlation(frame):
+    """Mean over greedy runs of the Pearson correlation of node index and rank (= Spearman)."""
+    return frame.groupby(GROUP).apply(lambda g: np.corrcoef(g.node, g["rank"])[0, 1]).mean()
+
+
+def test_random_ties_without_ties_give_the_index_contributions_and_follow_relabeling():
+    hidden, x_in, x_out = nested_copies(seed=0)
+    rec = planted_recording(hidden[None, :, None], x_in, x_out)
+    index = analysis.relay_of_recording(rec, [0])
+    assert index.contribution.round(9).nunique() == len(index)  # distinct: the search met no tie
+    random = analysis.relay_of_recording(rec, [0], tie_break="random", draws=5, seed=3)
+    np.testing.assert_allclose(random.contribution, index.contribution, atol=1e-9)
+    np.testing.assert_array_equal(random.relay, index.relay)
+    perm = np.random.default_rng(1).permutation(hidden.shape[1])  # new node j = old node perm[j]
+    relabeled = analysis.relay_of_recording(planted_recording(hidden[None, :, None, perm], x_in, x_out), [0],
+                                            tie_break="random", draws=5, seed=4)
+    np.testing.assert_allclose(relabeled.contribution, random.contribution.to_numpy()[perm], atol=1e-9)
+    np.testing.assert_array_equal(relabeled["rank"], random["rank"].to_numpy()[perm])
+
+
+def test_index_ties_favour_high_indices_and_random_ties_share_the_credit():
+    rec, copies = plateau()
+    index = analysis.relay_of_recording(rec, range(rec.steps))
+    random = analysis.relay_of_recording(rec, range(rec.steps), tie_break="random", draws=20, seed=0)
+    bits = float(index.relay.iloc[0])  # I_R of all nodes: H(x_in)
+    assert bits > 0.9
+    copy_rows = index.node < copies
+    # index: the constant nodes go first, then the copies in index order: node j gains j × I_R(all)
+    np.testing.assert_allclose(index.contribution[copy_rows], index.node[copy_rows] * bits, atol=1e-9)
+    np.testing.assert_array_equal(index["rank"][copy_rows], index.node[copy_rows] + rec.hidden.shape[-1] - copies)
+    assert index_rank_correlation(index[copy_rows]) == pytest.approx(1.0)
+    # random: every copy gains (copies − 1) / 2 × I_R(all) on average; the constant nodes nothing
+    assert (random.contribution[~copy_rows] == 0).all()
+    per_node = random[copy_rows].groupby("node").contribution.mean() / bits
+    np.testing.assert_allclose(per_node, (copies - 1) / 2, atol=0.25)
+    assert abs(index_rank_correlation(random[copy_rows])) < 0.1
+    np.testing.assert_array_equal(random.relay, index.relay)
+    assert random.relay_after.isna().all()
+    for _, group in random.groupby(GROUP):
+        assert sorted(group["rank"]) == list(range(rec.hidden.shape[-1]))
+        order = group.sort_values("rank")
+        assert order.contribution.is_monotonic_increasing  # rank orders the mean contribution
+
+
+def test_random_ties_follow_a_relabeling_of_the_nodes_on_average():
+    rec, copies = plateau(constants=4, copies=8, steps=100, replicates=1)
+    perm = np.random.default_rng(2).permutation(rec.hidden.shape[-1])
+    relabeled = planted_recording(rec.hidden[..., perm], rec.x_in[0], rec.x_out[0, 0])
+    mean = lambda r, seed: analysis.relay_of_recording(r, range(r.steps), tie_break="random", draws=50,
+                                                        seed=seed).groupby("node").contribution.mean().to_numpy()
+    np.testing.assert_allclose(mean(relabeled, 1), mean(rec, 0)[perm], atol=0.2)  # 5000 draws a node
+
+
+def test_random_ties_repeat_with_the_seed(trained):
+    a = analysis.relay_frame(trained, steps=[analysis.RELAY_STEP], samples=100, tie_break="random", draws=3)
+    b = analysis.relay_frame(trained, steps=[analysis.RELAY_STEP], samples=100, tie_break="random", draws=3)
+    pd.testing.assert_frame_equal(a, b)
+    rec, _ = plateau(steps=2)
+    other = [analysis.relay_of_recording(rec, [0, 1], tie_break="random", draws=3, seed=s).contribution
+             for s in (0, 1)]
+    assert not np.allclose(*other)
+
+
+def test_bad_tie_break_draws_and_seed_raise(trained, recording):
+    for tie_break in ("lowest", None, "Index"):
+        with pytest.raises(ValueError, match="tie_break"):
+            analysis.relay_of_recording(recording, [0], tie_break=tie_break)
+        with pytest.raises(ValueError, match="tie_break"):
+            analysis.relay_frame(trained, steps=[0], samples=10, tie_break=tie_break)
+    for draws in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="draws"):
+            analysis.relay_of_recording(recording, [0], tie_break="random", draws=draws)
+        with pytest.raises(ValueError, match="draws"):
+            analysis.relay_frame(trained, steps=[0], samples=10, tie_break="random", draws=draws)
+    for seed in (-1, 1.5, False):
+        with pytest.raises(ValueError, match="seed"):
+            analysis.relay_of_recording(recording, [0], tie_break="random", seed=seed)

@@ -96,3 +96,28 @@ def test_record_is_plain_json(tmp_path):
     record = json.loads((tmp_path / f"{CLAIM['claim_id']}.json").read_text(encoding="utf-8"))
     assert set(record) == {"claim_id", "chapter", "statement", "value_text", "verdict", "stats",
                            "parameters", "recorded"}
+
+
+def test_summary_table_flags_fast_runs_and_lists_claims_not_run(tmp_path):
+    claims.record_claim(**CLAIM, parameters={"fast": True, "replicates": 4}, directory=tmp_path)
+    claims.record_claim("knockout_hits_own_concept", 4, "Knockouts hit their concept.", "+0.15",
+                        "reproduced", parameters={"fast": False, "replicates": 20}, directory=tmp_path)
+    summary = claims.summary_table(claims.load_claims(tmp_path))
+    assert list(summary.columns) == ["chapter", "claim", "this run", "verdict", "protocol"]
+    assert len(summary) == len(claims.PAPER_CLAIMS)
+    rows = dict(zip(claims.PAPER_CLAIMS, summary.itertuples(index=False)))
+    fast, full = rows[CLAIM["claim_id"]], rows["knockout_hits_own_concept"]
+    assert fast.verdict == "reproduced (fast preset)" and fast.protocol == "fast preset, 4 replicates"
+    assert full.verdict == "reproduced" and full.protocol == "full protocol, 20 replicates"
+    assert full._2 == "+0.15" and full.chapter == 4
+    others = summary[~summary.claim.isin([CLAIM["statement"], "Knockouts hit their concept."])]
+    assert (others.verdict == claims.NOT_RUN).all() and (others.protocol == "—").all()
+    with pytest.raises(ValueError, match="load_claims"):
+        claims.summary_table(summary)
+
+
+def test_paper_claims_are_in_chapter_order_and_include_smearing_and_random_delays():
+    chapters = [chapter for chapter, _ in claims.PAPER_CLAIMS.values()]
+    assert chapters == sorted(chapters)
+    assert claims.PAPER_CLAIMS["nodes_relay_several_concepts"][0] == 6
+    assert claims.PAPER_CLAIMS["rnn_random_delay_localises"][0] == 5

@@ -194,6 +194,27 @@ def test_score_curves(planted):
         latent.score_curves(pd.DataFrame({"value": [1.0]}))
 
 
+def test_relay_curves_follow_the_greedy_curve(planted):
+    _, relay, scores = planted
+    curves = latent.relay_curves(relay)
+    assert set(curves.removed) == set(scores.removed) and (curves.n == 2).all()
+    by = curves.set_index(["concept", "removed"])["mean"]
+    for concept in ("A", "B", "C"):
+        rows = relay[relay.concept == concept]
+        assert by[(concept, 0)] == pytest.approx(rows.relay.mean())
+        # the concept's own two nodes are removed last: its information stays until one goes,
+        # and the last node relays nothing its removed twin did not already hold
+        assert by[(concept, HIDDEN - 2)] == pytest.approx(by[(concept, 0)], abs=0.02) and by[(concept, 0)] > 0.9
+        assert by[(concept, HIDDEN - 1)] == pytest.approx(0.0, abs=1e-9)
+        # after m removals: the relay_after of each replicate's node of rank m − 1
+        m = 5
+        assert by[(concept, m)] == pytest.approx(rows[rows["rank"] == m - 1].relay_after.mean())
+    with pytest.raises(ValueError, match="step"):
+        latent.relay_curves(relay, step=3)
+    with pytest.raises(ValueError, match="relay_after"):
+        latent.relay_curves(relay.drop(columns="relay_after"))
+
+
 def test_area_and_test_sign_follow_each_scores_direction():
     """better > 0 means the relay order separates better: higher silhouette / CH, lower DB."""
     rows = []

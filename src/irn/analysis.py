@@ -7,6 +7,13 @@ greedy ordering of ``irn.relay`` for every replicate, time step and concept and 
 DataFrame, the table every later chapter starts from. ``ranking_agreement`` compares the node
 rankings of several such tables (e.g. one per binarisation method).
 
+Ties. When the binarised hidden state takes few patterns (the memory task has 8 concept
+combinations), ``I_R`` soon drops to 0 and every remaining candidate ties; DESIGN §7's rule (and
+the paper's code) then removes the lowest node index first, so the last survivors — the largest
+contributions — are the highest-indexed nodes. ``tie_break="index"`` keeps that rule (faithful
+reproduction, the default); ``tie_break="random"`` averages the greedy contributions over
+``draws`` random relabelings of the nodes, so tied nodes share the credit instead.
+
 Analysis sequences are clean sequences of the task drawn at random. Their delay is the training
 delay of a fixed-delay condition and ``max(TRAIN_DELAYS)`` (5) for random-delay training, so a
 sequence has 15 steps as in the paper's Fig 6. ``RELAY_STEP`` is the step after all inputs, where
@@ -28,6 +35,10 @@ from irn.train import Trained
 RELAY_STEP = tasks.INPUT_STEPS  # 0-based: the first step after all information was presented
 STATES = ("h", "c", "hc")
 ANALYSIS_SAMPLES = 1000
+TIE_BREAKS = ("index", "random")
+#: Random relabelings of the nodes averaged by ``tie_break="random"``.
+TIE_DRAWS = 10
+RANK_DECIMALS = 9  # contributions equal to this many decimals tie when ranked
 
 
 def analysis_delay(delay) -> int:
@@ -116,22 +127,27 @@ def record_model(model: Stacked, inputs, targets, answer_step, state: str = "h",
 
 
 def relay_frame(trained: list[Trained] | Trained, steps=None, samples: int = ANALYSIS_SAMPLES,
-                seed: int = 0, method: str = "median", state: str = "h") -> pd.DataFrame:
+                seed: int = 0, method: str = "median", state: str = "h", tie_break: str = "index",
+                draws: int = TIE_DRAWS) -> pd.DataFrame:
     """Greedy relay ordering for every replicate × time step × concept, as one tidy table.
 
     steps: 0-based time steps (default: all steps of the analysis sequences);
-    method: binarisation of ``irn.relay.binarize`` (per node and step, over samples).
+    seed: the analysis sequences and, with ``tie_break="random"``, the node relabelings;
+    method: binarisation of ``irn.relay.binarize`` (per node and step, over samples);
+    tie_break, draws: how tied greedy candidates are ordered, see :func:`relay_of_recording`.
     Columns: arch, task, delay, replicate, step, concept, node, contribution, rank (0 = removed
-    first, nodes−1 = last survivor), relay (I_R of all nodes at that step and concept),
-    relay_after (I_R of the nodes still in Y_R once this node is removed: the greedy curve after
-    rank + 1 removals; 0 for the last survivor, when Y_R is empty).
+    first, nodes−1 = last survivor; with ``tie_break="random"`` the order of the mean
+    contribution), relay (I_R of all nodes at that step and concept), relay_after (I_R of the
+    nodes still in Y_R once this node is removed: the greedy curve after rank + 1 removals; 0 for
+    the last survivor, when Y_R is empty; NaN with ``tie_break="random"``).
     """
+    _check_tie_break(tie_break, draws)
     trained = [trained] if isinstance(trained, Trained) else list(trained)
     frames = []
     for t in trained:
         rec = record(t, samples=samples, seed=seed, state=state)
         chosen = range(rec.steps) if steps is None else _check_steps(steps, rec.steps)
-        frames.append(relay_of_recording(rec, chosen, method))
+        frames.append(relay_of_recording(rec, chosen, method, tie_break=tie_break, draws=draws, seed=seed))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -143,28 +159,83 @@ def _check_steps(steps, n_steps: int) -> list[int]:
     return [int(s) for s in steps]
 
 
-def relay_of_recording(rec: Recording, steps, method: str = "median") -> pd.DataFrame:
-    """``relay_frame`` for one recording (see there)."""
+def _check_tie_break(tie_break, draws) -> None:
+    if tie_break not in TIE_BREAKS:
+        raise ValueError(f"tie_break must be one of {TIE_BREAKS}, got {tie_break!r}")
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
+        raise ValueError(f"draws must be a positive integer, got {draws!r}")
+
+
+def relay_of_recording(rec: Recording, steps, method: str = "median", tie_break: str = "index",
+                       draws: int = TIE_DRAWS, seed: int = 0) -> pd.DataFrame:
+    """``relay_frame`` for one recording (see there for the columns).
+
+    tie_break: ``"index"`` (default; DESIGN §7 and the paper: among candidates whose removal
+        leaves the same ``I_R``, the lowest node index is removed first) or ``"random"``: the
+        greedy search runs on ``draws`` random relabelings (permutations) of the nodes, drawn
+        independently for every replicate × step × concept from ``numpy.random.default_rng(seed)``;
+        the results are mapped back to the original nodes and ``contribution`` is their mean over
+        draws. ``rank`` is then not a removal order but the order of the mean contribution
+        (0 = smallest; equal means, to 9 decimals, by node index), and ``relay_after`` is NaN
+        (no single greedy curve). ``relay``, the ``I_R`` of all nodes, does not depend on ties.
+    """
     steps = _check_steps(steps, rec.steps)
+    _check_tie_break(tie_break, draws)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     hid = rec.hidden[:, :, steps].transpose(0, 2, 1, 3)  # (R, steps, samples, nodes)
     bits = relay.binarize(hid, method=method)
-    res = relay.greedy_many(rec.x_in[None, None], rec.x_out[:, None], bits[:, :, None])
-    r, s, c, h = res.contribution.shape
-    rank = np.empty_like(res.order)
-    np.put_along_axis(rank, res.order, np.arange(h), axis=-1)
-    after = np.concatenate([res.curve[..., 1:], np.zeros(res.curve.shape[:-1] + (1,))], axis=-1)
+    if tie_break == "index":
+        res = relay.greedy_many(rec.x_in[None, None], rec.x_out[:, None], bits[:, :, None])
+        contribution, curve, order = res.contribution, res.curve, res.order
+    else:
+        contribution, curve = _random_ties(rec, bits, draws, seed)
+        order = np.argsort(contribution.round(RANK_DECIMALS), axis=-1, kind="stable")  # ties: lower node first
+    r, s, c, h = contribution.shape
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(h), axis=-1)
+    if tie_break == "index":
+        after = np.concatenate([curve[..., 1:], np.zeros(curve.shape[:-1] + (1,))], axis=-1)
+        relay_after = np.take_along_axis(after, rank, axis=-1).reshape(-1)
+    else:
+        relay_after = np.full(r * s * c * h, np.nan)
     idx = np.indices((r, s, c, h)).reshape(4, -1)
     return pd.DataFrame({
         **rec.labels, "replicate": idx[0], "step": np.asarray(steps)[idx[1]],
         "concept": np.asarray(rec.concepts)[idx[2]], "node": idx[3],
-        "contribution": res.contribution.reshape(-1), "rank": rank.reshape(-1),
-        "relay": np.repeat(res.curve[..., 0].reshape(-1), h),
-        "relay_after": np.take_along_axis(after, rank, axis=-1).reshape(-1),
+        "contribution": contribution.reshape(-1), "rank": rank.reshape(-1),
+        "relay": np.repeat(curve[..., 0].reshape(-1), h),
+        "relay_after": relay_after,
     })
 
 
+def _random_ties(rec: Recording, bits: np.ndarray, draws: int, seed: int):
+    """Greedy contributions averaged over random node relabelings.
+
+    bits: (R, steps, samples, nodes). Returns contribution (R, steps, concepts, nodes), the mean
+    over draws in the original node labels, and curve (R, steps, concepts, nodes) of draw 0 (its
+    first value, I_R of all nodes, is the same in every draw).
+    """
+    r, s, samples, h = bits.shape
+    n_concepts = rec.x_in.shape[0]
+    rng = np.random.default_rng(seed)
+    # independent relabelings for every greedy run (R, steps, concepts, draws, nodes), so the same
+    # nodes are not favoured at every step or for every concept
+    perms = rng.permuted(np.broadcast_to(np.arange(h), (r, s, n_concepts, draws, h)), axis=-1)
+    inverse = np.argsort(perms, axis=-1)
+    columns = np.ascontiguousarray(bits.transpose(0, 1, 3, 2)).reshape(r * s * h, samples)  # one row per node
+    first = (np.arange(r * s) * h).reshape(r, s, 1, 1)
+    contribution = np.empty((r, s, n_concepts, h))
+    curve = np.empty((r, s, n_concepts, h))
+    for c in range(n_concepts):  # one concept at a time keeps the permuted copies of the bits small
+        permuted = columns[first + perms[:, :, c]].swapaxes(-1, -2)  # (R, steps, draws, samples, nodes)
+        res = relay.greedy_many(rec.x_in[c], rec.x_out[:, None, None, c], permuted)  # (R, steps, draws, nodes)
+        contribution[:, :, c] = np.take_along_axis(res.contribution, inverse[:, :, c], axis=-1).mean(axis=2)
+        curve[:, :, c] = res.curve[:, :, 0]
+    return contribution, curve
+
+
 RANKING_KEYS = ("arch", "task", "delay", "replicate", "step", "concept")
-RANK_DECIMALS = 9  # contributions equal to this many decimals tie when ranked
 
 
 def ranking_agreement(frame: pd.DataFrame, between: str = "method", top: int = 3) -> pd.DataFrame:

@@ -6,7 +6,7 @@ Each chapter that tests a claim of Hintze, Najam & Schossau (arXiv 2510.01271) e
 they share it) and glues the claim's value and verdict into the chapter with myst-nb, where the
 page can cite them as ``{glue:text}`<claim_id>``` and ``{glue:text}`<claim_id>_verdict```.
 The summary page reads every record back with ``load_claims`` and shows a claim whose chapter
-did not run as "not run".
+did not run as "not run"; ``summary_table`` turns that into the page's table.
 
 Verdicts come from rules in code, not from prose: ``supports`` says whether one test result
 backs the claim (p < alpha with the expected sign), ``verdict_of`` turns how many of the claim's
@@ -46,8 +46,13 @@ PAPER_CLAIMS = {
                                            "nodes over time, while the RNN moves it between nodes."),
     "rnn_lower_overlap": (5, "Relaying nodes overlap less between consecutive steps in the RNN "
                              "than in GRU and LSTM."),
+    "rnn_random_delay_localises": (5, "RNNs trained with random delays localise information much "
+                                      "like GRUs and LSTMs."),
     "concepts_spread_over_nodes": (6, "Concepts are not confined to single nodes but spread over "
                                       "several nodes."),
+    "nodes_relay_several_concepts": (6, "Individual nodes may relay information about multiple "
+                                        "concepts: some nodes appear to store information about "
+                                        "more than one concept (smearing)."),
     "pca_resolves_states": (7, "A 2-D PCA of an RNN's hidden states resolves the 8 states of the "
                                "memory task."),
     "relay_removal_sharpens_clusters": (7, "Removing nodes least relaying first keeps a concept's "
@@ -210,3 +215,35 @@ def load_claims(directory=None, expected=None) -> pd.DataFrame:
                          "value_text": "—", "verdict": NOT_RUN, "stats": {}, "parameters": {},
                          "recorded": ""})
     return pd.DataFrame(rows, columns=[*COLUMNS, "stats"])
+
+
+SUMMARY_COLUMNS = ["chapter", "claim", "this run", "verdict", "protocol"]
+
+
+def _protocol(parameters: dict) -> str:
+    if not parameters:
+        return "—"
+    size = f", {parameters['replicates']} replicates" if "replicates" in parameters else ""
+    return ("fast preset" if parameters.get("fast") else "full protocol") + size
+
+
+def summary_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The summary page's table: one row per claim of ``load_claims`` output, in its order.
+
+    Columns: chapter (int, or "—" for a record without a known chapter), claim (the paper's
+    statement), this run (the measured value), verdict (one of ``VERDICTS`` or "not run"; a verdict
+    from a fast-preset run gets " (fast preset)" appended, since its tests have few replicates),
+    protocol ("full protocol, 20 replicates", "fast preset, 4 replicates", or "—" when not run).
+    """
+    missing = [c for c in ("chapter", "statement", "value_text", "verdict", "parameters") if c not in table]
+    if missing:
+        raise ValueError(f"table must be the output of load_claims; it lacks {missing}")
+    rows = []
+    for row in table.itertuples():
+        parameters = row.parameters if isinstance(row.parameters, dict) else {}
+        chapter = "—" if row.chapter is None or pd.isna(row.chapter) else int(row.chapter)
+        fast = row.verdict != NOT_RUN and bool(parameters.get("fast"))
+        verdict = row.verdict + (" (fast preset)" if fast else "")
+        rows.append((chapter, row.statement or "—", row.value_text, verdict,
+                     _protocol(parameters) if row.verdict != NOT_RUN else "—"))
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)

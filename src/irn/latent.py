@@ -344,6 +344,31 @@ def state_separation(states: States, components: int = 2) -> pd.DataFrame:
                          "explained": np.nansum(proj.explained, axis=-1), "separation": separation})
 
 
+def relay_curves(relay: pd.DataFrame, step: int = analysis.RELAY_STEP, interval: str = "ci95") -> pd.DataFrame:
+    """The black line of Fig 13 (right): the relay information ``I_R`` of the nodes left after
+    removing 0, 1, …, nodes−1 nodes in each concept's greedy relay order (the x axis of
+    ``score_curves``), mean and interval over replicates.
+
+    relay: ``irn.analysis.relay_frame`` output holding ``step`` (its ``relay`` column is the curve
+    with no node removed, ``relay_after`` of the node of rank m−1 the curve after m removals).
+    Columns: arch, task, delay, concept, removed, mean, lo, hi, n (bits).
+    """
+    need = ["arch", "task", "delay", "replicate", "step", "concept", "node", "rank", "relay", "relay_after"]
+    missing = [c for c in need if c not in relay]
+    if missing:
+        raise ValueError(f"relay must be an irn.analysis.relay_frame table; it lacks {missing}")
+    rows = relay[relay.step == step]
+    if rows.empty:
+        raise ValueError(f"step {step} is not in relay (steps present: {sorted(relay.step.unique())})")
+    nodes = int(rows["rank"].max()) + 1
+    keys = ["arch", "task", "delay", "replicate", "concept"]
+    start = rows[rows["rank"] == 0][keys].assign(removed=0, bits=rows.loc[rows["rank"] == 0, "relay"])
+    later = rows[rows["rank"] <= nodes - 2][keys].assign(
+        removed=rows["rank"] + 1, bits=rows["relay_after"])  # removed 1 … nodes−1 (one node left)
+    curve = pd.concat([start, later], ignore_index=True).astype({"delay": str})
+    return mean_interval(curve, ["arch", "task", "delay", "concept", "removed"], "bits", interval)
+
+
 def score_curves(scores: pd.DataFrame, interval: str = "ci95") -> pd.DataFrame:
     """The lines of Fig 13: each score against the number of removed nodes, over replicates.
 

@@ -17,32 +17,37 @@ def concept_colors(task: str) -> alt.Scale:
     return alt.Scale(domain=list(tasks.CONCEPTS[tasks.check_task(task)]), range=CONCEPT_RANGE)
 
 
-def knockout_curves(curves: pd.DataFrame, task: str, width: int = 130, height: int = 110) -> alt.Chart:
+def knockout_curves(curves: pd.DataFrame, task: str, width: int = 110, height: int = 90) -> alt.Chart:
     """Paper Fig 4 (memory) / Fig 5 (block): accuracy of each concept against knockout set size.
 
     curves: ``irn.knockout.curves`` output. Rows are architectures; a column per target concept
     (its most relaying nodes knocked out, largest set on the left) and a last column with random
-    sets of the same sizes. Lines are means over replicates, bands 95 % CIs.
+    sets of the same sizes. Lines are means over replicates, bands 95 % CIs. The legend sits
+    below the panels, so the default size stays within a book page (about 560 px wide).
     """
     data = curves[curves.task == tasks.check_task(task)]
     if data.empty:
         raise ValueError(f"curves holds no rows for task {task!r}")
     data = data.assign(panel=data.target_concept.where(data.kind == "relay", RANDOM_PANEL))
     panels = [f"{c}" for c in tasks.CONCEPTS[task]] + [RANDOM_PANEL]
-    color = alt.Color("concept:N", scale=concept_colors(task), title="accuracy of")
+    largest = int(data.set_size.max())
+    legend = alt.Legend(orient="bottom", symbolOpacity=1)  # one legend for lines and bands
     base = alt.Chart().encode(
-        x=alt.X("set_size:Q", scale=alt.Scale(reverse=True, domain=[0, int(data.set_size.max())]),
-                title="nodes knocked out"),
-        color=color)
+        x=alt.X("set_size:Q", scale=alt.Scale(reverse=True, domain=[0, largest]),
+                axis=alt.Axis(values=list(range(0, largest + 1, 3))), title="nodes knocked out"))
     band = base.mark_area(opacity=0.18).encode(
-        y=alt.Y("lo:Q", title="accuracy", scale=alt.Scale(domain=[0.3, 1.05], clamp=True)), y2="hi:Q")
+        y=alt.Y("lo:Q", title="accuracy", scale=alt.Scale(domain=[0.3, 1.05], clamp=True)), y2="hi:Q",
+        fill=alt.Fill("concept:N", scale=concept_colors(task), title="accuracy of", legend=legend))
     line = base.mark_line(point=alt.OverlayMarkDef(size=14)).encode(
         y="mean:Q",
+        color=alt.Color("concept:N", scale=concept_colors(task), title="accuracy of",
+                        legend=legend),
         tooltip=["arch", "panel", "set_size", "concept", alt.Tooltip("mean:Q", format=".3f"),
                  alt.Tooltip("lo:Q", format=".3f"), alt.Tooltip("hi:Q", format=".3f"), "n"])
     return alt.layer(band, line, data=data).properties(width=width, height=height).facet(
-        row=alt.Row("arch:N", sort=ARCH_ORDER, title=None),
-        column=alt.Column("panel:N", sort=panels, title="knocked out: most relaying nodes of … / random"))
+        row=alt.Row("arch:N", sort=ARCH_ORDER, title=None, header=alt.Header(labelExpr="upper(datum.value)")),
+        column=alt.Column("panel:N", sort=panels, title="knocked out: most relaying nodes of … / random"),
+        spacing=8)
 
 
 def knockout_effects(effects: pd.DataFrame) -> alt.Chart:
