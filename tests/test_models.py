@@ -86,3 +86,16 @@ def test_bad_model_arguments():
         Stacked("rnn", 1, 3, hidden=0)
     with pytest.raises(ValueError, match="inputs"):
         Stacked("rnn", 2, 3)(torch.zeros(3, 4, 5))
+
+
+@pytest.mark.parametrize("arch", ["rnn", "gru", "lstm"])
+def test_recording_chosen_steps_equals_indexing_the_full_trace(arch):
+    model = Stacked(arch, 2, 3, 12)
+    x = tasks.sample("memory", 5, delay=5, seed=2).inputs
+    full = model(x)
+    steps = torch.tensor([10, 12, 14])
+    part = model(x, record_steps=steps)
+    torch.testing.assert_close(part.output, full.output[:, :, steps])
+    torch.testing.assert_close(part.hidden, full.hidden[:, :, steps])
+    if arch == "lstm":
+        torch.testing.assert_close(part.cell, full.cell[:, :, steps])

@@ -93,8 +93,11 @@ class Stacked(nn.Module):
         self.knockout: Knockout | None = None
 
     # -- forward -------------------------------------------------------------------------
-    def forward(self, inputs: torch.Tensor) -> Trace:
+    def forward(self, inputs: torch.Tensor, record_steps=None) -> Trace:
         """Run every replicate on ``inputs``.
+
+        record_steps: record only these 0-based steps (a list or 1-D tensor; default: every step) —
+        training reads just the answer steps.
 
         inputs: (batch, steps, n_inputs), shared by all replicates, or
         (replicates, batch, steps, n_inputs), one batch per replicate.
@@ -150,6 +153,9 @@ class Stacked(nn.Module):
             hs.append(h)
             if c is not None:
                 cs.append(c)
+        if record_steps is not None:
+            hs = [hs[int(t)] for t in record_steps]
+            cs = [cs[int(t)] for t in record_steps] if cs else cs
         hidden = torch.stack(hs, dim=2)
         output = torch.tanh(torch.einsum("rbth,roh->rbto", hidden, self.readout_weight)
                             + self.readout_bias[:, None, None, :])

@@ -33,7 +33,7 @@ from tqdm import tqdm
 from irn import tasks
 from irn.models import Stacked, check_arch
 
-TRAINING_CODE_VERSION = 2  # bump when a change alters trained weights; old zoo entries are not reused
+TRAINING_CODE_VERSION = 3  # bump when a change alters trained weights; old zoo entries are not reused
 
 
 @dataclass(frozen=True)
@@ -329,7 +329,7 @@ class Cells:
 
     def outputs(self, model: Stacked) -> torch.Tensor:
         """(replicates, patterns, delays, 3) outputs at each delay's answer step."""
-        return model(self.inputs).output[:, :, self.answer]
+        return model(self.inputs, record_steps=self.answer).output
 
     def loss(self, out: torch.Tensor, counts: torch.Tensor, batch: int) -> torch.Tensor:
         """Sum over replicates of the batch-mean squared error; counts: (replicates, patterns, delays)."""
