@@ -207,12 +207,6 @@ def _condition_seed(seed: int, trained: Trained) -> np.random.SeedSequence:
                                    0 if c.delay == "random" else int(c.delay) + 1])
 
 
-def _check_count(value, name: str, minimum: int) -> int:
-    if not _is_int(value) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def experiment(trained: list[Trained] | Trained, random_draws: int = RANDOM_DRAWS,
                at: int = analysis.RELAY_STEP, span: str = "step", state: str = "both",
                seed: int = 0, relay: pd.DataFrame | None = None,
@@ -234,8 +228,8 @@ def experiment(trained: list[Trained] | Trained, random_draws: int = RANDOM_DRAW
     trained = [trained] if isinstance(trained, Trained) else list(trained)
     if not trained or not all(isinstance(t, Trained) for t in trained):
         raise ValueError("trained must be a Trained or a non-empty list of Trained")
-    random_draws = _check_count(random_draws, "random_draws", 0)
-    seed = _check_count(seed, "seed", 0)
+    random_draws = tasks.check_count(random_draws, "random_draws", 0)
+    seed = tasks.check_count(seed, "seed", 0)
     span = _check_span(span)
     for t in trained:
         _check_state(state, t.condition.arch)

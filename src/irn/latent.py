@@ -187,16 +187,10 @@ def cluster_scores(points, labels) -> Scores:
                   calinski_harabasz=np.where(flat, nan, calinski))
 
 
-def _check_count(value, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def random_orders(replicates: int, draws: int, nodes: int, seed: int = 0) -> np.ndarray:
     """``draws`` random removal orders per replicate: (replicates, draws, nodes), each a permutation."""
-    replicates, draws = _check_count(replicates, "replicates", 1), _check_count(draws, "draws", 1)
-    nodes = _check_count(nodes, "nodes", 1)
+    replicates, draws = tasks.check_count(replicates, "replicates", 1), tasks.check_count(draws, "draws", 1)
+    nodes = tasks.check_count(nodes, "nodes", 1)
     rng = np.random.default_rng(seed)
     return rng.permuted(np.broadcast_to(np.arange(nodes), (replicates, draws, nodes)), axis=-1)
 
@@ -241,7 +235,7 @@ def removal_scores(trained: Trained, relay: pd.DataFrame | None = None, draws: i
     Columns: arch, task, delay, replicate, concept, order ("relay"/"random"), draw (0 for relay),
     removed, score, value.
     """
-    draws = _check_count(draws, "draws", 1)
+    draws = tasks.check_count(draws, "draws", 1)
     states = hidden_states(trained, step=step, state=state)
     if relay is None:
         relay = analysis.relay_frame(trained, steps=[step], method=method, seed=seed, state=state)

@@ -31,7 +31,7 @@ repeated rows are merged into weighted rows first. Kernels are serial numba func
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from numba import njit
@@ -75,8 +75,17 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
+class _ReadOnlyArrays:
+    """Base of the result dataclasses: every field declared ``np.ndarray`` becomes a read-only copy."""
+
+    def __post_init__(self):
+        for f in fields(self):
+            if f.type == "np.ndarray":
+                object.__setattr__(self, f.name, _frozen(getattr(self, f.name)))
+
+
 @dataclass(frozen=True)
-class GreedyResult:
+class GreedyResult(_ReadOnlyArrays):
     """One greedy ordering of ``nodes`` hidden nodes.
 
     order: (nodes,) removal order, least relaying first; ``order[-1]`` is the final survivor.
@@ -90,13 +99,9 @@ class GreedyResult:
     curve: np.ndarray
     contribution: np.ndarray
 
-    def __post_init__(self):
-        for field in ("order", "curve", "contribution"):
-            object.__setattr__(self, field, _frozen(getattr(self, field)))
-
 
 @dataclass(frozen=True)
-class GreedyBatch:
+class GreedyBatch(_ReadOnlyArrays):
     """Many greedy orderings; the leading ``batch`` axes follow :func:`greedy_many`'s inputs.
 
     order, curve, contribution: (*batch, nodes), each as in :class:`GreedyResult`.
@@ -105,10 +110,6 @@ class GreedyBatch:
     order: np.ndarray
     curve: np.ndarray
     contribution: np.ndarray
-
-    def __post_init__(self):
-        for field in ("order", "curve", "contribution"):
-            object.__setattr__(self, field, _frozen(getattr(self, field)))
 
     def at(self, *index: int) -> GreedyResult:
         """The :class:`GreedyResult` at one batch index, e.g. ``batch.at(step, concept)``."""
@@ -120,7 +121,7 @@ class GreedyBatch:
 
 
 @dataclass(frozen=True)
-class ExhaustiveResult:
+class ExhaustiveResult(_ReadOnlyArrays):
     """``I_R`` of every node subset.
 
     values: (2**nodes,) ``values[mask]`` is ``I_R`` with ``Y_R`` = the nodes whose bit is set
@@ -133,9 +134,6 @@ class ExhaustiveResult:
     best: np.ndarray
     best_mask: np.ndarray
 
-    def __post_init__(self):
-        for field in ("values", "best", "best_mask"):
-            object.__setattr__(self, field, _frozen(getattr(self, field)))
 
     @property
     def sizes(self) -> np.ndarray:
@@ -144,7 +142,7 @@ class ExhaustiveResult:
 
 
 @dataclass(frozen=True)
-class RelayNull:
+class RelayNull(_ReadOnlyArrays):
     """Shuffle null of one relay value.
 
     observed: ``I_R`` of the data; null: (shuffles,) ``I_R`` with ``(X_in, X_out)`` permuted
@@ -158,12 +156,9 @@ class RelayNull:
     p_value: float
     corrected: float
 
-    def __post_init__(self):
-        object.__setattr__(self, "null", _frozen(self.null))
-
 
 @dataclass(frozen=True)
-class GreedyNull:
+class GreedyNull(_ReadOnlyArrays):
     """Shuffle null of a greedy run: each shuffle is ordered greedily on its own, so the null
     of ``curve[i]`` is that of the *best greedy set* of that size (selection included).
 
@@ -181,17 +176,6 @@ class GreedyNull:
     contribution_p_value: np.ndarray
     corrected_curve: np.ndarray
     corrected_contribution: np.ndarray
-
-    def __post_init__(self):
-        for field in (
-            "null_curve",
-            "null_contribution",
-            "curve_p_value",
-            "contribution_p_value",
-            "corrected_curve",
-            "corrected_contribution",
-        ):
-            object.__setattr__(self, field, _frozen(getattr(self, field)))
 
 
 # ----------------------------------------------------------------------------------------

@@ -159,6 +159,13 @@ def _assemble(pat: Patterns, index: np.ndarray, delay: np.ndarray, steps: int,
     )
 
 
+def check_count(value, name: str, minimum: int) -> int:
+    """Return ``value`` as an int if it is an integer >= ``minimum``; raise ValueError otherwise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
 def check_noise(noise) -> float:
     if not isinstance(noise, (int, float, np.floating)) or isinstance(noise, bool) \
             or not np.isfinite(noise) or noise < 0:
