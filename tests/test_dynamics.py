@@ -209,7 +209,7 @@ def test_relay_frame_of_a_network_runs_through():
     assert len(stable) == 2 * 3 * (tasks.INPUT_STEPS + 2 - 1)
     assert stable["r"].dropna().between(-1, 1).all()
     assert stable["overlap"].dropna().between(0, 1).all()
-    assert dynamics.best_replicate(trained, samples=200) in (0, 1)
+    assert analysis.best_replicate(trained, samples=200) in (0, 1)
     assert len(dynamics.smearing(frame)) == 2 * (4 + 13)
 
 
@@ -252,4 +252,4 @@ def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="smear must be"):
         dynamics.smearing_summary(good)
     with pytest.raises(ValueError, match="trained must be"):
-        dynamics.best_replicate([])
+        analysis.best_replicate([])

@@ -89,6 +89,18 @@ def record(trained: Trained, samples: int = ANALYSIS_SAMPLES, seed: int = 0, sta
                      rec.concepts, {"arch": c.arch, "task": c.task, "delay": str(c.delay)})
 
 
+def best_replicate(trained: Trained, samples: int = ANALYSIS_SAMPLES, seed: int = 0) -> int:
+    """The replicate whose worst concept is answered best on the analysis sequences (the lowest
+    index among equals): an example network that is as close to perfect as the condition has.
+
+    trained: one condition's replicates; samples, seed: analysis sequences of ``record``.
+    """
+    if not isinstance(trained, Trained):
+        raise ValueError(f"trained must be one irn.train.Trained condition, got {type(trained).__name__}")
+    worst = record(trained, samples=samples, seed=seed).correct.min(axis=1)  # (replicates,)
+    return int(np.argmax(worst))
+
+
 def record_model(model: Stacked, inputs, targets, answer_step, state: str = "h",
                  concepts=None) -> Recording:
     """Record any stacked model — e.g. your own ``nn.GRU`` via ``Stacked.from_torch`` — on any data.

@@ -37,9 +37,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from irn import analysis, relay, stats, tasks
+from irn import relay, stats, tasks
 from irn.analysis import RELAY_STEP
-from irn.train import Trained
 
 NETWORK = ["arch", "task", "delay", "replicate"]
 MEASURES = ("r", "overlap")
@@ -62,18 +61,6 @@ def arrival_step(task: str, concept: str) -> int:
     if task == "memory":
         return tasks.MEMORY_STEPS[names.index(concept)]
     return tasks.INPUT_STEPS - 1
-
-
-def best_replicate(trained: Trained, samples: int = analysis.ANALYSIS_SAMPLES, seed: int = 0) -> int:
-    """The replicate whose worst concept is answered best on the analysis sequences (the lowest
-    index among equals): an example network that is as close to perfect as the condition has.
-
-    trained: one condition's replicates; samples, seed: analysis sequences of ``irn.analysis.record``.
-    """
-    if not isinstance(trained, Trained):
-        raise ValueError(f"trained must be one irn.train.Trained condition, got {type(trained).__name__}")
-    worst = analysis.record(trained, samples=samples, seed=seed).correct.min(axis=1)  # (replicates,)
-    return int(np.argmax(worst))
 
 
 def _arrivals(task: pd.Series, concept: pd.Series) -> np.ndarray:
