@@ -30,7 +30,7 @@ import torch
 
 from irn import analysis, stats, tasks
 from irn.models import ARCHS, KNOCKOUT_STATES, Knockout, Stacked
-from irn.train import Trained
+from irn.train import Trained, concept_accuracy
 
 SPANS = ("step", "onward")
 KINDS = ("relay", "random")
@@ -132,14 +132,6 @@ def knockout(model: Stacked, nodes=(), at: int = analysis.RELAY_STEP, span: str 
     """
     with installed(model, plan(model, nodes, at, span, state, n_steps)) as ko:
         yield ko
-
-
-def concept_accuracy(model: Stacked, batch: tasks.Batch) -> np.ndarray:
-    """(replicates, 3) fraction of ``batch``'s sequences whose output sign matches each concept,
-    with whatever knockout ``model`` carries."""
-    with torch.no_grad():
-        out = model(batch.inputs).output[:, torch.arange(len(batch)), batch.answer_step]
-    return ((out > 0) == (batch.targets > 0)).float().mean(dim=1).numpy()
 
 
 def _evaluation(model, task, delay) -> tuple[Stacked, str, tasks.Batch]:

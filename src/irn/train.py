@@ -341,6 +341,14 @@ class Cells:
         return ((out > 0) == (self.targets[None, :, None, :] > 0)).float().mean(-1)
 
 
+def concept_accuracy(model: Stacked, batch: tasks.Batch) -> np.ndarray:
+    """(replicates, 3) fraction of ``batch``'s sequences whose output sign matches each concept,
+    with whatever knockout ``model`` carries."""
+    with torch.no_grad():
+        out = model(batch.inputs).output[:, torch.arange(len(batch)), batch.answer_step]
+    return ((out > 0) == (batch.targets > 0)).float().mean(dim=1).numpy()
+
+
 def evaluate(model: Stacked, task: str, delays=tasks.EVAL_DELAYS, noise: float = 0.0,
              n: int = 1000, seed: int = 0) -> pd.DataFrame:
     """Accuracy of every replicate at every evaluation delay.
@@ -351,13 +359,11 @@ def evaluate(model: Stacked, task: str, delays=tasks.EVAL_DELAYS, noise: float =
     tasks.check_task(task)
     noise = tasks.check_noise(noise)
     rows = []
-    with torch.no_grad():
-        for d in delays:
-            d = tasks.check_delay(d, name="delays", allow_random=False)
-            batch = tasks.distinct(task, d) if noise == 0 else tasks.sample(task, n, d, noise, seed=seed)
-            out = model(batch.inputs).output[:, torch.arange(len(batch)), batch.answer_step]
-            acc = ((out > 0) == (batch.targets > 0)).float().mean(dim=(1, 2))
-            rows += [{"replicate": r, "eval_delay": d, "accuracy": float(a)} for r, a in enumerate(acc)]
+    for d in delays:
+        d = tasks.check_delay(d, name="delays", allow_random=False)
+        batch = tasks.distinct(task, d) if noise == 0 else tasks.sample(task, n, d, noise, seed=seed)
+        acc = concept_accuracy(model, batch).mean(axis=1)
+        rows += [{"replicate": r, "eval_delay": d, "accuracy": float(a)} for r, a in enumerate(acc)]
     return pd.DataFrame(rows)
 
 
