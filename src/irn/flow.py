@@ -10,7 +10,8 @@ neurons minus the undelayed one; they draw a directed flow graph and place each 
 
 * ``delayed_information`` — the seed's measure, ``I(s[t−ℓ]; u[t]) − I(s[t]; u[t])`` (bits);
 * ``transfer_entropy`` — ``I(s[t−ℓ]; u[t] | u[t−1], c[t−ℓ])``: conditioned on the target's own
-  past and, optionally, on chosen columns (the input, to remove its common drive);
+  past and, optionally, on chosen neurons c (the input, to remove its common drive; edges from
+  or to those neurons are conditioned on the target's past only);
 * ``flow_significance`` — either measure against time-shifted surrogates of the source
   (circular shifts keep each series' autocorrelation), one p-value per edge;
 * ``flow_graph`` — the directed weighted graph of the significant positive edges;
@@ -47,6 +48,9 @@ __all__ = [
     "TrophicLevels",
     "level_clustering",
     "LevelClustering",
+    "replicate_flow",
+    "ReplicateFlow",
+    "direction_tests",
 ]
 
 ROLES = ("input", "hidden", "output")
@@ -122,27 +126,43 @@ def delayed_information(activity, lags=(1,), k: int = 3, *, roles=None, theiler:
     return frame
 
 
+def _transfer(data, sources, targets, lags, conditions, k, theiler, noise, seed, source_neurons=None):
+    """Transfer-entropy matrix (lags, sources, targets); entries whose source or target neuron is
+    a condition are conditioned on the target's past only."""
+    sources, targets = np.asarray(sources), np.asarray(targets)
+    source_neurons = sources if source_neurons is None else np.asarray(source_neurons)
+    kwargs = dict(k=k, history=1, theiler=theiler, noise=noise, seed=seed)
+    m = ksg.mutual_information_matrix(data, lags, sources=sources, targets=targets, conditions=conditions, **kwargs)
+    if conditions is not None and len(np.atleast_1d(conditions)):
+        cond = np.atleast_1d(conditions)
+        src_hit = np.flatnonzero(np.isin(source_neurons, cond))
+        tgt_hit = np.flatnonzero(np.isin(targets, cond))
+        if src_hit.size:
+            m[:, src_hit, :] = ksg.mutual_information_matrix(data, lags, sources=sources[src_hit], targets=targets, **kwargs)
+        if tgt_hit.size:
+            m[:, :, tgt_hit] = ksg.mutual_information_matrix(data, lags, sources=sources, targets=targets[tgt_hit], **kwargs)
+    return m
+
+
 def transfer_entropy(activity, lags=(1,), k: int = 3, *, roles=None, conditions=None,
-                     history: int = 1, theiler: int = 0, noise: float = ksg.DEFAULT_NOISE,
-                     seed: int = 0) -> pd.DataFrame:
-    """Transfer entropy I(source[t−ℓ]; target[t] | target[t−1…t−history], conditions[t−ℓ]).
+                     theiler: int = 0, noise: float = ksg.DEFAULT_NOISE, seed: int = 0) -> pd.DataFrame:
+    """Transfer entropy I(source[t−ℓ]; target[t] | target[t−1], conditions[t−ℓ]).
 
     activity: (samples, neurons); conditions: neuron indices conditioned on at the source's time
-    (e.g. the input neurons, to remove the input's common drive) — pairs whose source or target
-    is one of them get NaN (conditioning on the source itself leaves nothing to transfer).
-    Returns lag, source, target, source_role, target_role, value (bits).
+    (e.g. the input neurons, to remove the input's common drive). Pairs whose source or target is
+    one of them are conditioned on the target's past only (conditioning on the source itself
+    would leave nothing to transfer). Returns lag, source, target, source_role, target_role,
+    value (bits).
     """
     activity = _activity(activity)
-    roles = _roles(roles, activity.shape[1])
+    neurons = activity.shape[1]
+    roles = _roles(roles, neurons)
     lags = _lags(lags)
-    history = ksg._check_int(history, "history", 1)
-    matrix = ksg.mutual_information_matrix(activity, lags, k, history=history, conditions=conditions,
-                                           theiler=theiler, noise=noise, seed=seed)
-    frame = _pairs(matrix, lags, roles, "value")
+    all_ = np.arange(neurons)
     if conditions is not None:
-        cond = np.asarray(conditions).reshape(-1)
-        frame.loc[frame["source"].isin(cond) | frame["target"].isin(cond), "value"] = np.nan
-    return frame
+        conditions = ksg._index_list(conditions, "conditions", neurons)
+    matrix = _transfer(activity, all_, all_, lags, conditions, k, theiler, noise, seed)
+    return _pairs(matrix, lags, roles, "value")
 
 
 def flow_significance(activity, measure: str = "transfer", lags=(1,), k: int = 3, *, roles=None,
@@ -170,6 +190,8 @@ def flow_significance(activity, measure: str = "transfer", lags=(1,), k: int = 3
     if measure == "delayed":
         table = delayed_information(activity, lags, roles=roles, **kwargs)
     else:
+        if conditions is not None:
+            conditions = ksg._index_list(conditions, "conditions", neurons)
         table = transfer_entropy(activity, lags, roles=roles, conditions=conditions, **kwargs)
     lags = _lags(lags)
     off = ~np.eye(neurons, dtype=bool)
@@ -183,14 +205,13 @@ def flow_significance(activity, measure: str = "transfer", lags=(1,), k: int = 3
                                               **kwargs)
             values = m[1:] - m[:1]
         else:
-            values = ksg.mutual_information_matrix(both, lags, sources=sources, targets=np.arange(neurons),
-                                                   history=1, conditions=conditions, **kwargs)
+            values = _transfer(both, sources, np.arange(neurons), lags, conditions, k, theiler, noise, seed,
+                               source_neurons=sources - neurons)
         nulls.append(np.concatenate([v[off] for v in values]))
     nulls = np.asarray(nulls)  # (surrogates, rows)
     value = table["value"].to_numpy()
     table["null_mean"] = nulls.mean(axis=0)
     table["p_value"] = (1 + (nulls >= value[None, :]).sum(axis=0)) / (1 + surrogates)
-    table.loc[np.isnan(value), "p_value"] = np.nan
     table["significant"] = (table["p_value"] <= alpha) & (table["value"] > table["null_mean"])
     return table
 
@@ -329,3 +350,70 @@ def level_clustering(weights, max_groups: int = 4, permutations: int = 99,
         full[np.isfinite(levels)] = labels
     return LevelClustering(int(groups), float(score), null,
                            float((1 + np.count_nonzero(null >= score)) / (1 + permutations)), full)
+
+
+@dataclass(frozen=True)
+class ReplicateFlow:
+    """The flow analysis of several replicates of one network.
+
+    edges: ``flow_significance`` rows with a replicate column; levels: replicate, neuron, role,
+    level (trophic level in the flow graph of significant edges; NaN for a neuron without
+    edges); graphs: one row per replicate — edges (significant), incoherence, groups,
+    silhouette, layers_p (``level_clustering``).
+    """
+
+    edges: pd.DataFrame
+    levels: pd.DataFrame
+    graphs: pd.DataFrame
+
+
+def replicate_flow(activity, roles, measure: str = "transfer", lags=(1,), k: int = 3, *,
+                   conditions=None, surrogates: int = 19, alpha: float = 0.05, permutations: int = 19,
+                   seed: int = 0) -> ReplicateFlow:
+    """``flow_significance`` → ``flow_graph`` → ``trophic_levels`` and ``level_clustering`` for
+    every replicate.
+
+    activity: (replicates, samples, neurons); roles: (neurons,) of ``ROLES``.
+    """
+    activity = np.asarray(activity, dtype=float)
+    if activity.ndim != 3:
+        raise ValueError(f"activity must be (replicates, samples, neurons), got shape {activity.shape}")
+    roles = _roles(roles, activity.shape[2])
+    edges, levels, graphs = [], [], []
+    for r, values in enumerate(activity):
+        table = flow_significance(values, measure, lags, k, roles=roles, conditions=conditions,
+                                  surrogates=surrogates, alpha=alpha, seed=seed + r)
+        weights = flow_graph(table, activity.shape[2])
+        trophic = trophic_levels(weights)
+        layers = level_clustering(weights, permutations=permutations, seed=seed + r)
+        edges.append(table.assign(replicate=r))
+        levels.append(pd.DataFrame({"replicate": r, "neuron": np.arange(len(roles)), "role": roles,
+                                    "level": trophic.levels}))
+        graphs.append({"replicate": r, "edges": int(table["significant"].sum()),
+                       "incoherence": trophic.incoherence, "groups": layers.groups,
+                       "silhouette": layers.silhouette, "layers_p": layers.p_value})
+    return ReplicateFlow(pd.concat(edges, ignore_index=True), pd.concat(levels, ignore_index=True),
+                         pd.DataFrame(graphs))
+
+
+def direction_tests(levels: pd.DataFrame) -> pd.DataFrame:
+    """Are outputs further along than hidden neurons, and hidden neurons than inputs?
+
+    levels: ``ReplicateFlow.levels``. Per replicate, the mean level of each role; then a
+    Wilcoxon signed-rank test over replicates (``irn.stats.paired_test``) of output − hidden and
+    hidden − input. Returns comparison, difference (mean over replicates, in levels), p_value, n.
+    """
+    from irn.stats import paired_test
+
+    if not isinstance(levels, pd.DataFrame) or not {"replicate", "role", "level"} <= set(levels.columns):
+        raise ValueError("levels must be a DataFrame with columns replicate, role, level")
+    means = levels.groupby(["replicate", "role"])["level"].mean().unstack("role").reindex(columns=list(ROLES))
+    rows = []
+    for upper, lower in (("output", "hidden"), ("hidden", "input")):
+        pair = means[[upper, lower]].dropna()
+        if len(pair) == 0:
+            rows.append((f"{upper} − {lower}", np.nan, np.nan, 0))
+            continue
+        test = paired_test(pair[upper].to_numpy(), pair[lower].to_numpy())
+        rows.append((f"{upper} − {lower}", test.difference, test.p_value, test.n))
+    return pd.DataFrame(rows, columns=["comparison", "difference", "p_value", "n"])
