@@ -96,6 +96,10 @@ def test_layers_are_found_in_a_layered_graph_only():
     random = (np.random.default_rng(3).random((12, 12)) < 0.3).astype(float)
     np.fill_diagonal(random, 0)
     assert flow.level_clustering(random, permutations=19).p_value > 0.05
+    tiny = np.zeros((3, 3))
+    tiny[0, 1] = tiny[1, 2] = 1  # three levels, three nodes: no split with 2 ≤ groups < nodes is left
+    assert flow.level_clustering(tiny, permutations=3).groups == 2
+    assert np.isnan(flow.level_clustering(np.zeros((3, 3)), permutations=3).p_value)
 
 
 @pytest.mark.parametrize("call, message", [

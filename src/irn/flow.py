@@ -298,8 +298,10 @@ class LevelClustering:
     """Do the levels of a flow graph fall into separate groups (layer-like structure)?
 
     groups: the number of k-means groups (2…max_groups) with the best silhouette; silhouette: that
-    score; null: (permutations,) the same score on graphs with permuted edge weights; p_value:
-    (1 + #null ≥ silhouette) / (1 + permutations); labels: (nodes,) group of each node (-1 NaN).
+    score; null: (permutations,) the same score on graphs with permuted edge weights (NaN where
+    no split exists); p_value: (1 + #null ≥ silhouette) / (1 + permutations); labels: (nodes,)
+    group of each node (-1 for a node without a level). A graph with fewer than 3 distinct
+    levels has no split: groups 0, silhouette and p_value NaN.
     """
 
     groups: int
@@ -310,17 +312,22 @@ class LevelClustering:
 
 
 def _best_silhouette(levels: np.ndarray, max_groups: int, seed: int):
+    """(score, groups, labels) of the best k-means split of the finite levels into 2…max_groups
+    groups; (nan, 0, None) when no split is defined (fewer than 3 distinct levels)."""
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
     x = levels[np.isfinite(levels)].reshape(-1, 1)
-    best = (-1.0, 0, None)
-    for g in range(2, max_groups + 1):
-        if len(np.unique(np.round(x, 12))) < g:
+    distinct = len(np.unique(np.round(x, 12)))
+    best = (np.nan, 0, None)
+    for g in range(2, min(max_groups, len(x) - 1) + 1):
+        if distinct < g:
             break
         labels = KMeans(g, n_init=4, random_state=seed).fit_predict(x)
+        if not 2 <= len(np.unique(labels)) < len(x):
+            continue
         score = float(silhouette_score(x, labels))
-        if score > best[0]:
+        if not score <= best[0]:  # also replaces the initial nan
             best = (score, g, labels)
     return best
 
@@ -348,8 +355,8 @@ def level_clustering(weights, max_groups: int = 4, permutations: int = 99,
     full = np.full(w.shape[0], -1)
     if labels is not None:
         full[np.isfinite(levels)] = labels
-    return LevelClustering(int(groups), float(score), null,
-                           float((1 + np.count_nonzero(null >= score)) / (1 + permutations)), full)
+    p_value = np.nan if np.isnan(score) else (1 + np.count_nonzero(null >= score)) / (1 + permutations)
+    return LevelClustering(int(groups), float(score), null, float(p_value), full)
 
 
 @dataclass(frozen=True)
