@@ -115,3 +115,17 @@ def test_layers_are_found_in_a_layered_graph_only():
 def test_bad_input_is_rejected(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_one_dimensional_groups_match_sklearn():
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    x = np.random.default_rng(4).normal(size=11)
+    for groups in (2, 3, 4):
+        ours = flow._groups_1d(x, groups)
+        theirs = KMeans(groups, n_init=50, random_state=0).fit_predict(x[:, None])
+        inertia = lambda labels: sum(((x[labels == g] - x[labels == g].mean()) ** 2).sum()  # noqa: E731
+                                     for g in np.unique(labels))
+        assert inertia(ours) <= inertia(theirs) + 1e-12
+        assert flow._silhouette(x, ours) == pytest.approx(silhouette_score(x[:, None], ours))

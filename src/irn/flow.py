@@ -19,8 +19,9 @@ neurons minus the undelayed one; they draw a directed flow graph and place each 
   7:201138, 2020): solve ``(diag(u) − W − Wᵀ) h = v`` with ``u`` = in + out strength and ``v`` =
   in − out strength, and the trophic incoherence ``F₀ = Σ w_mn (h_n − h_m − 1)² / Σ w_mn``
   (0: every edge climbs exactly one level, a perfect hierarchy; 1: no direction at all);
-* ``level_clustering`` — do levels form separate groups (layers)? The best k-means silhouette
-  of the levels against graphs whose edge weights are permuted.
+* ``level_clustering`` — do levels form separate groups (layers)? The best silhouette of an
+  exact one-dimensional k-means split of the levels, against graphs whose edge weights are
+  permuted.
 
 Hand-written because networkx's ``trophic_levels`` is the older definition (Levine 1980), which
 needs a node without incoming edges and fails on strongly connected recurrent graphs; the
@@ -29,6 +30,7 @@ improved definition is a few lines of linear algebra. The estimators are ``irn.k
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -311,22 +313,52 @@ class LevelClustering:
     labels: np.ndarray
 
 
-def _best_silhouette(levels: np.ndarray, max_groups: int, seed: int):
-    """(score, groups, labels) of the best k-means split of the finite levels into 2…max_groups
-    groups; (nan, 0, None) when no split is defined (fewer than 3 distinct levels)."""
-    from sklearn.cluster import KMeans
-    from sklearn.metrics import silhouette_score
+def _groups_1d(x: np.ndarray, groups: int) -> np.ndarray:
+    """The exact k-means split of sorted-able values x (n,) into ``groups`` contiguous groups
+    (in one dimension the optimal groups are intervals): every choice of cut points is tried."""
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    n = len(xs)
+    cuts = np.array(list(itertools.combinations(range(1, n), groups - 1)))  # (choices, groups − 1)
+    bounds = np.column_stack([np.zeros(len(cuts), int), cuts, np.full(len(cuts), n)])
+    s1 = np.concatenate([[0.0], np.cumsum(xs)])
+    s2 = np.concatenate([[0.0], np.cumsum(xs ** 2)])
+    lo, hi = bounds[:, :-1], bounds[:, 1:]
+    sse = (s2[hi] - s2[lo] - (s1[hi] - s1[lo]) ** 2 / (hi - lo)).sum(axis=1)
+    best = bounds[int(np.argmin(sse))]
+    labels = np.empty(n, dtype=int)
+    for g in range(groups):
+        labels[order[best[g]:best[g + 1]]] = g
+    return labels
 
-    x = levels[np.isfinite(levels)].reshape(-1, 1)
+
+def _silhouette(x: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette of 1-D values x with their group labels (as sklearn's silhouette_score)."""
+    d = np.abs(x[:, None] - x[None, :])
+    same = labels[:, None] == labels[None, :]
+    size = same.sum(axis=1)
+    a = np.where(size > 1, (d * same).sum(axis=1) / np.maximum(size - 1, 1), 0.0)
+    b = np.full(len(x), np.inf)
+    for g in np.unique(labels):
+        member = labels == g
+        b = np.where(~member, np.minimum(b, d[:, member].mean(axis=1)), b)
+    s = np.where(size > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-300), 0.0)
+    return float(s.mean())
+
+
+def _best_silhouette(levels: np.ndarray, max_groups: int, seed: int = 0):
+    """(score, groups, labels) of the best exact k-means split of the finite levels into
+    2…max_groups groups; (nan, 0, None) when no split is defined (fewer than 3 distinct levels)."""
+    x = levels[np.isfinite(levels)]
     distinct = len(np.unique(np.round(x, 12)))
     best = (np.nan, 0, None)
     for g in range(2, min(max_groups, len(x) - 1) + 1):
         if distinct < g:
             break
-        labels = KMeans(g, n_init=4, random_state=seed).fit_predict(x)
+        labels = _groups_1d(x, g)
         if not 2 <= len(np.unique(labels)) < len(x):
             continue
-        score = float(silhouette_score(x, labels))
+        score = _silhouette(x, labels)
         if not score <= best[0]:  # also replaces the initial nan
             best = (score, g, labels)
     return best
