@@ -87,19 +87,31 @@ def flow_graph_chart(levels: pd.DataFrame, edges: pd.DataFrame, title: str, widt
     return alt.layer(rules, heads, points).properties(width=width, height=200, title=title)
 
 
-def level_histogram(levels: pd.DataFrame, width: int = 220) -> alt.FacetChart:
+def level_histogram(levels: pd.DataFrame, width: int = 220) -> alt.VConcatChart:
     """Histograms of trophic levels by role over all replicates (report §4's histogram of
-    "progression along the network"); levels scaled to 0…1 within each replicate.
+    "progression along the network"); levels scaled to 0…1 within each replicate, one row per
+    role and one column per kind of network.
 
     levels: kind, replicate, neuron, role, level.
     """
     scaled = levels.dropna(subset=["level"]).copy()
     top = scaled.groupby(["kind", "replicate"])["level"].transform("max").replace(0, np.nan)
     scaled["progression"] = (scaled["level"] / top).fillna(0)
-    return alt.Chart(scaled).mark_bar(opacity=0.7).encode(
-        x=alt.X("progression:Q", bin=alt.Bin(step=0.1), title="level / highest level in its network"),
-        y=alt.Y("count():Q", title="neurons", stack=None),
-        color=alt.Color("role:N", scale=ROLE_COLORS, title="neuron"),
-    ).properties(width=width, height=150).facet(
-        column=alt.Column("kind:N", title=None, header=alt.Header(labelExpr="replace(datum.value, '_', ' ')")),
-        row=alt.Row("role:N", title=None, sort=["input", "hidden", "output"]))
+    scaled["bin"] = np.minimum(np.floor(scaled["progression"] * 10), 9) / 10
+    counts = scaled.groupby(["kind", "role", "bin"], as_index=False).size().rename(columns={"size": "neurons"})
+    counts["bin_end"] = counts["bin"] + 0.1
+    rows = []
+    for role in ("input", "hidden", "output"):
+        part = counts[counts["role"] == role]
+        if part.empty:
+            continue
+        rows.append(alt.Chart(part).mark_bar(opacity=0.8).encode(
+            x=alt.X("bin:Q", scale=alt.Scale(domain=[0, 1]), title="level / highest level in its network"),
+            x2="bin_end:Q",
+            y=alt.Y("neurons:Q", title=f"{role} neurons", scale=alt.Scale(domainMin=0)), y2=alt.datum(0),
+            color=alt.Color("role:N", scale=ROLE_COLORS, title="neuron"),
+            tooltip=["kind", "role", "bin", "neurons"],
+        ).properties(width=width, height=110).facet(
+            column=alt.Column("kind:N", title=None, sort=list(KIND_TITLES),
+                              header=alt.Header(labelExpr="replace(datum.value, '_', ' ')"))))
+    return alt.vconcat(*rows)
