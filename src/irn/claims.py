@@ -4,7 +4,8 @@ Each chapter that tests a claim of Hintze, Najam & Schossau (arXiv 2510.01271) e
 ``record_claim(...)``: it writes ``<claim_id>.json`` into the claims directory (env
 ``IRN_CLAIMS_DIR``, default ``./_claims`` — chapters of one book build run in the same folder, so
 they share it) and glues the claim's value and verdict into the chapter with myst-nb, where the
-page can cite them as ``{glue:text}`<claim_id>``` and ``{glue:text}`<claim_id>_verdict```.
+page can cite them as ``{glue:text}`<claim_id>``` and ``{glue:text}`<claim_id>_verdict``` (``glue`` writes
+what myst-nb reads, without importing myst-nb, so chapters run with the core install alone).
 The summary page reads every record back with ``load_claims`` and shows a claim whose chapter
 did not run as "not run"; ``summary_table`` turns that into the page's table.
 
@@ -165,21 +166,36 @@ def record_claim(claim_id: str, chapter: int, statement: str, value_text: str, v
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _glue(claim_id, value_text)
-    _glue(f"{claim_id}_verdict", verdict)
+    glue(claim_id, value_text)
+    glue(f"{claim_id}_verdict", verdict)
     return claim
 
 
-def _glue(name: str, value) -> None:
-    """myst-nb glue inside a running notebook kernel; nothing elsewhere (scripts, tests, Colab
-    without the book extra)."""
+#: The MIME prefix under which myst-nb finds a glued value that is not displayed in its cell.
+GLUE_PREFIX = "application/papermill.record/"
+
+
+def glue(name: str, value) -> None:
+    """Glue ``value`` into the running notebook under ``name``, for ``{glue:text}`name```.
+
+    The output myst-nb's ``glue(name, value, display=False)`` writes — the value's display data
+    under the papermill-record MIME prefix, named in ``scrapbook`` metadata — written with IPython
+    alone, so a chapter runs where myst-nb (the book extra) is not installed, as on Colab. Nothing
+    happens outside a notebook kernel (scripts, tests).
+    """
+    if not isinstance(name, str) or not _ID.match(name):
+        raise ValueError(f"name must be a lower-case identifier (a-z, 0-9, _), got {name!r}")
     try:
+        from IPython.core.formatters import format_display_data
         from IPython.core.interactiveshell import InteractiveShell
-        from myst_nb import glue
+        from IPython.display import display
     except ImportError:
         return
-    if InteractiveShell.initialized():
-        glue(name, value, display=False)
+    if not InteractiveShell.initialized():
+        return
+    bundle, metadata = format_display_data(value)
+    metadata["scrapbook"] = {"name": name, "mime_prefix": GLUE_PREFIX}
+    display({GLUE_PREFIX + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
 
 
 COLUMNS = ["claim_id", "chapter", "statement", "value_text", "verdict", "parameters", "recorded"]
