@@ -385,10 +385,14 @@ BOOK_ONLY = ("jupyter_book", "jupytext", "papermill", "myst_nb", "myst_parser", 
 
 def core_only_env(environ: dict | None = None) -> dict:
     """The environment of a chapter kernel: ``environ`` (default ``os.environ``) with
-    ``tools/core_only`` first on PYTHONPATH, so the book extra cannot be imported."""
+    ``tools/core_only`` first on PYTHONPATH, so the book extra cannot be imported, and one
+    intra-op thread (``OMP_NUM_THREADS=1`` unless set)."""
     env = dict(os.environ if environ is None else environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(CORE_ONLY), env.get("PYTHONPATH", "")) if p)
     env["IRN_BOOK_ONLY"] = ",".join(BOOK_ONLY)
+    # one intra-op torch thread per kernel: as fast as two on an idle 2-core machine and much faster
+    # when another process holds the second core (issue 10); a user's own setting wins
+    env.setdefault("OMP_NUM_THREADS", "1")
     return env
 
 
