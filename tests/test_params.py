@@ -101,3 +101,19 @@ def test_chapters_accept_their_defaults():
         namespace: dict = {}
         exec(compile(parameters, f"{chapter}:parameters", "exec"), namespace)
         exec(compile(check_cell, f"{chapter}:check", "exec"), namespace)
+
+
+def test_reproducibility_line_names_parameters_versions_and_zoo_entries():
+    from irn import train, zoo
+    from irn.models import Stacked
+
+    condition, config = train.Condition("gru", "memory", 3), train.TrainConfig(replicates=2)
+    model = Stacked("gru", 2, 3)
+    trained = train.Trained(condition, config, model, [1, 1], [0, 0], [0, 1], [1.0, 1.0])
+    line = params.reproducibility({"seed": 0, "fast": True}, [trained, trained])
+    assert line.zoo_entries == (zoo.entry_key(condition, config),)
+    assert set(line.versions) == {"python", "irn", "torch", "numpy", "pandas"}
+    text = line._repr_markdown_()
+    assert "`seed=0`" in text and zoo.entry_key(condition, config) in text
+    with pytest.raises(ValueError, match="^trained "):
+        params.reproducibility({}, ["not trained"])

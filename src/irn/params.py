@@ -15,7 +15,8 @@ got, before any network is trained or loaded::
     })
 
 ``run`` is the dict of the checked values in spec order, for the chapter's claim records and its
-reproducibility line. Rules are small frozen dataclasses (``Rule``): a test and the words that
+reproducibility line: ``params.reproducibility(run, trained)`` ends every chapter with the
+parameters, the irn commit, the package versions and the zoo entries the run used. Rules are small frozen dataclasses (``Rule``): a test and the words that
 say what it allows. Hand-written because papermill passes plain Python values and the book needs
 messages a reader can act on, not a schema validator's dump (pydantic/jsonschema would add a
 dependency for a dozen rules).
@@ -153,3 +154,71 @@ def check(values: dict, spec: dict[str, Rule]) -> dict:
         if not checked.ok(values[name]):
             raise ValueError(f"{name} must be {checked.allowed}, got {values[name]!r}")
     return {name: values[name] for name in spec}
+
+
+@dataclass(frozen=True)
+class Reproducibility:
+    """What a chapter run depends on, shown as one line at its end.
+
+    parameters: the checked parameters (``check``'s result); commit: the irn commit (None when
+    unknown); versions: package → version; zoo_entries: the zoo entry names the run used.
+    """
+
+    parameters: dict
+    commit: str | None
+    versions: dict
+    zoo_entries: tuple
+
+    def _repr_markdown_(self) -> str:
+        shown = ", ".join(f"`{k}={v!r}`" for k, v in self.parameters.items())
+        entries = ", ".join(f"`{e}`" for e in self.zoo_entries) or "none"
+        versions = ", ".join(f"{k} {v}" for k, v in self.versions.items())
+        commit = f"commit `{self.commit[:12]}`" if self.commit else "commit unknown"
+        return (f"**Reproducibility.** Parameters: {shown}. irn {commit}; {versions}. "
+                f"Zoo entries ({len(self.zoo_entries)}): {entries}.")
+
+
+def irn_commit() -> str | None:
+    """The commit irn was installed from: pip's record of a ``git+`` install (Colab), else
+    ``git rev-parse HEAD`` of the source folder (an editable install), else None."""
+    import json
+    import subprocess
+    from importlib import metadata
+
+    try:
+        record = json.loads(metadata.distribution("irn").read_text("direct_url.json") or "{}")
+    except (metadata.PackageNotFoundError, json.JSONDecodeError):
+        record = {}
+    if record.get("vcs_info", {}).get("commit_id"):
+        return record["vcs_info"]["commit_id"]
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
+                                capture_output=True, text=True, check=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None
+
+
+def reproducibility(parameters: dict, trained=()) -> Reproducibility:
+    """The reproducibility line of a chapter run: its checked ``parameters`` (dict), the irn
+    commit, the versions of python, irn, torch, numpy, pandas, and the zoo entries of ``trained``
+    (``irn.train.Trained`` conditions, or a list of them)."""
+    import platform
+    from importlib import metadata
+
+    if not isinstance(parameters, dict):
+        raise ValueError(f"parameters must be a dict (check's result), got {type(parameters).__name__}")
+    from irn import zoo  # here, not at the top: params is imported before any model code
+    from irn.train import Trained
+
+    trained = [trained] if isinstance(trained, Trained) else list(trained)
+    if not all(isinstance(t, Trained) for t in trained):
+        raise ValueError("trained must be irn.train.Trained conditions")
+    versions = {"python": platform.python_version()}
+    for package in ("irn", "torch", "numpy", "pandas"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    entries = tuple(dict.fromkeys(t.meta.get("key") or zoo.entry_key(t.condition, t.config) for t in trained))
+    return Reproducibility(dict(parameters), irn_commit(), versions, entries)
