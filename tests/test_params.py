@@ -62,10 +62,12 @@ BAD = [
     ("05_migration", "alpha", 5),
     ("05_migration", "samples", -5),
     ("05_migration", "seed", -1),
+    ("05_migration", "noise", -1),
     ("06_smearing", "samples", -5),
     ("06_smearing", "method", "otsu"),
     ("07_pca", "seed", -1),
     ("07_pca", "alpha", 5),
+    ("07_pca", "noise", -0.5),
     ("13_summary", "claims_dir", "/nonexistent/claims"),
 ]
 
