@@ -203,7 +203,7 @@ def forecasters(kind: str, split: Split, replicates: int, hidden: int = 12, *, a
     kind "fully_recurrent" is always an RNN (``arch`` is ignored); replicate r has seed
     ``seed * 1000 + r``. ``source`` only names the record in the zoo entry (with a digest of the
     training part, so another split never reuses an entry). Returns (model, meta) where meta
-    holds the training loss of each replicate.
+    holds the training loss of each replicate and the zoo entry's name (``zoo_entry``).
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -235,7 +235,8 @@ def forecasters(kind: str, split: Split, replicates: int, hidden: int = 12, *, a
         last = fitted.history.sort_values("epoch").groupby("replicate")["loss"].last()
         return fitted.model, {"train_loss": [float(v) for v in last]}
 
-    return zoo.cached(f"forecast-{kind}", spec, build)
+    model, meta = zoo.cached(f"forecast-{kind}", spec, build)
+    return model, {**meta, "zoo_entry": zoo.cached_key(f"forecast-{kind}", spec)}
 
 
 @torch.no_grad()
