@@ -1,0 +1,116 @@
+"""Tests of irn.recorder: minibatch-gradient statistics and probe snapshots."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from irn import recorder, tasks
+from irn.models import Stacked
+
+BATCHES = 4
+
+
+def data(seed=0, n=32, delay=2):
+    batch = tasks.sample("memory", n, delay, noise=0.3, seed=seed)
+    return batch.inputs, batch.targets, int(batch.answer_step[0])
+
+
+def stacked_loss(model, x, y, step):
+    """Sum over replicates of each replicate's mean squared error at the answer step."""
+    out = model(x).output[:, :, step]
+    return ((out - y) ** 2).mean(dim=(1, 2)).sum()
+
+
+def reference_statistics(model, x, y, step, minibatches):
+    """Per replicate, one torch nn.RNN + nn.Linear at a time: ‖mean‖ and ‖std‖ of the minibatch
+    gradients of each weight matrix, computed with numpy."""
+    names = {"input": "weight_ih_l0", "recurrent": "weight_hh_l0"}
+    rows = []
+    for r in range(model.replicates):
+        rnn, linear = model.to_torch(r)
+        grads = {"input": [], "recurrent": [], "readout": []}
+        for index in minibatches:
+            rnn.zero_grad()
+            linear.zero_grad()
+            out = torch.tanh(linear(rnn(x[index])[0][:, step]))
+            ((out - y[index]) ** 2).mean().backward()
+            for kind in names:
+                grads[kind].append(getattr(rnn, names[kind]).grad.numpy().ravel().copy())
+            grads["readout"].append(linear.weight.grad.numpy().ravel().copy())
+        for kind, g in grads.items():
+            g = np.array(g, dtype=np.float64)
+            rows.append((r, kind, np.linalg.norm(g.mean(0)), np.linalg.norm(g.std(0))))
+    return pd.DataFrame(rows, columns=["replicate", "matrix", "mean_norm", "std_norm"])
+
+
+@pytest.mark.parametrize("arch", ["rnn"])
+def test_gradient_statistics_equal_a_slow_per_minibatch_computation(arch):
+    x, y, step = data()
+    model = Stacked(arch, 3, 3, hidden=5, seeds=[1, 2, 3])
+    minibatches = np.array_split(np.random.default_rng(0).permutation(len(x)), BATCHES)
+    rec = recorder.Recorder(x, step)
+    for index in minibatches:
+        model.zero_grad()
+        stacked_loss(model, x[index], y[index], step).backward()
+        rec.on_step(1, model)
+    rec.on_epoch(1, model)
+    got = rec.result().gradients
+    assert set(got.matrix) == {"input", "recurrent", "readout"}
+    assert (got.batches == BATCHES).all()
+    expected = reference_statistics(model, x, y, step, minibatches)
+    merged = got.merge(expected, on=["replicate", "matrix"], suffixes=("", "_ref"))
+    assert len(merged) == 9
+    assert np.allclose(merged.mean_norm, merged.mean_norm_ref, rtol=1e-5, atol=1e-8)
+    assert np.allclose(merged.std_norm, merged.std_norm_ref, rtol=1e-5, atol=1e-8)
+    assert np.allclose(merged.snr, merged.mean_norm / merged.std_norm)
+
+
+def test_snapshots_hold_the_probe_state_at_its_step():
+    x, _, step = data(n=10)
+    model = Stacked("gru", 2, 3, hidden=4)
+    rec = recorder.Recorder(x, step, record_epochs=[2])
+    rec.snapshot(0, model)
+    rec.on_epoch(1, model)  # not a record epoch
+    with torch.no_grad():
+        model.weight_hh.mul_(0.5)
+    rec.on_epoch(2, model)
+    out = rec.result()
+    assert list(out.epochs) == [0, 2]
+    with torch.no_grad():
+        trace = model(x)
+    assert out.hidden.shape == (2, 2, 10, 4) and out.output.shape == (2, 2, 10, 3)
+    assert np.allclose(out.hidden[1], trace.hidden[:, :, step].numpy())
+    assert np.allclose(out.output[1], trace.output[:, :, step].numpy())
+    assert not np.allclose(out.hidden[0], out.hidden[1])
+
+
+def test_matrix_names():
+    assert recorder.matrix_of("weight_ih") == "input"
+    assert recorder.matrix_of("weight_hh_l0") == "recurrent"
+    assert recorder.matrix_of("weight_hh_l1") == "recurrent_l1"
+    assert recorder.matrix_of("readout_weight") == "readout"
+    assert recorder.matrix_of("bias_ih") is None
+
+
+def test_snr_drop_finds_the_first_epoch_below_threshold():
+    snr = [10, 8, 6, 4, 2, 0.5, 0.4, 0.3, 0.2, 0.2]
+    frame = pd.DataFrame({"replicate": [0] * 10 + [1] * 10, "matrix": "recurrent",
+                          "epoch": list(range(1, 11)) * 2, "snr": snr + [5.0] * 10})
+    out = recorder.snr_drop(frame, threshold=1.0, window=1).set_index("replicate")
+    assert out.loc[0, "drop_epoch"] == 6 and np.isnan(out.loc[1, "drop_epoch"])
+    smoothed = recorder.snr_drop(frame, threshold=1.0, window=3).set_index("replicate")
+    assert smoothed.loc[0, "drop_epoch"] == 7  # median of 2, 0.5, 0.4 is 0.5 at epoch 7
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: recorder.Recorder(torch.zeros(5, 3), 0), "probe"),
+    (lambda: recorder.Recorder(torch.zeros(5, 4, 3), 4), "probe_step"),
+    (lambda: recorder.Recorder(torch.zeros(5, 4, 3), 1).result(), "nothing recorded"),
+    (lambda: recorder.snr_drop(pd.DataFrame({"epoch": [1]})), "gradients"),
+    (lambda: recorder.snr_drop(pd.DataFrame({"replicate": [0], "matrix": "m", "epoch": [1], "snr": [1.0]}),
+                               window=0), "window"),
+])
+def test_bad_input_is_rejected(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
