@@ -130,3 +130,21 @@ def test_compression_finds_the_peak_and_the_drop():
 def test_bad_input_is_rejected(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_ksg_matches_the_gaussian_closed_form():
+    rng = np.random.default_rng(6)
+    rho = 0.8
+    x = rng.normal(size=(2000, 1))
+    hidden = rho * x + np.sqrt(1 - rho ** 2) * rng.normal(size=(2000, 1))
+    i_xt, _ = plane.KSG(3)(hidden, x, np.sign(x))
+    assert i_xt == pytest.approx(-0.5 * np.log2(1 - rho ** 2), abs=0.05)
+
+
+def test_ksg_of_label_bits_recovers_a_clustered_code():
+    """Eight tight, well-separated clusters, one per 3-bit label: I(T;Y) ≈ H(Y) = 3 bits."""
+    x, hidden = discrete_case(spacing=10.0)
+    hidden = hidden + np.random.default_rng(7).normal(0, 0.1, hidden.shape)
+    bits = np.array([[(v >> k) & 1 for k in range(3)] for v in x]) * 2.0 - 1
+    _, i_ty = plane.KSG(3)(hidden, hidden, bits)
+    assert i_ty == pytest.approx(3.0, abs=0.1)

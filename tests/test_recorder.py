@@ -114,3 +114,27 @@ def test_snr_drop_finds_the_first_epoch_below_threshold():
 def test_bad_input_is_rejected(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def small_run(seeds, batch, arch="gru"):
+    x, y, step = data(n=24)
+    model = Stacked(arch, len(seeds), 3, hidden=4, seeds=seeds)
+    return recorder.record_fit(model, x, y, step, probe=x[:10], probe_step=step, record_epochs=[1, 3],
+                               epochs=3, lr=0.01, batch=batch, seed=5, progress=False)
+
+
+@pytest.mark.parametrize("batch", [8, None])
+def test_stacked_replicates_record_what_single_runs_record(batch):
+    seeds = [11, 12, 13]
+    together = small_run(seeds, batch)
+    assert list(together.epochs) == [0, 1, 3]
+    expected_batches = 3 if batch else 1
+    assert (together.gradients.batches == expected_batches).all()
+    assert len(together.gradients) == 3 * 3 * 3  # epochs × replicates × matrices
+    for r, s in enumerate(seeds):
+        alone = small_run([s], batch)
+        assert np.allclose(together.hidden[:, r], alone.hidden[:, 0], atol=1e-5)
+        mine = together.gradients[together.gradients.replicate == r].drop(columns="replicate").reset_index(drop=True)
+        theirs = alone.gradients.drop(columns="replicate").reset_index(drop=True)
+        assert np.allclose(mine.mean_norm, theirs.mean_norm, rtol=1e-4, atol=1e-7)
+        assert np.allclose(mine.std_norm, theirs.std_norm, rtol=1e-4, atol=1e-7)

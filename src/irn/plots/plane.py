@@ -27,8 +27,10 @@ def trajectories(frame: pd.DataFrame, networks: list[str], estimators: list[str]
 
 
 def over_epochs(summary: pd.DataFrame, networks: list[str], value_title: str, color: str,
-                log_y: bool = False, rule: float | None = None, color_title: str | None = None) -> alt.Chart:
-    """A mean over replicates with its 95 % band against the epoch, one panel per network.
+                log_y: bool = False, rule: float | None = None, color_title: str | None = None,
+                row: str | None = None, row_sort: list[str] | None = None) -> alt.Chart:
+    """A mean over replicates with its 95 % band against the epoch, one panel per network
+    (columns) and, with ``row``, per value of that column (rows, each with its own y axis).
 
     summary: ``irn.stats.mean_interval`` output with network, epoch, ``color``, mean, lo, hi;
     rule: draw a dashed horizontal line at this value (e.g. SNR = 1).
@@ -42,8 +44,12 @@ def over_epochs(summary: pd.DataFrame, networks: list[str], value_title: str, co
                                                             alt.Tooltip("mean:Q", format=".3g")])]
     if rule is not None:
         layers.append(alt.Chart().mark_rule(strokeDash=[4, 4], color="gray").encode(y=alt.datum(rule)))
-    return alt.layer(*layers, data=summary).properties(width=150, height=130).facet(
-        column=alt.Column("network:N", sort=networks, title=None))
+    facet = {"column": alt.Column("network:N", sort=networks, title=None)}
+    if row is not None:
+        facet["row"] = alt.Row(f"{row}:N", sort=row_sort, title=None,
+                               header=alt.Header(labelAngle=0, labelAlign="left"))
+    chart = alt.layer(*layers, data=summary).properties(width=150, height=110 if row else 130).facet(**facet)
+    return chart.resolve_scale(y="independent") if row is not None else chart
 
 
 def turn_epochs(frame: pd.DataFrame, networks: list[str]) -> alt.Chart:
