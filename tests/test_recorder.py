@@ -22,15 +22,17 @@ def stacked_loss(model, x, y, step):
     return ((out - y) ** 2).mean(dim=(1, 2)).sum()
 
 
-def reference_statistics(model, x, y, step, minibatches):
+def reference_statistics(model, x, y, step, minibatches, lr=None, orders=None):
     """Per replicate, one torch nn.RNN + nn.Linear at a time: ‖mean‖ and ‖std‖ of the minibatch
-    gradients of each weight matrix, computed with numpy."""
+    gradients of each weight matrix, computed with numpy. With ``lr``, torch.optim.Adam steps after
+    every minibatch (as in training); ``orders[r]`` then gives replicate r's own minibatches."""
     names = {"input": "weight_ih_l0", "recurrent": "weight_hh_l0"}
     rows = []
     for r in range(model.replicates):
         rnn, linear = model.to_torch(r)
+        adam = torch.optim.Adam([*rnn.parameters(), *linear.parameters()], lr=lr) if lr else None
         grads = {"input": [], "recurrent": [], "readout": []}
-        for index in minibatches:
+        for index in (minibatches if orders is None else orders[r]):
             rnn.zero_grad()
             linear.zero_grad()
             out = torch.tanh(linear(rnn(x[index])[0][:, step]))
@@ -38,6 +40,8 @@ def reference_statistics(model, x, y, step, minibatches):
             for kind in names:
                 grads[kind].append(getattr(rnn, names[kind]).grad.numpy().ravel().copy())
             grads["readout"].append(linear.weight.grad.numpy().ravel().copy())
+            if adam is not None:
+                adam.step()
         for kind, g in grads.items():
             g = np.array(g, dtype=np.float64)
             rows.append((r, kind, np.linalg.norm(g.mean(0)), np.linalg.norm(g.std(0))))
@@ -125,16 +129,43 @@ def small_run(seeds, batch, arch="gru"):
 
 @pytest.mark.parametrize("batch", [8, None])
 def test_stacked_replicates_record_what_single_runs_record(batch):
+    """fit shuffles minibatches by replicate index, so with minibatches a replicate alone is
+    compared at index 0; full batch has no order, so every replicate is compared."""
     seeds = [11, 12, 13]
     together = small_run(seeds, batch)
     assert list(together.epochs) == [0, 1, 3]
-    expected_batches = 3 if batch else 1
-    assert (together.gradients.batches == expected_batches).all()
+    assert (together.gradients.batches == (3 if batch else 1)).all()
     assert len(together.gradients) == 3 * 3 * 3  # epochs × replicates × matrices
-    for r, s in enumerate(seeds):
+    assert sorted(together.gradients.epoch.unique()) == [1, 2, 3]
+    for r, s in enumerate(seeds if batch is None else seeds[:1]):
         alone = small_run([s], batch)
         assert np.allclose(together.hidden[:, r], alone.hidden[:, 0], atol=1e-5)
+        assert np.allclose(together.output[:, r], alone.output[:, 0], atol=1e-5)
         mine = together.gradients[together.gradients.replicate == r].drop(columns="replicate").reset_index(drop=True)
         theirs = alone.gradients.drop(columns="replicate").reset_index(drop=True)
         assert np.allclose(mine.mean_norm, theirs.mean_norm, rtol=1e-4, atol=1e-7)
-        assert np.allclose(mine.std_norm, theirs.std_norm, rtol=1e-4, atol=1e-7)
+        if batch is not None:
+            assert np.allclose(mine.std_norm, theirs.std_norm, rtol=1e-4, atol=1e-7)
+
+
+def test_record_fit_gradients_are_those_fit_trains_on():
+    """The first epoch's minibatch gradients, rebuilt with torch's own RNN and Adam from fit's
+    documented order (a permutation by numpy's default_rng([seed, replicate]))."""
+    x, y, step = data(n=24)
+    model = Stacked("rnn", 2, 3, hidden=4, seeds=[3, 4])
+    rec = recorder.record_fit(model, x, y, step, probe=x, probe_step=step, record_epochs=[1],
+                              epochs=1, lr=0.01, batch=8, seed=5, progress=False)
+    orders = [np.split(np.random.default_rng([5, r]).permutation(24), 3) for r in range(2)]
+    expected = reference_statistics(model, x, y, step, None, lr=0.01, orders=orders)
+    got = rec.gradients.set_index(["replicate", "matrix"])
+    assert len(expected) == 6
+    for row in expected.itertuples():
+        assert got.loc[(row.replicate, row.matrix), "mean_norm"] == pytest.approx(row.mean_norm, rel=1e-4)
+        assert got.loc[(row.replicate, row.matrix), "std_norm"] == pytest.approx(row.std_norm, rel=1e-4)
+
+
+def test_record_fit_refuses_its_own_hooks():
+    x, y, step = data(n=8)
+    with pytest.raises(ValueError, match="on_step"):
+        recorder.record_fit(Stacked("rnn", 1, 3, hidden=2), x, y, step, probe=x, probe_step=step,
+                            epochs=1, on_step=print)

@@ -130,7 +130,10 @@ def record_fit(model, inputs, targets, answer_step=None, *, probe, probe_step, r
 
     inputs, targets, answer_step and ``fit_options`` (loss, epochs, lr, batch, criterion, seed,
     progress) go to ``fit`` unchanged; probe, probe_step, record_epochs to the ``Recorder``.
-    The untrained state is snapshotted as epoch 0. Returns the ``TrainingRecord`` with fit's history.
+    Epochs in the record count completed epochs: snapshot 0 is the untrained state, gradients of
+    epoch e are those of fit's e-th epoch (fit's own 0-based ``epoch`` + 1), and ``record_epochs``
+    uses the same count. Returns the ``TrainingRecord`` with fit's history (its 0-based epochs:
+    loss during epoch e + 1 and accuracy before it). fit trains a copy; ``model`` is left untouched.
     """
     from irn.train import fit
 
@@ -139,8 +142,9 @@ def record_fit(model, inputs, targets, answer_step=None, *, probe, probe_step, r
             raise ValueError(f"record_fit sets {hook} itself; pass fit_options without it")
     recorder = Recorder(probe, probe_step, record_epochs)
     recorder.snapshot(0, model)
-    result = fit(model, inputs, targets, answer_step, on_step=recorder.on_step,
-                 on_epoch=recorder.on_epoch, **fit_options)
+    # fit numbers epochs from 0; the record counts completed epochs, so 0 is the untrained state
+    result = fit(model, inputs, targets, answer_step, on_step=lambda e, m: recorder.on_step(e + 1, m),
+                 on_epoch=lambda e, m: recorder.on_epoch(e + 1, m), **fit_options)
     return recorder.result(result.history)
 
 
