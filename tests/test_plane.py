@@ -102,8 +102,8 @@ def test_information_plane_runs_every_estimator_on_every_record():
     stack = np.stack([np.stack([hidden, rng.normal(size=hidden.shape)])] * 3)  # (3 epochs, 2 reps, ...)
     frame = plane.information_plane(stack, x, x, [plane.Binning(30), plane.KDE(0.1)], epochs=[0, 5, 10])
     assert len(frame) == 2 * 3 * 2
-    assert set(frame.estimator) == {"binning, 30 bins", "KDE bound, noise 0.1"}
-    first = frame[(frame.replicate == 0) & (frame.estimator == "binning, 30 bins")]
+    assert set(frame.estimator) == {"binning (30 bins)", "KDE bound (noise 0.1)"}
+    first = frame[(frame.replicate == 0) & (frame.estimator == "binning (30 bins)")]
     assert np.allclose(first.i_xt, 3.0) and list(first.epoch) == [0, 5, 10]
 
 

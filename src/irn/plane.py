@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import logsumexp
+from scipy.spatial.distance import cdist
 
 from irn import info
 
@@ -95,7 +95,7 @@ class Binning:
 
     @property
     def label(self) -> str:
-        return f"binning, {self.bins} bins"
+        return f"binning ({self.bins} bins)"
 
     measures = "distinct binned states (clustering at one bin's scale)"
 
@@ -106,7 +106,7 @@ class Binning:
         if hi <= lo:
             return np.zeros(len(hidden), dtype=np.int64)
         index = np.clip(np.floor((hidden - lo) / (hi - lo) * self.bins), 0, self.bins - 1).astype(np.int64)
-        return info.joint_code(index)
+        return np.unique(index, axis=0, return_inverse=True)[1].ravel()
 
     def __call__(self, hidden, x, y) -> tuple[float, float]:
         """(I(X;T), I(T;Y)) in bits. hidden: (samples, nodes); x, y: (samples,) or (samples, k)."""
@@ -117,6 +117,24 @@ class Binning:
         return info.mutual_information(x, t), info.mutual_information(t, y)
 
 
+def _check_variance(variance) -> float:
+    if isinstance(variance, bool) or not isinstance(variance, (int, float, np.floating)) \
+            or not math.isfinite(variance) or variance <= 0:
+        raise ValueError(f"variance must be a positive number, got {variance!r}")
+    return float(variance)
+
+
+def _kernel(centres: np.ndarray, variance: float) -> np.ndarray:
+    """(samples, samples) exp(−‖c_i − c_j‖² / 2σ²): 1 on the diagonal, so no overflow or underflow
+    of a row's sum."""
+    return np.exp(-cdist(centres, centres, "sqeuclidean") / (2 * variance))
+
+
+def _mixture_entropy(kernel: np.ndarray, d: int, variance: float) -> float:
+    """The pairwise-KL bound in bits from a kernel matrix of the mixture's centres."""
+    return float((d / 2 * math.log(2 * math.pi * math.e * variance) - np.log(kernel.mean(1)).mean()) / LN2)
+
+
 def gaussian_mixture_entropy(centres, variance: float) -> float:
     """Pairwise-KL upper bound on the entropy (bits) of an equal-weight mixture of Gaussians.
 
@@ -124,13 +142,8 @@ def gaussian_mixture_entropy(centres, variance: float) -> float:
     H ≤ d/2·log(2πeσ²) − mean_i log( mean_j exp(−‖c_i − c_j‖² / 2σ²) ).
     """
     centres = _check_hidden(centres)
-    if not (isinstance(variance, (int, float, np.floating)) and variance > 0 and math.isfinite(variance)):
-        raise ValueError(f"variance must be a positive number, got {variance!r}")
-    n, d = centres.shape
-    sq = (centres ** 2).sum(1)
-    dist = np.maximum(sq[:, None] + sq[None, :] - 2 * centres @ centres.T, 0.0)
-    pairwise = -np.mean(logsumexp(-dist / (2 * variance), axis=1) - math.log(n))
-    return float((d / 2 * math.log(2 * math.pi * math.e * variance) + pairwise) / LN2)
+    variance = _check_variance(variance)
+    return _mixture_entropy(_kernel(centres, variance), centres.shape[1], variance)
 
 
 @dataclass(frozen=True)
@@ -152,7 +165,7 @@ class KDE:
 
     @property
     def label(self) -> str:
-        return f"KDE bound, noise {self.noise:g}"
+        return f"KDE bound (noise {self.noise:g})"
 
     measures = "information of the noise-added state (clusters of width √noise)"
 
@@ -162,14 +175,14 @@ class KDE:
         _check_labels(x, "x", len(hidden))
         y = _codes(_check_labels(y, "y", len(hidden)))
         d = hidden.shape[1]
-        h = gaussian_mixture_entropy(hidden, self.noise)
+        kernel = _kernel(hidden, self.noise)  # one kernel matrix; each label's mixture is a block of it
+        h = _mixture_entropy(kernel, d, self.noise)
         noise_entropy = d / 2 * math.log(2 * math.pi * math.e * self.noise) / LN2
         conditional = 0.0
         for label in np.unique(y):
-            members = hidden[y == label]
-            weight = len(members) / len(hidden)
-            conditional += weight * (gaussian_mixture_entropy(members, self.noise) if len(members) > 1
-                                     else noise_entropy)
+            members = np.flatnonzero(y == label)
+            conditional += len(members) / len(hidden) * _mixture_entropy(
+                kernel[np.ix_(members, members)], d, self.noise)
         return h - noise_entropy, h - conditional
 
 
@@ -191,7 +204,7 @@ class KSG:
 
     @property
     def label(self) -> str:
-        return f"KSG, k = {self.k}"
+        return f"KSG (k = {self.k})"
 
     measures = "k-nearest-neighbour structure of the continuous state"
 
