@@ -161,6 +161,28 @@ def test_surrogates_separate_dependence_from_chance():
     assert len(independent.null) == 19
 
 
+def kdtree_reference(x, y, k=3):
+    """KSG algorithm 1 in bits with scipy's k-d tree (as chapter 9 writes it)."""
+    from scipy.spatial import cKDTree
+    from scipy.special import digamma
+
+    xy = np.column_stack([x, y])
+    eps = cKDTree(xy).query(xy, k + 1, p=np.inf)[0][:, -1]
+    radius = np.nextafter(eps, 0)
+    n_x = cKDTree(x[:, None]).query_ball_point(x[:, None], radius, p=np.inf, return_length=True) - 1
+    n_y = cKDTree(y[:, None]).query_ball_point(y[:, None], radius, p=np.inf, return_length=True) - 1
+    return (digamma(k) + digamma(len(x)) - np.mean(digamma(n_x + 1) + digamma(n_y + 1))) / np.log(2)
+
+
+@pytest.mark.parametrize("decimals", [1, 2, 8])
+def test_equals_a_kdtree_reference_on_tied_data(decimals):
+    rng = np.random.default_rng(17)
+    x = np.round(rng.normal(size=1200), decimals)
+    y = np.round(x + 0.3 * rng.normal(size=1200), decimals)
+    pair = ksg.prepare(np.column_stack([x, y]), True, ksg.DEFAULT_NOISE, 0)
+    assert ksg.mutual_information(x, y) == pytest.approx(kdtree_reference(pair[:, 0], pair[:, 1]), abs=1e-12)
+
+
 ennemi = pytest.importorskip("ennemi")
 
 

@@ -147,9 +147,19 @@ def _count_closer(points, lo, hi, eps, theiler):
         xi = points[i, lo]
         e = eps[i]
         if hi - lo == 1:
-            # samples in the open interval (xi − e, xi + e), minus i itself and its window
-            count = np.searchsorted(values, xi + e, side="left") \
-                - np.searchsorted(values, xi - e, side="right") - 1
+            # samples with |x_j − xi| < e (binary search, then settle the rounding of xi ± e with
+            # the same subtraction the distances use), minus i itself and its window
+            hi_ = np.searchsorted(values, xi + e, side="left")
+            while hi_ < n and values[hi_] - xi < e:
+                hi_ += 1
+            while hi_ > 0 and values[hi_ - 1] - xi >= e:
+                hi_ -= 1
+            lo_ = np.searchsorted(values, xi - e, side="right")
+            while lo_ > 0 and xi - values[lo_ - 1] < e:
+                lo_ -= 1
+            while lo_ < n and xi - values[lo_] >= e:
+                lo_ += 1
+            count = max(hi_ - lo_ - 1, 0)
             for j in range(max(0, i - theiler), min(n, i + theiler + 1)):
                 if j != i and abs(points[j, lo] - xi) < e:
                     count -= 1
