@@ -24,7 +24,8 @@ in bits, and :func:`information_plane` runs any of them over a training record:
   minus the known noise entropy bounds I(X;T+noise); I(T;Y) is the same bound's H(T) − H(T|Y);
 * :class:`KSG` (Kraskov, Stögbauer & Grassberger 2004) through ``irn.ksg``: a k-nearest-neighbour
   estimate on the z-scored continuous T, against the input sequences for I(X;T) and against the
-  ±1 label bits for I(T;Y) (with a discrete Y this is Ross's 2014 mixed estimator in disguise).
+  ±1 label bits for I(T;Y) (with a discrete Y, whose ties the added jitter breaks, it comes close to
+  Ross's 2014 estimator for a discrete and a continuous variable).
 
 Binning and the KDE bound are written here (a few lines each over ``irn.info`` and numpy) because
 no maintained package implements them for stacked replicates; KSG is irn's own, shared with the
@@ -210,7 +211,7 @@ class KSG:
 
     def __call__(self, hidden, x, y) -> tuple[float, float]:
         """(I(X;T), I(T;Y)) in bits. hidden: (samples, nodes); x: (samples, features); y: (samples, k)."""
-        from irn import ksg
+        from irn import ksg  # imported on first use: it compiles numba kernels
 
         hidden = _check_hidden(hidden)
         x = np.asarray(_check_labels(x, "x", len(hidden)), dtype=np.float64).reshape(len(hidden), -1)

@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from irn.train import fit
+
 __all__ = ["Recorder", "TrainingRecord", "record_fit", "matrix_of", "snr_drop"]
 
 
@@ -135,8 +137,6 @@ def record_fit(model, inputs, targets, answer_step=None, *, probe, probe_step, r
     uses the same count. Returns the ``TrainingRecord`` with fit's history (its 0-based epochs:
     loss during epoch e + 1 and accuracy before it). fit trains a copy; ``model`` is left untouched.
     """
-    from irn.train import fit
-
     for hook in ("on_step", "on_epoch"):
         if hook in fit_options:
             raise ValueError(f"record_fit sets {hook} itself; pass fit_options without it")
