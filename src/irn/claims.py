@@ -68,6 +68,15 @@ PAPER_CLAIMS = {
                                       "neurons, and hidden neurons further than the inputs."),
     "flow_no_clear_layers": (9, "Ivanovic et al.: the fully recurrent network shows no clear "
                                 "layer-like structure (the report is 'not yet sure' it forms layers)."),
+    "ib_compression": (10, "After fitting, a recurrent layer compresses: its I(X;T) falls in the information "
+                           "plane (Shwartz-Ziv & Tishby 2017; seed 003, question 3)."),
+    "compression_needs_tanh": (10, "Compression appears with tanh units but not with ReLU units "
+                                   "(Saxe et al. 2018)."),
+    "information_tracks_learning": (10, "I(T;Y) rises as the network learns, so it indicates learning "
+                                        "(seed 003, question 4)."),
+    "drift_diffusion_phases": (10, "Minibatch training passes from drift (gradient SNR > 1) to diffusion "
+                                   "(SNR < 1), and the switch coincides with the start of compression "
+                                   "(Shwartz-Ziv & Tishby 2017; seed 003, question 5)."),
 }
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
