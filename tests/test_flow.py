@@ -4,7 +4,7 @@ with a known direction, layer detection on a layered graph."""
 import numpy as np
 import pytest
 
-from irn import flow
+from irn import flow, ksg
 
 
 def chain_system(samples=1500, seed=0):
@@ -129,3 +129,47 @@ def test_one_dimensional_groups_match_sklearn():
                                      for g in np.unique(labels))
         assert inertia(ours) <= inertia(theirs) + 1e-12
         assert flow._silhouette(x, ours) == pytest.approx(silhouette_score(x[:, None], ours))
+
+
+def chain_sequences(sequences=150, steps=8, seed=0):
+    """Short independent trials of the chain x → a → b (each starts from a fresh random state):
+    (sequences, steps, 3). The first step of every trial is unrelated to the last of the one before."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros((sequences, steps, 3))
+    out[:, 0] = rng.normal(size=(sequences, 3))
+    for t in range(1, steps):
+        out[:, t, 0] = rng.normal(size=sequences)
+        out[:, t, 1] = np.tanh(1.5 * out[:, t - 1, 0]) + 0.3 * rng.normal(size=sequences)
+        out[:, t, 2] = 0.9 * out[:, t - 1, 1] + 0.3 * rng.normal(size=sequences)
+    return out
+
+
+def test_sequence_flow_uses_transitions_inside_sequences_only():
+    activity = chain_sequences()
+    table = flow.sequence_flow(activity, ["input", "hidden", "output"], surrogates=19).set_index(["source", "target"])
+    # reference: the per-sequence pairs built by hand, one Frenzel–Pompe estimate
+    before, after = activity[:, :-1].reshape(-1, 3), activity[:, 1:].reshape(-1, 3)
+    reference = ksg.conditional_mutual_information(before[:, 1], after[:, 2], before[:, 2])
+    assert table.loc[(1, 2), "value"] == pytest.approx(reference, abs=1e-3)
+    joined = activity.reshape(-1, 3)  # the sequences glued end to end: transitions across boundaries
+    glued = flow.transfer_entropy(joined, [1]).set_index(["source", "target"]).loc[(1, 2), "value"]
+    assert glued != pytest.approx(reference, abs=1e-6)
+    edges = set(table.index[table["significant"]])
+    assert {(0, 1), (1, 2)} <= edges and not edges & {(1, 0), (2, 1), (2, 0)}
+
+
+def test_path_nodes_of_a_hand_built_graph():
+    # 0 input → 1 → 2 → 4 output; 0 → 2 directly (wide); 0 → 3 (a dead end); 5 isolated; 4 → 1
+    w = np.zeros((6, 6))
+    w[0, 1], w[1, 2], w[2, 4], w[0, 2], w[0, 3], w[4, 1] = 2.0, 0.5, 1.0, 3.0, 1.0, 0.2
+    roles = ["input", "hidden", "hidden", "hidden", "output", "hidden"]
+    table = flow.path_nodes(w, roles)
+    assert table["on_path"].tolist() == [True, True, True, False, True, False]
+    assert table["from_input"].tolist() == [True, True, True, True, True, False]
+    # widest input → 1 is 2 (direct); 1 → output: 1 → 2 → 4, bottleneck 0.5
+    # 2: input → 2 direct (3), 2 → 4 (1): width 1; the input: widest path to the output 0 → 2 → 4 = 1
+    assert table["width"].to_numpy() == pytest.approx([1.0, 0.5, 1.0, 0.0, 1.0, 0.0])
+    with pytest.raises(ValueError, match="roles must name"):
+        flow.path_nodes(w, ["hidden"] * 6)
+    with pytest.raises(ValueError, match="activity must"):
+        flow.sequence_flow(np.ones((4, 1, 3)))

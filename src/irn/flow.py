@@ -21,7 +21,12 @@ neurons minus the undelayed one; they draw a directed flow graph and place each 
   (0: every edge climbs exactly one level, a perfect hierarchy; 1: no direction at all);
 * ``level_clustering`` — do levels form separate groups (layers)? The best silhouette of an
   exact one-dimensional k-means split of the levels, against graphs whose edge weights are
-  permuted.
+  permuted;
+* ``sequence_flow`` — ``flow_significance``'s transfer entropy (lag 1) on many short sequences
+  (the memory task's trials): every (sequence, step) transition is one sample and no transition
+  crosses from one sequence into the next;
+* ``path_nodes`` — which neurons lie on a directed path input → … → neuron → … → output of a
+  flow graph, and how wide (in bits) the widest such path through each neuron is.
 
 Hand-written because networkx's ``trophic_levels`` is the older definition (Levine 1980), which
 needs a node without incoming edges and fails on strongly connected recurrent graphs; the
@@ -53,6 +58,8 @@ __all__ = [
     "replicate_flow",
     "ReplicateFlow",
     "direction_tests",
+    "sequence_flow",
+    "path_nodes",
 ]
 
 ROLES = ("input", "hidden", "output")
@@ -456,3 +463,98 @@ def direction_tests(levels: pd.DataFrame) -> pd.DataFrame:
         test = paired_test(pair[upper].to_numpy(), pair[lower].to_numpy())
         rows.append((f"{upper} − {lower}", test.difference, test.p_value, test.n))
     return pd.DataFrame(rows, columns=["comparison", "difference", "p_value", "n"])
+
+
+
+def sequence_flow(activity, roles=None, k: int = 3, *, conditions=None, surrogates: int = 19,
+                  alpha: float = 0.05, noise: float = ksg.DEFAULT_NOISE, seed: int = 0) -> pd.DataFrame:
+    """Lag-1 transfer entropy with its surrogate null on many short sequences.
+
+    activity: (sequences, steps, neurons). Every transition step t − 1 → t inside a sequence is
+    one sample (sequences · (steps − 1) samples); none crosses a sequence boundary. Entry s → u is
+    I(s[t−1]; u[t] | u[t−1], conditions[t−1]) as in ``transfer_entropy`` (pairs whose source or
+    target is a condition are conditioned on the target's past only). Surrogate i rotates the
+    sources' t − 1 values by one random offset (≥ samples // 10) over the list of transitions,
+    which pairs each source with another transition's target. Returns the columns of
+    ``flow_significance`` (lag is always 1).
+    """
+    array = np.asarray(activity, dtype=float)
+    if array.ndim != 3 or array.shape[1] < 2 or array.shape[2] < 2:
+        raise ValueError("activity must be a (sequences, steps, neurons) array with at least 2 steps "
+                         f"and 2 neurons, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError("activity must hold finite numbers")
+    if not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    neurons = array.shape[2]
+    roles = _roles(roles, neurons)
+    surrogates = ksg._check_int(surrogates, "surrogates", 1)
+    cond = np.array([], dtype=np.int64) if conditions is None else ksg._index_list(conditions, "conditions", neurons)
+    before = array[:, :-1].reshape(-1, neurons)  # per-sequence pairs: no cross-boundary transition
+    after = array[:, 1:].reshape(-1, neurons)
+    samples = len(before)
+    if samples < 2 * k + 4:
+        raise ValueError(f"activity must give more than {2 * k + 4} transitions for k={k}, got {samples}")
+    rng = np.random.default_rng(seed)
+    shifts = ksg.surrogate_offsets(samples, surrogates, max(1, samples // 10), rng)
+    kwargs = dict(k=k, noise=noise, seed=seed)
+    values = np.zeros((1 + surrogates, neurons, neurons))  # [0]: the estimate, then the nulls
+    # columns: shifted sources 0…N−1 | t − 1 values N…2N−1 | t values 2N…3N−1
+    for i, shift in enumerate([0, *shifts]):
+        data = np.concatenate([np.roll(before, int(shift), axis=0), before, after], axis=1)
+        for u in range(neurons):
+            sources = np.array([s for s in range(neurons) if s != u])
+            driven = np.isin(sources, cond) | (u in cond)  # conditioned on the target's past only
+            for group, extra in ((sources[~driven], [neurons + c for c in cond if c != u]), (sources[driven], [])):
+                if group.size:
+                    m = ksg.mutual_information_matrix(data, [0], sources=group, targets=[2 * neurons + u],
+                                                      conditions=[neurons + u, *extra], **kwargs)
+                    values[i, group, u] = m[0, :, 0]
+    table = _pairs(values[:1], [1], roles, "value")
+    off = ~np.eye(neurons, dtype=bool)
+    nulls = np.stack([v[off] for v in values[1:]])  # (surrogates, pairs), the order of _pairs
+    value = table["value"].to_numpy()
+    table["null_mean"] = nulls.mean(axis=0)
+    table["p_value"] = (1 + (nulls >= value[None, :]).sum(axis=0)) / (1 + surrogates)
+    table["significant"] = (table["p_value"] <= alpha) & (table["value"] > table["null_mean"])
+    return table
+
+
+def _widest(w: np.ndarray) -> np.ndarray:
+    """All-pairs widest (maximum-bottleneck) path widths of a weighted digraph, (n, n); a path of
+    no edges has width 0, a node reaches itself with width inf."""
+    n = len(w)
+    width = w.copy()
+    np.fill_diagonal(width, np.inf)
+    for m in range(n):  # Floyd–Warshall on (max, min)
+        width = np.maximum(width, np.minimum(width[:, m:m + 1], width[m:m + 1, :]))
+    return width
+
+
+def path_nodes(weights, roles) -> pd.DataFrame:
+    """Which neurons lie on a flow path from an input to an output?
+
+    weights: (neurons, neurons) non-negative, W[m, n] = weight of the edge m → n (``flow_graph``);
+    roles: (neurons,) of ``ROLES``, at least one input and one output. A neuron is on a flow path
+    when some input reaches it and it reaches some output along edges of positive weight (an
+    input or output neuron itself counts as reached). Its width is the bottleneck of the widest
+    such path through it: min(widest input → neuron, widest neuron → output), 0 off every path.
+    Returns neuron, role, from_input, to_output, on_path, width.
+    """
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 2 or w.shape[0] != w.shape[1] or w.shape[0] == 0:
+        raise ValueError(f"weights must be a square (neurons, neurons) matrix, got shape {w.shape}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("weights must be finite and non-negative")
+    roles = _roles(roles, w.shape[0])
+    if not {"input", "output"} <= set(roles.tolist()):
+        raise ValueError("roles must name at least one 'input' and one 'output' neuron")
+    width = _widest(w)
+    up = width[roles == "input"].max(axis=0)  # widest path from any input to each neuron
+    down = width[:, roles == "output"].max(axis=1)  # widest path from each neuron to any output
+    through = np.minimum(up, down)
+    finite = np.isfinite(through)
+    through[~finite] = np.minimum(np.where(np.isfinite(up), up, 0), np.where(np.isfinite(down), down, 0))[~finite]
+    on = (up > 0) & (down > 0)
+    return pd.DataFrame({"neuron": np.arange(len(roles)), "role": roles, "from_input": up > 0,
+                         "to_output": down > 0, "on_path": on, "width": np.where(on, through, 0.0)})
