@@ -68,6 +68,9 @@ PAPER_CLAIMS = {
                                       "neurons, and hidden neurons further than the inputs."),
     "flow_no_clear_layers": (9, "Ivanovic et al.: the fully recurrent network shows no clear "
                                 "layer-like structure (the report is 'not yet sure' it forms layers)."),
+    "relay_nodes_on_flow_paths": (9, "Bridge (irn): in the memory-task networks, the relay nodes sit on "
+                                     "wider transfer-entropy flow paths from the inputs to the outputs "
+                                     "than the other hidden nodes."),
     "ib_compression": (10, "After fitting, a recurrent layer compresses: its I(X;T) falls in the information "
                            "plane (Shwartz-Ziv & Tishby 2017; seed 003, question 3)."),
     "compression_needs_tanh": (10, "Compression appears with tanh units but not with ReLU units "

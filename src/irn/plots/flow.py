@@ -115,3 +115,23 @@ def level_histogram(levels: pd.DataFrame, width: int = 220) -> alt.VConcatChart:
             column=alt.Column("kind:N", title=None, sort=list(KIND_TITLES),
                               header=alt.Header(labelExpr="replace(datum.value, '_', ' ')"))))
     return alt.vconcat(*rows)
+
+
+def bridge_chart(frame: pd.DataFrame, width: int = 160) -> alt.FacetChart:
+    """Mean path width of relay nodes against the other hidden nodes, one line per network and
+    one panel per architecture (chapter 9.7).
+
+    frame: arch, replicate, group ("relay nodes" / "other hidden nodes"), width (bits), on_path.
+    """
+    groups = ["other hidden nodes", "relay nodes"]
+    base = alt.Chart(frame).encode(
+        x=alt.X("group:N", sort=groups, title=None),
+        y=alt.Y("width:Q", title="mean path width (bits)", scale=alt.Scale(domainMin=0)),
+        detail="replicate:N")
+    lines = base.mark_line(opacity=0.5, color="gray")
+    points = base.mark_point(filled=True, size=50).encode(
+        color=alt.Color("group:N", sort=groups, title=None),
+        tooltip=["arch", "replicate", "group", alt.Tooltip("width:Q", format=".3f"),
+                 alt.Tooltip("on_path:Q", format=".0%", title="share on a path")])
+    return alt.layer(lines, points).properties(width=width, height=200).facet(
+        column=alt.Column("arch:N", title=None, sort=["rnn", "gru", "lstm"]))
