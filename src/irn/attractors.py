@@ -798,3 +798,67 @@ def compare(net: pd.DataFrame, points: pd.DataFrame, automaton: Automaton) -> Co
             "margin_min": min(margins) if margins else np.nan,
             "margin_median": float(np.median(margins)) if margins else np.nan})
     return Comparison(pd.DataFrame(summary), pd.DataFrame(rows))
+
+
+# -- frames for the chapter's charts --------------------------------------------------------------
+@dataclass(frozen=True)
+class Map:
+    """One replicate's state space on the first two principal components of its trajectories.
+
+    trajectory: pc1, pc2, step (subsampled visited states); points: the ``fixed_points`` rows of the
+    replicate with pc1, pc2; edges: its ``network`` rows with the end points' coordinates
+    (x, y, x2, y2) and the midpoint (mx, my); explained: variance share of the two components.
+    """
+
+    trajectory: pd.DataFrame
+    points: pd.DataFrame
+    edges: pd.DataFrame
+    explained: float
+
+
+def state_map(model: Stacked, inputs, points: pd.DataFrame, edges: pd.DataFrame, replicate: int = 0,
+              max_states: int = 2000, seed: int = 0) -> Map:
+    """PCA of the states one replicate visits on ``inputs`` (batch, steps, n_inputs), with its fixed
+    points and excitable connections projected on the same two components (for plotting)."""
+    _check_model(model)
+    if isinstance(replicate, bool) or not isinstance(replicate, (int, np.integer)) \
+            or not 0 <= replicate < model.replicates:
+        raise ValueError(f"replicate must be in 0…{model.replicates - 1}, got {replicate!r}")
+    _check_int(max_states, "max_states", 2)
+    x, _ = trajectory_states(model, inputs)
+    x = x[replicate].double().numpy()
+    mean = x.mean(axis=0)
+    _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
+    explained = float((s[:2] ** 2).sum() / (s ** 2).sum())
+    pick = np.random.default_rng(seed).choice(len(x), size=min(max_states, len(x)), replace=False)
+    pc = (x[pick] - mean) @ vt[:2].T
+    traj = pd.DataFrame({"pc1": pc[:, 0], "pc2": pc[:, 1]})
+    pts = points[points.replicate == replicate].copy()
+    xy = (_states_of(pts, model) - mean) @ vt[:2].T
+    pts["pc1"], pts["pc2"] = xy[:, 0], xy[:, 1]
+    pts["type"] = np.where(pts.stable, "stable", np.where(pts.kind == "slow", "slow", "saddle"))
+    where = pts.set_index("point")[["pc1", "pc2"]]
+    e = edges[(edges.replicate == replicate) & (edges.target >= 0)].copy()
+    e["x"], e["y"] = where.pc1.reindex(e.source).to_numpy(), where.pc2.reindex(e.source).to_numpy()
+    e["x2"], e["y2"] = where.pc1.reindex(e.target).to_numpy(), where.pc2.reindex(e.target).to_numpy()
+    # each arrow's label sits a third of the way from its source, so i → j and j → i do not overlap
+    e["mx"], e["my"] = e.x + (e.x2 - e.x) / 3, e.y + (e.y2 - e.y) / 3
+    return Map(traj, pts.drop(columns=state_names(model)), e, explained)
+
+
+def movement(model: Stacked, points: pd.DataFrame, net: pd.DataFrame) -> pd.DataFrame:
+    """How far each hidden node moves along each channel's excitable connections.
+
+    For every connection of ``net`` that lands on a listed stable point, |h_j(target) − h_j(source)|
+    per hidden node j (h only, also for LSTM); averaged per replicate and channel. Returns
+    replicate, channel, node, movement (the bridge to the relay method: compare with a concept's
+    relay contributions).
+    """
+    _check_model(model)
+    x = _states_of(points, model)[:, :model.hidden]
+    where = {(r, p): i for i, (r, p) in enumerate(zip(points.replicate, points.point))}
+    rows = []
+    for (r, ch), g in net[net.target >= 0].groupby(["replicate", "channel"]):
+        d = np.abs(np.stack([x[where[(r, t)]] - x[where[(r, s)]] for s, t in zip(g.source, g.target)])).mean(0)
+        rows += [(int(r), int(ch), j, float(v)) for j, v in enumerate(d)]
+    return pd.DataFrame(rows, columns=["replicate", "channel", "node", "movement"])

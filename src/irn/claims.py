@@ -57,6 +57,12 @@ PAPER_CLAIMS = {
                                "memory task."),
     "relay_removal_sharpens_clusters": (7, "Removing nodes least relaying first keeps a concept's "
                                            "clusters better separated than removing them at random."),
+    # Ceni, Ashwin & Livi (arXiv 1807.10478), chapter 8
+    "ena_flipflop_cube": (8, "A network that solves a task with a finite set of held states has them as "
+                             "stable attractors joined by excitable connections: for the 3-bit flip-flop "
+                             "8 stable states and the 24 transitions of the cube (Ceni, Ashwin & Livi)."),
+    "ena_margin_above_one": (8, "The task's input pulses exceed the excitability thresholds of the "
+                                "transitions the task needs (Ceni, Ashwin & Livi)."),
 }
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
