@@ -267,3 +267,9 @@ def test_bad_input(one_node, cube):
         at.fixed_points("not a model", _grid(3, n=3))
     with pytest.raises(ValueError, match="noise"):
         at.network(cube, fp, noise=-1.0)
+
+
+def test_more_than_one_layer_is_refused():
+    m = Stacked("rnn", 1, 3, hidden=4, layers=2)
+    with pytest.raises(ValueError, match="one recurrent layer"):
+        at.fixed_points(m, np.zeros((3, 4)))
