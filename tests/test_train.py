@@ -115,6 +115,6 @@ def test_flipflop_trains_on_sampled_batches_and_leaves_the_paper_grid_alone():
     t = train(Condition("gru", "flipflop", "random"), config, progress=False)[0]
     assert t.model.n_inputs == 3 and len(t.epochs) == 2
     ev = irn_train.evaluate_flipflop(t.model, n=10, steps=30)
-    assert list(ev.columns) == ["replicate", "accuracy", "perfect"] and ev.accuracy.between(0, 1).all()
+    assert list(ev.columns) == ["replicate", "accuracy", "held_accuracy", "perfect"] and ev.accuracy.between(0, 1).all()
     with pytest.raises(ValueError, match="model"):
         irn_train.evaluate_flipflop("no model")

@@ -373,8 +373,9 @@ def evaluate_flipflop(model: Stacked, n: int = 200, steps: int = 100, seed: int 
     """The flip-flop's own evaluation: every step of ``n`` long sequences (``tasks.flipflop_stream``).
 
     Scores each (sequence, step, channel) after the channel's first pulse: output sign = held sign.
-    Returns columns replicate, accuracy (all scored steps), perfect (share of sequences answered
-    right at every scored step).
+    Returns columns replicate, accuracy (all scored steps), held_accuracy (only steps at least two
+    after the channel's last pulse: the state is being held, not switched), perfect (share of
+    sequences answered right at every scored step).
     """
     if not isinstance(model, Stacked) or model.n_inputs != 3:
         raise ValueError("model must be an irn.models.Stacked with 3 inputs (the flip-flop's channels)")
@@ -384,9 +385,13 @@ def evaluate_flipflop(model: Stacked, n: int = 200, steps: int = 100, seed: int 
     scored = stream.targets != 0
     hit = ((out > 0) == (stream.targets > 0)) & scored
     accuracy = hit.sum((1, 2, 3)).float() / scored.sum()
+    pulse = stream.inputs != 0
+    recent = pulse | torch.nn.functional.pad(pulse[:, :-1], (0, 0, 1, 0))  # pulse now or one step ago
+    held = scored & ~recent
+    held_accuracy = (hit & held).sum((1, 2, 3)).float() / held.sum()
     perfect = (hit == scored).all(-1).all(-1).float().mean(1)
     return pd.DataFrame({"replicate": range(model.replicates), "accuracy": accuracy.numpy(),
-                         "perfect": perfect.numpy()})
+                         "held_accuracy": held_accuracy.numpy(), "perfect": perfect.numpy()})
 
 
 def evaluate_all(trained: list[Trained], delays=tasks.EVAL_DELAYS) -> pd.DataFrame:
