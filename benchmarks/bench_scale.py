@@ -9,8 +9,9 @@ Run: ``python benchmarks/bench_scale.py [--quick]``. Prints
 2. growth with H (N = 10 000) and with N (H = 256) of ``irn.relay.greedy`` alone.
 
 Data: ``irn.relay.planted_relays`` (random node bits with a few planted relay nodes), the
-high-entropy case of DESIGN §14, and a low-entropy case (H = 12, N = 1000, structured) to show
-the paper's workload did not get slower. numba compile time is excluded (warm-up first). One
+high-entropy case of DESIGN §14; "noisy" (every node a noisy function of X_in, many weak relays);
+and a low-entropy case (H = 12, N = 1000, structured) to show the paper's workload did not get
+slower. numba compile time is excluded (warm-up first). One
 thread: numba kernels here are serial.
 """
 
@@ -226,6 +227,17 @@ def _structured(rng, samples: int, nodes: int):
     return concepts[:, 0].astype(np.uint8), concepts[:, 0].astype(np.uint8), bits
 
 
+def _noisy(rng, samples: int, nodes: int):
+    """High-entropy data with graded information: every node a noisy tanh of X_in with its own
+    weight (many weak relays instead of four strong ones); X_out reads the strongest node."""
+    x_in = rng.integers(0, 2, samples)
+    weights = rng.normal(0.0, 1.0, nodes)
+    hidden = np.tanh(np.outer(2 * x_in - 1, weights) + rng.normal(0.0, 1.0, (samples, nodes)))
+    bits = (hidden > np.median(hidden, axis=0)).astype(np.uint8)
+    x_out = bits[:, np.argmax(np.abs(weights))] ^ (rng.random(samples) < 0.05)
+    return x_in.astype(np.uint8), x_out.astype(np.uint8), bits
+
+
 def side_by_side(cases, seed: int) -> None:
     rng = np.random.default_rng(seed)
     warm = planted_relays(200, 8, relays=2, seed=seed)
@@ -240,6 +252,8 @@ def side_by_side(cases, seed: int) -> None:
         if kind == "planted":
             data = planted_relays(samples, nodes, relays=4, seed=seed)
             x_in, x_out, bits = data.x_in, data.x_out, data.hidden_bits
+        elif kind == "noisy":
+            x_in, x_out, bits = _noisy(rng, samples, nodes)
         else:
             x_in, x_out, bits = _structured(rng, samples, nodes)
         repeats = 200 if nodes <= 12 else 5 if nodes <= 64 else 1
@@ -271,7 +285,7 @@ def main() -> None:
     args = parser.parse_args()
     warnings.simplefilter("ignore", RelayEntropyWarning)  # these data are high-entropy on purpose
     cases = [("structured", 12, 1000), ("planted", 12, 1000), ("planted", 64, 10_000),
-             ("planted", 256, 10_000)]
+             ("planted", 256, 10_000), ("noisy", 256, 10_000)]
     if not args.quick:
         cases.append(("planted", 1024, 10_000))
     side_by_side(cases, args.seed)
