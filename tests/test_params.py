@@ -117,5 +117,7 @@ def test_reproducibility_line_names_parameters_versions_and_zoo_entries():
     assert set(line.versions) == {"python", "irn", "torch", "numpy", "pandas"}
     text = line._repr_markdown_()
     assert "`seed=0`" in text and zoo.entry_key(condition, config) in text
+    cached = zoo.cached_key("toy", {"a": 1})
+    assert params.reproducibility({}, [trained, cached]).zoo_entries == (zoo.entry_key(condition, config), cached)
     with pytest.raises(ValueError, match="^trained "):
-        params.reproducibility({}, ["not trained"])
+        params.reproducibility({}, [3.5])

@@ -202,7 +202,8 @@ def irn_commit() -> str | None:
 def reproducibility(parameters: dict, trained=()) -> Reproducibility:
     """The reproducibility line of a chapter run: its checked ``parameters`` (dict), the irn
     commit, the versions of python, irn, torch, numpy, pandas, and the zoo entries of ``trained``
-    (``irn.train.Trained`` conditions, or a list of them)."""
+    (``irn.train.Trained`` conditions, or a list of them, which may also hold the names of
+    ``irn.zoo.cached`` entries, ``zoo.cached_key(name, spec)``)."""
     import platform
     from importlib import metadata
 
@@ -212,13 +213,14 @@ def reproducibility(parameters: dict, trained=()) -> Reproducibility:
     from irn.train import Trained
 
     trained = [trained] if isinstance(trained, Trained) else list(trained)
-    if not all(isinstance(t, Trained) for t in trained):
-        raise ValueError("trained must be irn.train.Trained conditions")
+    if not all(isinstance(t, (Trained, str)) for t in trained):
+        raise ValueError("trained must be irn.train.Trained conditions or zoo entry names")
     versions = {"python": platform.python_version()}
     for package in ("irn", "torch", "numpy", "pandas"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = "not installed"
-    entries = tuple(dict.fromkeys(t.meta.get("key") or zoo.entry_key(t.condition, t.config) for t in trained))
+    entries = tuple(dict.fromkeys(t if isinstance(t, str) else t.meta.get("key") or zoo.entry_key(t.condition, t.config)
+                                  for t in trained))
     return Reproducibility(dict(parameters), irn_commit(), versions, entries)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-_NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)*[a-z]?$")
+_NUMBER = re.compile(r"^[0-9]+[a-z]?(\.[0-9]+)*[a-z]?$")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 #: The largest table offered for download (the charts aggregate to fewer rows).
 MAX_ROWS = 100_000
