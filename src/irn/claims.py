@@ -83,6 +83,10 @@ PAPER_CLAIMS = {
     "drift_diffusion_phases": (10, "Minibatch training passes from drift (gradient SNR > 1) to diffusion "
                                    "(SNR < 1), and the switch coincides with the start of compression "
                                    "(Shwartz-Ziv & Tishby 2017; seed 003, question 5)."),
+    "relay_holds_at_scale": (12, "The relay method identifies functional nodes beyond the paper's 12 "
+                                 "nodes — the paper names \"a possible scaling to extremely large "
+                                 "networks\" as its limitation: knocking out a concept's top relay "
+                                 "nodes costs it more than random nodes at every larger size."),
 }
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -183,14 +183,22 @@ def train(conditions: list[Condition] | Condition, config: TrainConfig = TrainCo
     if isinstance(conditions, Condition):
         conditions = [conditions]
     conditions = list(conditions)
-    groups: dict[tuple[str, str], list[Condition]] = {}
-    for c in conditions:
-        groups.setdefault((c.arch, c.task, _universe(c.delay)), []).append(c)
     done: dict[Condition, Trained] = {}
-    for group in groups.values():
+    for group in training_groups(conditions):
         for t in _train_group(group, config, progress):
             done[t.condition] = t
     return [done[c] for c in conditions]
+
+
+def training_groups(conditions: list[Condition]) -> list[list[Condition]]:
+    """The conditions ``train`` stacks together (same arch, task and delay universe), in order of
+    first appearance; each group is one unit of training work."""
+    groups: dict[tuple, list[Condition]] = {}
+    for c in conditions:
+        if not isinstance(c, Condition):
+            raise ValueError(f"conditions must hold Condition objects, got {c!r}")
+        groups.setdefault((c.arch, c.task, _universe(c.delay)), []).append(c)
+    return list(groups.values())
 
 
 def _train_group(conditions: list[Condition], config: TrainConfig, progress: bool) -> list[Trained]:
