@@ -88,3 +88,35 @@ def test_bad_parameters_raise_one_clear_error(kwargs, word):
     kwargs = {"n": 4, **kwargs}
     with pytest.raises(ValueError, match=word):
         tasks.sample(**kwargs)
+
+
+def test_flipflop_targets_hold_the_last_pulse():
+    b = tasks.sample("flipflop", 300, delay="random", seed=4)
+    x = b.inputs[:, :tasks.INPUT_STEPS].numpy()
+    assert set(np.unique(x)) <= {-1.0, 0.0, 1.0} and (x != 0).any(axis=1).all()  # every channel pulses
+    for i in range(len(b)):
+        for k in range(3):
+            last = x[i, np.flatnonzero(x[i, :, k])[-1], k]
+            assert b.targets[i, k] == last
+    assert torch.all(b.inputs[:, tasks.INPUT_STEPS:] == 0)
+    assert set(b.state.tolist()) == set(range(8))
+
+
+def test_flipflop_stream_targets_are_zero_before_the_first_pulse():
+    s = tasks.flipflop_stream(20, 60, seed=1)
+    x, y = s.inputs.numpy(), s.targets.numpy()
+    for i in range(20):
+        for k in range(3):
+            pulses = np.flatnonzero(x[i, :, k])
+            first = pulses[0] if len(pulses) else 60
+            assert np.all(y[i, :first, k] == 0) and np.all(y[i, first:, k] != 0)
+            for t in pulses:
+                assert y[i, t, k] == x[i, t, k]
+
+
+def test_flipflop_is_not_a_paper_task():
+    assert "flipflop" not in tasks.TASKS and "flipflop" in tasks.ALL_TASKS
+    with pytest.raises(ValueError, match="distinct"):
+        tasks.patterns("flipflop")
+    with pytest.raises(ValueError, match="rate"):
+        tasks.flipflop_stream(3, 10, rate=0.0)

@@ -107,6 +107,19 @@ def test_bad_condition():
         evaluate(Stacked("rnn", 1, 3), "memory", delays=[12])
 
 
+def test_flipflop_trains_on_sampled_batches_and_leaves_the_paper_grid_alone():
+    import irn.train as irn_train
+
+    assert {c.task for c in irn_train.paper_conditions()} == set(tasks.TASKS) == {"memory", "block"}
+    config = TrainConfig(replicates=2, max_epochs=30, criterion=0.5, noise=0.0)
+    t = train(Condition("gru", "flipflop", "random"), config, progress=False)[0]
+    assert t.model.n_inputs == 3 and len(t.epochs) == 2
+    ev = irn_train.evaluate_flipflop(t.model, n=10, steps=30)
+    assert list(ev.columns) == ["replicate", "accuracy", "held_accuracy", "perfect"] and ev.accuracy.between(0, 1).all()
+    with pytest.raises(ValueError, match="model"):
+        irn_train.evaluate_flipflop("no model")
+
+
 def test_generalisation_scores_only_delays_no_network_trained_on():
     """A hand-made accuracy table: random-delay replicates are perfect on 1…5 and at chance elsewhere,
     fixed-delay ones the reverse. Over all delays random wins; over unseen delays (0, 6…9) it loses."""

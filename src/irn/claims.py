@@ -63,6 +63,12 @@ PAPER_CLAIMS = {
                                "memory task."),
     "relay_removal_sharpens_clusters": (7, "Removing nodes least relaying first keeps a concept's "
                                            "clusters better separated than removing them at random."),
+    # Ceni, Ashwin & Livi (arXiv 1807.10478), chapter 8
+    "ena_flipflop_cube": (8, "A network that solves a task with a finite set of held states has them as "
+                             "stable attractors joined by excitable connections: for the 3-bit flip-flop "
+                             "8 stable states and the 24 transitions of the cube (Ceni, Ashwin & Livi)."),
+    "ena_margin_above_one": (8, "The task's input pulses exceed the excitability thresholds of the "
+                                "transitions the task needs (Ceni, Ashwin & Livi)."),
     "flow_outputs_further_along": (9, "Ivanovic et al.: there is a general direction of information "
                                       "flow — outputs sit further along the network than hidden "
                                       "neurons, and hidden neurons further than the inputs."),
@@ -80,6 +86,10 @@ PAPER_CLAIMS = {
     "drift_diffusion_phases": (10, "Minibatch training passes from drift (gradient SNR > 1) to diffusion "
                                    "(SNR < 1), and the switch coincides with the start of compression "
                                    "(Shwartz-Ziv & Tishby 2017; seed 003, question 5)."),
+    "relay_holds_at_scale": (12, "The relay method identifies functional nodes beyond the paper's 12 "
+                                 "nodes — the paper names \"a possible scaling to extremely large "
+                                 "networks\" as its limitation: knocking out a concept's top relay "
+                                 "nodes costs it more than random nodes at every larger size."),
 }
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")

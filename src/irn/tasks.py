@@ -10,6 +10,12 @@ Both tasks present three binary *concepts* during an input phase of ``INPUT_STEP
   (``SMALL`` pixels) or large (``LARGE`` pixels), dark (``DARK``) or bright (``BRIGHT``), and moves
   one pixel per step to the left or to the right, starting from one of ``len(BLOCK_STARTS)`` offsets.
   The concepts are size, direction and brightness.
+* ``flipflop`` (the 3-bit flip-flop of Sussillo & Barak 2013, the benchmark of the attractor
+  chapter; not a task of the paper): three channels; at every input step each channel carries a
+  pulse of +1 or −1 with probability ``FLIPFLOP_RATE`` (each channel gets at least one), and each
+  output must hold the sign of its channel's last pulse. Its sequences are random, not a finite
+  set of patterns, so it has no ``patterns``/``distinct`` and trains on sampled batches;
+  ``flipflop_stream`` gives long sequences with a target at every step for its own evaluation.
 
 Delays are fixed (1…5) or ``"random"``: drawn per sequence from [1, 5]. Any delay 0…9 can be
 asked for when evaluating. Time steps are 0-based in code: the answer of a sequence with delay d
@@ -24,8 +30,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-TASKS = ("memory", "block")
-CONCEPTS = {"memory": ("A", "B", "C"), "block": ("size", "direction", "brightness")}
+TASKS = ("memory", "block")  # the paper's tasks: chapters 1–7 and train.paper_conditions use these
+ALL_TASKS = (*TASKS, "flipflop")  # every task irn can train
+CONCEPTS = {"memory": ("A", "B", "C"), "block": ("size", "direction", "brightness"),
+            "flipflop": ("bit1", "bit2", "bit3")}
+FLIPFLOP_RATE = 0.2  # chance of a pulse per channel and input step
 INPUT_STEPS = 10
 TRAIN_DELAYS = (1, 2, 3, 4, 5)
 DELAY_REGIMES = (1, 2, 3, 4, 5, "random")
@@ -53,9 +62,20 @@ def check_delay(delay, name: str = "delay", allow_random: bool = True):
 
 
 def check_task(task: str) -> str:
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    if task not in ALL_TASKS:
+        raise ValueError(f"task must be one of {ALL_TASKS}, got {task!r}")
     return task
+
+
+def enumerable(task: str) -> bool:
+    """Whether ``task`` has a finite set of distinct clean sequences (``patterns``, ``distinct``)."""
+    return check_task(task) in TASKS
+
+
+def _check_enumerable(task: str) -> None:
+    if not enumerable(task):
+        raise ValueError(f"task must be one of {TASKS} here: {task!r} has no finite set of distinct "
+                         "sequences (use sample)")
 
 
 def delays_of(delay) -> tuple[int, ...]:
@@ -111,13 +131,13 @@ def _state(targets: np.ndarray) -> np.ndarray:
 
 
 def patterns(task: str) -> Patterns:
-    """All distinct noise-free input phases of ``task``."""
-    check_task(task)
+    """All distinct noise-free input phases of ``task`` (memory or block)."""
+    _check_enumerable(task)
     return _memory_patterns() if task == "memory" else _block_patterns()
 
 
 def n_inputs(task: str) -> int:
-    return 3 if check_task(task) == "memory" else CAMERA_WIDTH
+    return CAMERA_WIDTH if check_task(task) == "block" else 3
 
 
 @dataclass(frozen=True)
@@ -187,11 +207,60 @@ def sample(task: str, n: int, delay=4, noise: float = 0.0, seed: int = 0,
     noise = check_noise(noise)
     choices = delays_of(delay) if delay == "random" else (check_delay(delay),)
     rng = np.random.default_rng(seed)
-    pat = patterns(task)
-    index = rng.integers(0, len(pat.targets), size=n)
+    pat = patterns(task) if enumerable(task) else _flipflop_patterns(n, rng)
+    index = rng.integers(0, len(pat.targets), size=n) if enumerable(task) else np.arange(n)
     d = rng.choice(np.array(choices), size=n)
     steps = _check_steps(steps, int(d.max()))
     return _assemble(pat, index, d, steps, noise, rng)
+
+
+def _flipflop_pulses(n: int, steps: int, rng: np.random.Generator, rate: float = FLIPFLOP_RATE) -> np.ndarray:
+    """(n, steps, 3) float32 random ±1 pulses, each channel pulsed at least once."""
+    x = (rng.random((n, steps, 3)) < rate) * rng.choice(np.array([-1.0, 1.0]), size=(n, steps, 3))
+    empty = np.argwhere(~x.any(axis=1))  # (sequence, channel) pairs without a pulse
+    x[empty[:, 0], rng.integers(0, steps, size=len(empty)), empty[:, 1]] = rng.choice([-1.0, 1.0], size=len(empty))
+    return x.astype(np.float32)
+
+
+def _held(x: np.ndarray) -> np.ndarray:
+    """(n, steps, 3) sign of each channel's last pulse up to every step (0 before the first)."""
+    held = np.zeros_like(x)
+    last = np.zeros(x[:, 0].shape, x.dtype)
+    for t in range(x.shape[1]):
+        last = np.where(x[:, t] != 0, np.sign(x[:, t]), last)
+        held[:, t] = last
+    return held
+
+
+def _flipflop_patterns(n: int, rng: np.random.Generator) -> Patterns:
+    x = _flipflop_pulses(n, INPUT_STEPS, rng)
+    targets = _held(x)[:, -1]
+    return Patterns(x, targets, _state(targets))
+
+
+@dataclass(frozen=True)
+class Stream:
+    """Long flip-flop sequences with a target at every step.
+
+    inputs: (batch, steps, 3) float32; targets: (batch, steps, 3) the sign of each channel's last
+    pulse so far, 0 before a channel's first pulse (those steps are not scored).
+    """
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+
+
+def flipflop_stream(n: int, steps: int = 100, rate: float = FLIPFLOP_RATE / 4, seed: int = 0) -> Stream:
+    """``n`` flip-flop sequences of ``steps`` steps with pulses at ``rate`` per channel and step
+    (default a quarter of the training rate, so states are held for ~20 steps between pulses)."""
+    check_count(n, "n", 1)
+    check_count(steps, "steps", 1)
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 1:
+        raise ValueError(f"rate must be a number in (0, 1], got {rate!r}")
+    rng = np.random.default_rng(seed)
+    x = (rng.random((n, steps, 3)) < rate) * rng.choice(np.array([-1.0, 1.0]), size=(n, steps, 3))
+    x = x.astype(np.float32)
+    return Stream(torch.from_numpy(x), torch.from_numpy(_held(x)))
 
 
 def _check_steps(steps, longest: int) -> int:
@@ -209,7 +278,7 @@ def distinct(task: str, delay=4, steps: int | None = None) -> Batch:
     For ``delay="random"`` each pattern appears once per delay 1…5. Rows are ordered
     delay-major: row = delay_index * n_patterns + pattern.
     """
-    pat = patterns(task)
+    pat = patterns(task)  # memory or block only
     choices = delays_of(delay) if delay == "random" else (check_delay(delay),)
     p = len(pat.targets)
     index = np.tile(np.arange(p), len(choices))
@@ -221,7 +290,7 @@ def distinct(task: str, delay=4, steps: int | None = None) -> Batch:
 def describe(task: str, targets) -> str:
     """A short label for one sequence's concepts, e.g. ``"A+ B− C+"`` or ``"large, left, dark"``."""
     t = np.asarray(targets)
-    if check_task(task) == "memory":
+    if check_task(task) != "block":
         return " ".join(f"{c}{'+' if v > 0 else '−'}" for c, v in zip(CONCEPTS[task], t))
     words = (("small", "large"), ("left", "right"), ("dark", "bright"))
     return ", ".join(w[int(v > 0)] for w, v in zip(words, t))

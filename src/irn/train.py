@@ -119,7 +119,7 @@ class Trained:
 
 def replicate_seed(seed: int, condition: Condition, replicate: int, attempt: int) -> int:
     """The seed of one network: a function of the run seed, condition, slot and attempt only."""
-    words = [seed, tasks.TASKS.index(condition.task), ("rnn", "gru", "lstm").index(condition.arch),
+    words = [seed, tasks.ALL_TASKS.index(condition.task), ("rnn", "gru", "lstm").index(condition.arch),
              0 if condition.delay == "random" else int(condition.delay) + 1, replicate, attempt]
     return int(np.random.SeedSequence(words).generate_state(1)[0] & 0x7FFFFFFF)
 
@@ -183,14 +183,22 @@ def train(conditions: list[Condition] | Condition, config: TrainConfig = TrainCo
     if isinstance(conditions, Condition):
         conditions = [conditions]
     conditions = list(conditions)
-    groups: dict[tuple[str, str], list[Condition]] = {}
-    for c in conditions:
-        groups.setdefault((c.arch, c.task, _universe(c.delay)), []).append(c)
     done: dict[Condition, Trained] = {}
-    for group in groups.values():
+    for group in training_groups(conditions):
         for t in _train_group(group, config, progress):
             done[t.condition] = t
     return [done[c] for c in conditions]
+
+
+def training_groups(conditions: list[Condition]) -> list[list[Condition]]:
+    """The conditions ``train`` stacks together (same arch, task and delay universe), in order of
+    first appearance; each group is one unit of training work."""
+    groups: dict[tuple, list[Condition]] = {}
+    for c in conditions:
+        if not isinstance(c, Condition):
+            raise ValueError(f"conditions must hold Condition objects, got {c!r}")
+        groups.setdefault((c.arch, c.task, _universe(c.delay)), []).append(c)
+    return list(groups.values())
 
 
 def _train_group(conditions: list[Condition], config: TrainConfig, progress: bool) -> list[Trained]:
@@ -239,7 +247,7 @@ def _train_round(arch, task, delays, seeds, config: TrainConfig, bar):
     rngs = [np.random.default_rng(s) for s in seeds]
     universe = _universe(delays[0])
     steps = tasks.INPUT_STEPS + max(universe)
-    clean = config.noise == 0
+    clean = config.noise == 0 and tasks.enumerable(task)  # else: sampled batches
     if clean:
         cells = Cells.of(task, universe)
         allowed = np.stack([np.isin(cells.delays, tasks.delays_of(d)) for d in delays])  # (n, D)
@@ -354,18 +362,44 @@ def evaluate(model: Stacked, task: str, delays=tasks.EVAL_DELAYS, noise: float =
              n: int = 1000, seed: int = 0) -> pd.DataFrame:
     """Accuracy of every replicate at every evaluation delay.
 
-    Clean inputs: exact, over every distinct sequence. Noisy inputs: ``n`` sampled sequences.
-    Returns columns replicate, eval_delay, accuracy.
+    Clean inputs: exact, over every distinct sequence. Noisy inputs (or the flip-flop task): ``n``
+    sampled sequences. Returns columns replicate, eval_delay, accuracy.
     """
     tasks.check_task(task)
     noise = tasks.check_noise(noise)
     rows = []
     for d in delays:
         d = tasks.check_delay(d, name="delays", allow_random=False)
-        batch = tasks.distinct(task, d) if noise == 0 else tasks.sample(task, n, d, noise, seed=seed)
+        batch = tasks.distinct(task, d) if noise == 0 and tasks.enumerable(task) \
+            else tasks.sample(task, n, d, noise, seed=seed)
         acc = concept_accuracy(model, batch).mean(axis=1)
         rows += [{"replicate": r, "eval_delay": d, "accuracy": float(a)} for r, a in enumerate(acc)]
     return pd.DataFrame(rows)
+
+
+def evaluate_flipflop(model: Stacked, n: int = 200, steps: int = 100, seed: int = 0) -> pd.DataFrame:
+    """The flip-flop's own evaluation: every step of ``n`` long sequences (``tasks.flipflop_stream``).
+
+    Scores each (sequence, step, channel) after the channel's first pulse: output sign = held sign.
+    Returns columns replicate, accuracy (all scored steps), held_accuracy (only steps at least two
+    after the channel's last pulse: the state is being held, not switched), perfect (share of
+    sequences answered right at every scored step).
+    """
+    if not isinstance(model, Stacked) or model.n_inputs != 3:
+        raise ValueError("model must be an irn.models.Stacked with 3 inputs (the flip-flop's channels)")
+    stream = tasks.flipflop_stream(n, steps, seed=seed)
+    with torch.no_grad():
+        out = model(stream.inputs).output
+    scored = stream.targets != 0
+    hit = ((out > 0) == (stream.targets > 0)) & scored
+    accuracy = hit.sum((1, 2, 3)).float() / scored.sum()
+    pulse = stream.inputs != 0
+    recent = pulse | torch.nn.functional.pad(pulse[:, :-1], (0, 0, 1, 0))  # pulse now or one step ago
+    held = scored & ~recent
+    held_accuracy = (hit & held).sum((1, 2, 3)).float() / held.sum()
+    perfect = (hit == scored).all(-1).all(-1).float().mean(1)
+    return pd.DataFrame({"replicate": range(model.replicates), "accuracy": accuracy.numpy(),
+                         "held_accuracy": held_accuracy.numpy(), "perfect": perfect.numpy()})
 
 
 def evaluate_all(trained: list[Trained], delays=tasks.EVAL_DELAYS) -> pd.DataFrame:

@@ -4,19 +4,36 @@ One entry holds the replicates of one condition. Its name carries a hash of ever
 determines the weights (condition, ``TrainConfig``, training code version), so a changed config
 or training code never reuses an old entry. The sidecar records seeds, epochs to criterion,
 restarts, accuracy, library and torch versions and the SHA-256 of the weights file, which is
-checked on every load: a corrupted or truncated entry is reported, never half-loaded. Writes go
-to a temporary file that is renamed into place. Nothing is ever unpickled.
+checked on every load: a corrupted or truncated entry is reported, never half-loaded. Nothing is
+ever unpickled.
+
+Concurrency (DESIGN §14: sweeps write from many processes, possibly on many machines sharing
+one zoo). Every file goes to a uniquely named temporary file renamed into place. An entry's two
+files are written under an exclusive ``flock`` of ``.<stem>.lock`` and read under a shared
+one, so a reader never pairs a new sidecar with old weights. Training an entry first claims
+``.<stem>.train.lock``: a second process asking for the same entry waits and then loads what
+the first stored instead of training it again. ``load_or_train`` stores every training group
+(the conditions trained in one stack) as soon as it finishes, so a killed run keeps every
+finished group. POSIX ``flock`` is used as is (no library adds anything here); on network file
+systems it holds where the file system supports ``flock`` (NFSv4, Lustre and GPFS do).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import re
+import uuid
 import warnings
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no locking, writes stay atomic
+    fcntl = None
 
 import torch
 from safetensors.torch import load as st_load
@@ -25,7 +42,8 @@ from safetensors.torch import save as st_save
 import irn
 from irn import tasks
 from irn.models import Stacked
-from irn.train import TRAINING_CODE_VERSION, Condition, TrainConfig, Trained, train
+from irn.parallel import one_thread, process_pool, run_units
+from irn.train import TRAINING_CODE_VERSION, Condition, TrainConfig, Trained, train, training_groups
 
 FORMAT = 1
 
@@ -57,7 +75,7 @@ def _paths(zoo: Path, condition: Condition, config: TrainConfig) -> tuple[Path, 
 
 
 def _atomic_write(path: Path, data: bytes):
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
         with open(tmp, "wb") as f:
             f.write(data)
@@ -67,6 +85,62 @@ def _atomic_write(path: Path, data: bytes):
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def _locked(path: Path, exclusive: bool):
+    """Hold ``flock`` on ``path`` (created if missing): exclusive for writers, shared for readers."""
+    if fcntl is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _lock_path(weights: Path, purpose: str = "") -> Path:
+    return weights.with_name(f".{weights.stem}{purpose}.lock")
+
+
+def _write_entry(weights: Path, sidecar: Path, blob: bytes, meta: dict) -> None:
+    """Write one entry's weights and sidecar as a pair (exclusive lock, atomic renames)."""
+    with _locked(_lock_path(weights), exclusive=True):
+        _atomic_write(weights, blob)
+        _atomic_write(sidecar, json.dumps(meta, indent=1).encode())
+
+
+def _read_entry(weights: Path, sidecar: Path) -> tuple[dict, bytes] | None:
+    """(sidecar dict, weights bytes) read as a pair under a shared lock; None if absent.
+
+    Raises ZooError for an unreadable sidecar, a missing weights file or a SHA-256 mismatch.
+    """
+    if not sidecar.exists():
+        return None
+    with _locked(_lock_path(weights), exclusive=False):
+        try:
+            meta = json.loads(sidecar.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ZooError(f"zoo entry {sidecar} is not valid JSON ({err}); delete it to retrain") from err
+        if not weights.exists():
+            raise ZooError(f"zoo entry {sidecar} has no weights file {weights.name}; delete it to retrain")
+        blob = weights.read_bytes()
+    if hashlib.sha256(blob).hexdigest() != meta.get("weights_sha256"):
+        raise ZooError(f"zoo weights {weights} do not match their recorded SHA-256 "
+                       "(corrupted or truncated); delete the entry to retrain")
+    return meta, blob
+
+
+@contextlib.contextmanager
+def _claimed(weights_paths):
+    """Exclusive training claims on several entries, taken in sorted order (no deadlock)."""
+    with contextlib.ExitStack() as stack:
+        for w in sorted(set(weights_paths)):
+            stack.enter_context(_locked(_lock_path(w, ".train"), exclusive=True))
+        yield
 
 
 def save(trained: Trained, zoo: Path | str | None = None) -> Path:
@@ -82,8 +156,7 @@ def save(trained: Trained, zoo: Path | str | None = None) -> Path:
             "seeds": trained.seeds, "epochs": trained.epochs, "restarts": trained.restarts,
             "accuracy": trained.accuracy, "irn_version": irn.__version__,
             "torch_version": torch.__version__}
-    _atomic_write(weights, blob)
-    _atomic_write(sidecar, json.dumps(meta, indent=1).encode())
+    _write_entry(weights, sidecar, blob, meta)
     return weights
 
 
@@ -94,20 +167,12 @@ def load(condition: Condition, config: TrainConfig, zoo: Path | str | None = Non
     """
     zoo = Path(zoo) if zoo is not None else default_zoo()
     weights, sidecar = _paths(zoo, condition, config)
-    if not sidecar.exists():
+    entry = _read_entry(weights, sidecar)
+    if entry is None:
         return None
-    try:
-        meta = json.loads(sidecar.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ZooError(f"zoo entry {sidecar} is not valid JSON ({err}); delete it to retrain") from err
+    meta, blob = entry
     if {k: meta.get(k) for k in _spec(condition, config)} != json.loads(json.dumps(_spec(condition, config))):
         raise ZooError(f"zoo entry {sidecar} describes another condition or config; delete it to retrain")
-    if not weights.exists():
-        raise ZooError(f"zoo entry {sidecar} has no weights file {weights.name}; delete it to retrain")
-    blob = weights.read_bytes()
-    if hashlib.sha256(blob).hexdigest() != meta.get("weights_sha256"):
-        raise ZooError(f"zoo weights {weights} do not match their recorded SHA-256 "
-                       "(corrupted or truncated); delete the entry to retrain")
     try:
         state = st_load(blob)
     except Exception as err:  # safetensors raises its own error types
@@ -122,28 +187,71 @@ def load(condition: Condition, config: TrainConfig, zoo: Path | str | None = Non
                    meta={k: meta[k] for k in ("irn_version", "torch_version", "key")})
 
 
+def _load_or_warn(condition: Condition, config: TrainConfig, zoo) -> Trained | None:
+    try:
+        return load(condition, config, zoo)
+    except ZooError as err:
+        warnings.warn(f"{err} — retraining {condition.label}", stacklevel=3)
+        return None
+
+
+def _train_group_and_store(group: list[Condition], config: TrainConfig, zoo, progress: bool) -> list[Trained]:
+    """Claim the group's entries, train what is still missing after the claim, store it."""
+    zoo = Path(zoo) if zoo is not None else default_zoo()
+    zoo.mkdir(parents=True, exist_ok=True)
+    with _claimed(_paths(zoo, c, config)[0] for c in group):
+        found = {}
+        for c in group:  # another process may have stored it while we waited for the claim
+            try:
+                t = load(c, config, zoo)
+            except ZooError:
+                t = None
+            if t is not None:
+                found[c] = t
+        missing = [c for c in group if c not in found]
+        if missing:
+            for t in train(missing, config, progress=progress):
+                save(t, zoo)
+                found[t.condition] = t
+    return [found[c] for c in group]
+
+
+def _train_in_worker(group: list[Condition], config: TrainConfig, zoo) -> None:
+    """Worker entry point: train and store one group (no result sent back; the zoo holds it)."""
+    _train_group_and_store(group, config, zoo, progress=False)
+
+
 def load_or_train(conditions, config: TrainConfig = TrainConfig(), zoo: Path | str | None = None,
-                  progress: bool = True) -> list[Trained]:
+                  progress: bool = True, workers: int = 1) -> list[Trained]:
     """Load every condition from the zoo, training (and storing) only what is missing.
 
-    A corrupted entry is reported with a warning and retrained. Returns one ``Trained`` per
-    condition, in order.
+    Missing conditions are trained in their training groups (``irn.train.training_groups``: the
+    conditions trained in one stack) and each group is stored as soon as it finishes, so an
+    interrupted run keeps every finished group. A corrupted entry is reported with a warning and
+    retrained. workers: processes training groups side by side, each with one torch thread
+    (1 = in this process, with its thread setting). Returns one ``Trained`` per condition, in
+    order.
     """
     conditions = [conditions] if isinstance(conditions, Condition) else list(conditions)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
     found: dict[Condition, Trained] = {}
     for c in conditions:
-        try:
-            t = load(c, config, zoo)
-        except ZooError as err:
-            warnings.warn(f"{err} — retraining {c.label}", stacklevel=2)
-            t = None
+        t = _load_or_warn(c, config, zoo)
         if t is not None:
             found[c] = t
     missing = [c for c in conditions if c not in found]
-    if missing:
-        for t in train(missing, config, progress=progress):
-            save(t, zoo)
-            found[t.condition] = t
+    groups = training_groups(missing) if missing else []
+    if workers > 1 and len(groups) > 1:
+        with process_pool(workers) as pool:
+            run_units([(g, config, zoo) for g in groups], _train_in_worker, executor=pool,
+                      progress=progress, desc="training groups")
+        for c in missing:
+            found[c] = load(c, config, zoo)
+    else:
+        for g in groups:
+            for t in _train_group_and_store(g, config, zoo, progress):
+                found[t.condition] = t
     return [found[c] for c in conditions]
 
 
@@ -219,37 +327,42 @@ def cached(name: str, spec: dict, build, zoo: Path | str | None = None) -> tuple
             return _load_cached(weights, sidecar, key)
         except ZooError as err:
             warnings.warn(f"{err} — rebuilding {key}", stacklevel=2)
-    model, meta = build()
-    if not isinstance(model, Stacked):
-        raise ValueError(f"build must return (Stacked, dict), got {type(model).__name__} first")
     zoo.mkdir(parents=True, exist_ok=True)
-    blob = st_save({k: v.detach().contiguous() for k, v in model.state_dict().items()},
-                   metadata={"irn": irn.__version__})
-    record = {"key": key, "spec": spec, "training_code_version": TRAINING_CODE_VERSION, "format": FORMAT,
-              "shape": {"arch": model.arch, "replicates": model.replicates, "n_inputs": model.n_inputs,
-                        "hidden": model.hidden, **model.shape_kwargs()},
-              "meta": meta, "weights_sha256": hashlib.sha256(blob).hexdigest(),
-              "irn_version": irn.__version__, "torch_version": torch.__version__}
-    try:
-        text = json.dumps(record, indent=1)
-    except TypeError as err:
-        raise ValueError(f"build's meta must be JSON-able: {err}") from err
-    _atomic_write(weights, blob)
-    _atomic_write(sidecar, text.encode())
+    with _claimed([weights]):  # a second process building the same entry waits, then loads it
+        if sidecar.exists():
+            try:
+                return _load_cached(weights, sidecar, key)
+            except ZooError:
+                pass  # warned above; rebuild
+        model, meta = build()
+        if not isinstance(model, Stacked):
+            raise ValueError(f"build must return (Stacked, dict), got {type(model).__name__} first")
+        blob = st_save({k: v.detach().contiguous() for k, v in model.state_dict().items()},
+                       metadata={"irn": irn.__version__})
+        record = {"key": key, "spec": spec, "training_code_version": TRAINING_CODE_VERSION, "format": FORMAT,
+                  "shape": {"arch": model.arch, "replicates": model.replicates, "n_inputs": model.n_inputs,
+                            "hidden": model.hidden, **model.shape_kwargs()},
+                  "meta": meta, "weights_sha256": hashlib.sha256(blob).hexdigest(),
+                  "irn_version": irn.__version__, "torch_version": torch.__version__}
+        try:
+            json.dumps(record)
+        except TypeError as err:
+            raise ValueError(f"build's meta must be JSON-able: {err}") from err
+        _write_entry(weights, sidecar, blob, record)
     return model, meta
 
 
 def _load_cached(weights: Path, sidecar: Path, key: str) -> tuple[Stacked, dict]:
+    entry = _read_entry(weights, sidecar)  # JSON, weights file and SHA-256 checked as a pair
+    if entry is None:
+        raise ZooError(f"zoo entry {sidecar} disappeared")
+    record, blob = entry
     try:
-        record = json.loads(sidecar.read_text())
         shape = dict(record["shape"])
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as err:
+    except (KeyError, TypeError) as err:
         raise ZooError(f"zoo entry {sidecar} is not a valid cached entry ({err})") from err
-    if record.get("key") != key or not weights.exists():
-        raise ZooError(f"zoo entry {sidecar} is inconsistent or has no weights file")
-    blob = weights.read_bytes()
-    if hashlib.sha256(blob).hexdigest() != record.get("weights_sha256"):
-        raise ZooError(f"zoo weights {weights} do not match their recorded SHA-256 (corrupted or truncated)")
+    if record.get("key") != key:
+        raise ZooError(f"zoo entry {sidecar} is inconsistent")
     try:
         model = Stacked(shape.pop("arch"), shape.pop("replicates"), shape.pop("n_inputs"), shape.pop("hidden"),
                         **shape)
