@@ -156,6 +156,11 @@ def test_sequence_flow_uses_transitions_inside_sequences_only():
     assert glued != pytest.approx(reference, abs=1e-6)
     edges = set(table.index[table["significant"]])
     assert {(0, 1), (1, 2)} <= edges and not edges & {(1, 0), (2, 1), (2, 0)}
+    pooled = flow.sequence_flow(activity, surrogates=10, null="target").set_index(["source", "target"])
+    assert pooled["value"].to_numpy() == pytest.approx(table["value"].to_numpy())
+    assert pooled["p_value"].min() == pytest.approx(1 / (1 + 10 * 2))  # 10 surrogates × 2 sources per target
+    edges = set(pooled.index[pooled["significant"]])
+    assert {(0, 1), (1, 2)} <= edges and not edges & {(1, 0), (2, 1), (2, 0)}
 
 
 def test_path_nodes_of_a_hand_built_graph():

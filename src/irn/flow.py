@@ -566,9 +566,7 @@ def path_nodes(weights, roles) -> pd.DataFrame:
     width = _widest(w)
     up = width[roles == "input"].max(axis=0)  # widest path from any input to each neuron
     down = width[:, roles == "output"].max(axis=1)  # widest path from each neuron to any output
-    through = np.minimum(up, down)
-    finite = np.isfinite(through)
-    through[~finite] = np.minimum(np.where(np.isfinite(up), up, 0), np.where(np.isfinite(down), down, 0))[~finite]
+    through = np.minimum(up, down)  # finite: only an input reaches itself at inf, only an output is inf downstream
     on = (up > 0) & (down > 0)
     return pd.DataFrame({"neuron": np.arange(len(roles)), "role": roles, "from_input": up > 0,
                          "to_output": down > 0, "on_path": on, "width": np.where(on, through, 0.0)})
