@@ -336,3 +336,98 @@ def compare(effect: pd.DataFrame, by=("task", "arch")) -> pd.DataFrame:
                      "specific": spec.difference, "p_specific": spec.p_value,
                      "vs_random": rand.difference, "p_random": rand.p_value, "n": spec.n})
     return pd.DataFrame(rows)
+
+
+# -- any classifier on any data: classes as concepts, per-sequence answer steps (DESIGN §13) ------
+def orders_of(relay: pd.DataFrame, step: int, replicates: int, concepts, nodes: int) -> np.ndarray:
+    """(replicates, concepts, nodes): each concept's nodes from most to least relaying at ``step``.
+
+    relay: rows of one network stack (``irn.analysis.relay_of_recording`` output) holding
+    ``step``; concepts: the concept names in the order of the result.
+    """
+    concepts = list(concepts)
+    rows = relay[relay.step == step]
+    if len(rows) != replicates * len(concepts) * nodes or not rows.concept.isin(concepts).all():
+        raise ValueError(f"relay must hold step {step} for {replicates} replicates × {len(concepts)} "
+                         f"concepts {concepts} × {nodes} nodes, found {len(rows)} rows")
+    rank = np.zeros((replicates, len(concepts), nodes), dtype=np.int64)
+    rank[rows.replicate.to_numpy(), rows.concept.map(concepts.index).to_numpy(), rows.node.to_numpy()] = rows["rank"]
+    return np.argsort(-rank, axis=-1, kind="stable")
+
+
+def class_accuracy(model: Stacked, inputs, labels, answer_step, n_classes: int) -> np.ndarray:
+    """(replicates, classes) per-class accuracy (recall): the fraction of each class's sequences
+    whose largest output at their own answer step is that class, with whatever knockout ``model``
+    carries.
+
+    inputs: (samples, steps, n_inputs); labels: (samples,) classes 0…n_classes−1; answer_step: an
+    int or (samples,) 0-based steps.
+    """
+    inputs = torch.as_tensor(inputs, dtype=torch.float32)
+    labels = torch.as_tensor(labels).long()
+    answer = torch.as_tensor(answer_step).long().expand(len(inputs))
+    with torch.no_grad():
+        out = model(inputs).output[:, torch.arange(len(inputs)), answer, :n_classes]  # (R, samples, K)
+    hit = (out.argmax(dim=-1) == labels[None]).float()
+    onehot = torch.nn.functional.one_hot(labels, n_classes).float()  # (samples, K)
+    return ((hit @ onehot) / onehot.sum(dim=0).clamp(min=1)).numpy()
+
+
+def class_experiment(model: Stacked, inputs, labels, answer_step, order: np.ndarray, concepts,
+                     lag: int = 0, random_draws: int = RANDOM_DRAWS, span: str = "step",
+                     state: str = "both", seed: int = 0, labels_of: dict | None = None) -> pd.DataFrame:
+    """:func:`experiment` for a K-class classifier on any data, with per-sequence answer steps.
+
+    For every replicate and target class, knock out the class's k most relaying nodes (``order``:
+    (replicates, classes, nodes), most relaying first, e.g. from :func:`orders_of`) for
+    k = nodes, …, 1, 0, and ``random_draws`` nested random sets of the same sizes, each at every
+    sequence's own step ``answer_step − lag`` (lag 0: right before the readout reads the state).
+    The accuracy of a class is its recall (:func:`class_accuracy`), computed over ``inputs``.
+    concepts: the class names; labels_of: the columns task, arch, delay of the result (default:
+    the model's arch, task "custom", delay "n/a").
+    Returns the columns of :func:`experiment`, so :func:`curves`, :func:`effects` and
+    :func:`compare` apply.
+    """
+    if not isinstance(model, Stacked):
+        raise ValueError(f"model must be an irn.models.Stacked, got {type(model).__name__}")
+    inputs = torch.as_tensor(inputs, dtype=torch.float32)
+    labels = torch.as_tensor(labels).long()
+    concepts = [str(c) for c in concepts]
+    r, k_classes = model.replicates, len(concepts)
+    h = getattr(model, "nodes", model.hidden)  # every node a knockout can zero
+    order = np.asarray(order)
+    if order.shape != (r, k_classes, h):
+        raise ValueError(f"order must have shape (replicates, classes, nodes) = {(r, k_classes, h)}, got {order.shape}")
+    if inputs.dim() != 3 or labels.shape != (len(inputs),) or labels.min() < 0 or labels.max() >= k_classes:
+        raise ValueError(f"inputs must be (samples, steps, n_inputs) and labels (samples,) classes 0…{k_classes - 1}")
+    answer = torch.as_tensor(answer_step).long().expand(len(inputs))
+    if not _is_int(lag) or lag < 0 or int(answer.min()) - lag < 0:
+        raise ValueError(f"lag must be an integer in 0…{int(answer.min())} (the shortest sequence's answer step), got {lag!r}")
+    random_draws = tasks.check_count(random_draws, "random_draws", 0)
+    seed = tasks.check_count(seed, "seed", 0)
+    span, state = _check_span(span), _check_state(state, model.arch)
+    rng = np.random.default_rng(seed)
+    random_order = rng.permuted(np.broadcast_to(np.arange(h), (r, random_draws, h)), axis=-1)
+    sets = [(concepts[c], k, "relay", 0, order[:, c]) for c in range(k_classes) for k in range(h, -1, -1)]
+    sets += [(NO_TARGET, k, "random", d, random_order[:, d]) for d in range(random_draws) for k in range(h, -1, -1)]
+    n = len(sets)
+    big = model.select(np.repeat(np.arange(r), n).tolist())  # replicate-major: row = rep * n + set
+    nodes = [s[4][rep, :s[1]].tolist() for rep in range(r) for s in sets]
+    hits = np.zeros((r * n, k_classes))
+    at = (answer - lag).numpy()
+    for step in np.unique(at):  # one knockout step per group of sequences
+        rows = np.flatnonzero(at == step)
+        with knockout(big, nodes, int(step), span, state, n_steps=inputs.shape[1]):
+            acc = class_accuracy(big, inputs[rows], labels[rows], answer[rows], k_classes)
+        hits += acc * np.bincount(labels[rows].numpy(), minlength=k_classes)  # correct answers per class
+    acc = (hits / np.maximum(np.bincount(labels.numpy(), minlength=k_classes), 1)).reshape(r, n, k_classes)
+    meta = pd.DataFrame([s[:4] for s in sets], columns=["target_concept", "set_size", "kind", "draw"])
+    idx = np.indices(acc.shape).reshape(3, -1)
+    frame = meta.iloc[idx[1]].reset_index(drop=True)
+    frame.insert(0, "replicate", idx[0])
+    frame["concept"] = np.asarray(concepts)[idx[2]]
+    frame["accuracy"] = acc.reshape(-1)
+    names = {"task": "custom", "arch": model.arch, "delay": "n/a", **(labels_of or {})}
+    for column in ("delay", "arch", "task"):
+        frame.insert(0, column, str(names[column]))
+    return frame
