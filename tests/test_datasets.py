@@ -134,3 +134,13 @@ def test_bad_arguments_are_refused():
         datasets.raw("BasicMotions", "validation")
     with pytest.raises(ValueError, match="distance must be one of"):
         datasets.nearest_neighbour("BasicMotions", "manhattan")
+
+
+def test_all_is_train_then_test(data):
+    both = data.split("all")
+    assert len(both) == len(data.train) + len(data.test)
+    assert torch.equal(both.inputs[: len(data.train)], data.train.inputs)
+    assert torch.equal(both.labels[len(data.train):], data.test.labels)
+    assert data.split("test") is data.test
+    with pytest.raises(ValueError, match="which must be one of"):
+        data.split("validation")

@@ -150,6 +150,16 @@ class Dataset:
     def steps(self) -> int:
         return self.train.inputs.shape[1]
 
+    def split(self, which: str) -> Split:
+        """``"train"``, ``"test"`` or ``"all"`` (both, training sequences first)."""
+        if which not in (*SPLITS, "all"):
+            raise ValueError(f"which must be one of {(*SPLITS, 'all')}, got {which!r}")
+        if which != "all":
+            return getattr(self, which)
+        a, b = self.train, self.test
+        return Split(torch.cat([a.inputs, b.inputs]), torch.cat([a.labels, b.labels]),
+                     torch.cat([a.length, b.length]), a.n_classes)
+
     def summary(self) -> dict:
         """One row of facts: name, archive, classes, channels, steps (min–max), train, test."""
         lengths = torch.cat([self.train.length, self.test.length])
