@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
+import torch
 
-from irn import analysis, relay, tasks, train
+from irn import analysis, info, knockout, relay, tasks, train
 from irn.models import Stacked
 
 CONDITION = train.Condition("lstm", "memory", 2)
@@ -279,3 +280,94 @@ def test_bad_tie_break_draws_and_seed_raise(trained, recording):
     for seed in (-1, 1.5, False):
         with pytest.raises(ValueError, match="seed"):
             analysis.relay_of_recording(recording, [0], tie_break="random", seed=seed)
+
+
+# -- any network: class labels, per-sample answer steps, several layers (DESIGN §10) -------------
+def _planted_deep_model():
+    """A 2-layer ReLU RNN that copies input k into node k of layer 0 and node 3 + k of layer 1;
+    node 2 (and 5) stay silent. Output k = h1_k − 0.5, so its sign is input bit k."""
+    model = Stacked("rnn", 1, 2, 3, n_outputs=2, layers=2, readout="linear", nonlinearity="relu")
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        model.weight_ih[0, 0, 0] = model.weight_ih[0, 1, 1] = 1.0
+        model.weight_ih_l1[0] = torch.eye(3)
+        model.readout_weight[0, 0, 0] = model.readout_weight[0, 1, 1] = 1.0
+        model.readout_bias[0] = -0.5
+    return model
+
+
+def test_deep_relay_finds_the_planted_nodes_in_both_layers_and_knockout_confirms():
+    model = _planted_deep_model()
+    rng = np.random.default_rng(0)
+    bits = rng.integers(0, 2, size=(400, 2))
+    x = torch.as_tensor(bits, dtype=torch.float32)[:, None, :]  # one step
+    rec = analysis.record_model(model, x, bits, 0, concepts=["left", "right"])
+    assert rec.hidden.shape == (1, 400, 1, 6) and list(rec.layer) == [0, 0, 0, 1, 1, 1]
+    assert (rec.correct == 1).all()
+    table = analysis.relay_of_recording(rec, [0])
+    assert "layer" in table and set(table.layer) == {0, 1}
+    for concept, planted in (("left", {0, 3}), ("right", {1, 4})):
+        rows = table[table.concept == concept]
+        top = set(rows.nlargest(2, "rank").node)
+        assert top == planted, (concept, top)
+        bit = bits[:, ["left", "right"].index(concept)]
+        assert np.isclose(rows.relay.iloc[0], info.entropy(bit))  # X_in = X_out: all of H(X_in) relayed
+    data = analysis.probe(model, x, bits, 0, concepts=["left", "right"])
+    frame = knockout.experiment_on(model, data, table, at=0, random_draws=3)
+    one = frame[(frame.kind == "relay") & (frame.target_concept == "left") & (frame.set_size == 1)]
+    acc = one.set_index("concept").accuracy
+    assert acc["right"] == 1.0 and acc["left"] == pytest.approx((bits[:, 0] == 0).mean())
+    assert set(frame.set_size) == set(range(7))
+
+
+def test_class_labels_become_one_vs_rest_concepts_read_by_argmax():
+    model = Stacked("gru", 2, 3, 8, n_outputs=5, readout="linear", seeds=[3, 4])
+    x = torch.randn(60, 6, 3)
+    labels = np.arange(60) % 5
+    rec = analysis.record_model(model, x, labels, 5, concepts=list("abcde"))
+    out = model(x).output[:, :, 5].detach()  # (R, samples, 5)
+    chosen = out.argmax(-1).numpy()
+    assert rec.concepts == tuple("abcde")
+    np.testing.assert_array_equal(rec.x_in, (labels[None, :] == np.arange(5)[:, None]))
+    for k in range(5):
+        np.testing.assert_array_equal(rec.x_out[:, k], chosen == k)
+    assert (rec.x_out.sum(axis=1) == 1).all()  # exactly one class decided per sample
+    # the same data as a 0/1 concept matrix is read by sign instead
+    matrix = analysis.record_model(model, x, rec.x_in.T, 5)
+    np.testing.assert_array_equal(matrix.x_out, (out.numpy() > 0).transpose(0, 2, 1))
+
+
+def test_per_sample_answer_steps_read_each_sequence_at_its_own_end():
+    model = Stacked("lstm", 1, 2, 4, n_outputs=1)
+    x = torch.randn(30, 9, 2)
+    lengths = np.arange(30) % 7 + 3  # 3…9 steps
+    for i, n in enumerate(lengths):
+        x[i, n:] = 0.0  # padding
+    targets = np.where(np.arange(30) % 2 == 0, 1, -1)[:, None]
+    rec = analysis.record_model(model, x, targets, lengths - 1)
+    out = model(x).output.detach()[0, np.arange(30), lengths - 1, 0]
+    np.testing.assert_array_equal(rec.x_out[0, 0], (out > 0).numpy())
+    aligned = rec.aligned()
+    assert aligned.steps == 9
+    for i, n in enumerate(lengths):  # the last aligned column is each sequence's own last step
+        np.testing.assert_array_equal(aligned.hidden[0, i, -1], rec.hidden[0, i, n - 1])
+        np.testing.assert_array_equal(aligned.hidden[0, i, 9 - n:], rec.hidden[0, i, :n])
+        assert (aligned.hidden[0, i, :9 - n] == 0).all()  # before the sequence began
+
+
+def test_bad_targets_and_answer_steps_are_refused():
+    model = Stacked("rnn", 1, 3, 4, n_outputs=3)
+    x = torch.zeros(5, 4, 3)
+    with pytest.raises(ValueError, match="class labels must be integers 0…2"):
+        analysis.record_model(model, x, np.array([0, 1, 2, 3, 0]), 3)
+    with pytest.raises(ValueError, match="only 3 outputs"):
+        analysis.record_model(model, x, np.ones((5, 4)), 3)
+    with pytest.raises(ValueError, match="answer_step"):
+        analysis.record_model(model, x, np.zeros(5, dtype=int), [3, 3])
+    with pytest.raises(ValueError, match="answer_step must lie"):
+        analysis.record_model(model, x, np.zeros(5, dtype=int), 4)
+    with pytest.raises(ValueError, match="decision"):
+        analysis.record_model(model, x, np.zeros(5, dtype=int), 3, decision="vote")
+    with pytest.raises(ValueError, match="inputs must be"):
+        analysis.record_model(model, torch.zeros(5, 4, 2), np.zeros(5, dtype=int), 3)

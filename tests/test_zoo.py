@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from irn import zoo
+from irn.models import Stacked
 from irn.train import Condition, TrainConfig
 
 CFG = TrainConfig(replicates=2, max_epochs=300, seed=3)
@@ -72,3 +73,37 @@ def test_corrupted_entry_is_detected_and_retrained(stored, tmp_path, damage):
 def test_nothing_is_unpickled():
     source = open(zoo.__file__).read()
     assert "pickle" not in source.replace("unpickled", "") and "torch.load" not in source
+
+
+def test_cached_builds_once_then_loads_the_same_model(tmp_path):
+    calls = []
+
+    def build():
+        calls.append(1)
+        model = Stacked("lstm", 2, 4, 5, n_outputs=7, layers=2, readout="linear", seeds=[3, 4])
+        return model, {"note": "built", "epochs": [1, 2]}
+
+    spec = {"data": "toy", "hidden": 5, "layers": 2}
+    first, meta = zoo.cached("toy-lstm", spec, build, zoo=tmp_path)
+    again, meta2 = zoo.cached("toy-lstm", spec, build, zoo=tmp_path)
+    assert calls == [1] and meta2 == meta == {"note": "built", "epochs": [1, 2]}
+    assert again.signature() == first.signature() and again.replicates == 2
+    for name, p in first.named_parameters():
+        assert torch.equal(p, getattr(again, name))
+    zoo.cached("toy-lstm", {**spec, "hidden": 6}, build, zoo=tmp_path)  # another spec, another entry
+    assert calls == [1, 1]
+
+
+def test_cached_rebuilds_a_corrupted_entry_and_refuses_bad_arguments(tmp_path):
+    build = lambda: (Stacked("rnn", 1, 2, 3), {})  # noqa: E731
+    zoo.cached("toy", {"a": 1}, build, zoo=tmp_path)
+    weights = tmp_path / f"{zoo.cached_key('toy', {'a': 1})}.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-10])
+    with pytest.warns(UserWarning, match="SHA-256"):
+        zoo.cached("toy", {"a": 1}, build, zoo=tmp_path)
+    with pytest.raises(ValueError, match="name"):
+        zoo.cached("Bad Name", {}, build, zoo=tmp_path)
+    with pytest.raises(ValueError, match="JSON-able"):
+        zoo.cached("toy", {"a": object()}, build, zoo=tmp_path)
+    with pytest.raises(ValueError, match="build"):
+        zoo.cached("toy", {}, 3, zoo=tmp_path)

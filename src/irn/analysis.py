@@ -22,6 +22,7 @@ the paper computes relay information and knocks nodes out.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,7 @@ RELAY_STEP = tasks.INPUT_STEPS  # 0-based: the first step after all information 
 STATES = ("h", "c", "hc")
 ANALYSIS_SAMPLES = 1000
 TIE_BREAKS = ("index", "random")
+CUSTOM_TASK = "custom"  # the task label of recordings of your own model and data
 #: Random relabelings of the nodes averaged by ``tie_break="random"``.
 TIE_DRAWS = 10
 RANK_DECIMALS = 9  # contributions equal to this many decimals tie when ranked
@@ -50,9 +52,11 @@ def analysis_delay(delay) -> int:
 class Recording:
     """What a condition's replicates did on the analysis sequences.
 
-    hidden: (replicates, samples, steps, nodes) float32 — h, c, or both side by side ("hc");
-    x_in: (concepts, samples) uint8 true bits; x_out: (replicates, concepts, samples) uint8 answer
-    bits; state: (samples,) concept combination 0…7; correct: (replicates, concepts) accuracy.
+    hidden: (replicates, samples, steps, nodes) float32 — h, c, or both side by side ("hc"; all
+    layers of a deep model, node ``l * hidden_size + j``); x_in: (concepts, samples) uint8 true bits;
+    x_out: (replicates, concepts, samples) uint8 answer bits; state: (samples,) concept combination
+    (bit k = concept k); correct: (replicates, concepts) accuracy; answer_step: (samples,) the step
+    each sample's answer was read at; layer: (nodes,) the layer of each node column.
     """
 
     trained: Trained | None
@@ -64,10 +68,30 @@ class Recording:
     correct: np.ndarray
     concepts: tuple = ()
     labels: dict | None = None  # arch, task, delay columns of relay tables
+    answer_step: np.ndarray | None = None
+    layer: np.ndarray | None = None
 
     @property
     def steps(self) -> int:
         return self.hidden.shape[2]
+
+    def aligned(self, steps: int | None = None) -> "Recording":
+        """The same recording with time counted back from each sample's answer step.
+
+        Column ``k`` of the result holds every sample's state ``steps − 1 − k`` steps before its own
+        answer step (the last column: the answer step itself), so sequences of different lengths
+        line up at their answers. Steps before a sequence began hold the initial state 0.
+        steps: how many steps to keep (default: the longest answer step + 1).
+        """
+        answer = np.broadcast_to(np.asarray(self.answer_step), (self.hidden.shape[1],))
+        longest = int(answer.max()) + 1
+        steps = longest if steps is None else tasks.check_count(steps, "steps", 1)
+        source = answer[:, None] - (steps - 1 - np.arange(steps))[None, :]  # (samples, steps)
+        valid = source >= 0
+        index = np.clip(source, 0, None)
+        out = np.take_along_axis(self.hidden, index[None, :, :, None], axis=2) * valid[None, :, :, None]
+        return dataclasses.replace(self, hidden=out.astype(self.hidden.dtype),
+                                   answer_step=np.full(len(answer), steps - 1))
 
 
 def record(trained: Trained, samples: int = ANALYSIS_SAMPLES, seed: int = 0, state: str = "h",
@@ -85,8 +109,8 @@ def record(trained: Trained, samples: int = ANALYSIS_SAMPLES, seed: int = 0, sta
     rec = record_model(trained.model, batch.inputs, batch.targets, batch.answer_step, state=state,
                        concepts=tasks.CONCEPTS[task])
     c = trained.condition
-    return Recording(trained, rec.hidden, rec.x_in, rec.x_out, batch.state.numpy(), delay, rec.correct,
-                     rec.concepts, {"arch": c.arch, "task": c.task, "delay": str(c.delay)})
+    return dataclasses.replace(rec, trained=trained, state=batch.state.numpy(), delay=delay,
+                               labels={"arch": c.arch, "task": c.task, "delay": str(c.delay)})
 
 
 def best_replicate(trained: Trained, samples: int = ANALYSIS_SAMPLES, seed: int = 0) -> int:
@@ -101,41 +125,122 @@ def best_replicate(trained: Trained, samples: int = ANALYSIS_SAMPLES, seed: int 
     return int(np.argmax(worst))
 
 
-def record_model(model: Stacked, inputs, targets, answer_step, state: str = "h",
-                 concepts=None) -> Recording:
-    """Record any stacked model — e.g. your own ``nn.GRU`` via ``Stacked.from_torch`` — on any data.
+DECISIONS = ("auto", "sign", "argmax")
 
-    inputs: (samples, steps, n_inputs); targets: (samples, concepts) with values ±1 or 0/1 (the
-    true bits, ``X_in``); answer_step: an int or (samples,) 0-based step at which the model's
-    outputs are read (``X_out`` = output > 0). concepts: names (default "0", "1", …).
+
+@dataclass(frozen=True)
+class Probe:
+    """Data to record a model on, with its concepts (validated by :func:`probe`).
+
+    inputs: (samples, steps, n_inputs) float32; bits: (samples, concepts) uint8 true bit of every
+    concept; answer_step: (samples,) int64; concepts: names; decision: "sign" or "argmax".
     """
-    if state not in STATES:
-        raise ValueError(f"state must be one of {STATES}, got {state!r}")
-    if state != "h" and model.arch != "lstm":
-        raise ValueError(f"state {state!r} needs an LSTM; {model.arch} has only h")
+
+    inputs: torch.Tensor
+    bits: np.ndarray
+    answer_step: torch.Tensor
+    concepts: tuple
+    decision: str
+
+    def decide(self, output: torch.Tensor) -> np.ndarray:
+        """(replicates, concepts, samples) uint8 decisions from the model's full output trace
+        (replicates, samples, steps, n_outputs), read at each sample's answer step."""
+        at = output[:, torch.arange(len(self.inputs)), self.answer_step]  # (R, samples, K)
+        if self.decision == "argmax":
+            chosen = at.argmax(dim=-1)  # (R, samples)
+            out = (chosen[:, None, :] == torch.arange(len(self.concepts))[None, :, None])
+        else:
+            out = (at[..., :len(self.concepts)] > 0).transpose(1, 2)
+        return out.numpy().astype(np.uint8)
+
+    def accuracy(self, model: Stacked) -> np.ndarray:
+        """(replicates, concepts) fraction of samples whose decision matches the concept's bit,
+        with whatever knockout ``model`` carries."""
+        with torch.no_grad():
+            decided = self.decide(model(self.inputs).output)
+        return (decided == self.bits.T[None]).mean(axis=2)
+
+
+def probe(model: Stacked, inputs, targets, answer_step, concepts=None, decision: str = "auto") -> Probe:
+    """Check data for ``model`` and turn its targets into binary concepts.
+
+    inputs: (samples, steps, n_inputs). targets: either a (samples,) vector of integer class labels
+    0…K−1 — K one-vs-rest concepts, one per class, named by ``concepts`` (the class names; default
+    "0", "1", …) — or a (samples, K) concept matrix of ±1 or 0/1 values (K ≤ the model's outputs).
+    answer_step: an int or a (samples,) vector: the 0-based step at which each sample's answer is
+    read (sequences of different lengths: pad the inputs, give each its own last step).
+    decision: how the network's answer bit X_out is read from its outputs at the answer step —
+    "sign": output k > 0 (the sign of a tanh output, or of a logit for a 0/1 concept);
+    "argmax": argmax over outputs == k (the decision of a softmax-style classifier: it says "class k"
+    for exactly one k); "auto" (default): "argmax" for class labels, "sign" for a concept matrix.
+    """
+    _check_choice(decision, "decision", DECISIONS)
     inputs = torch.as_tensor(inputs, dtype=torch.float32)
-    targets = np.asarray(targets)
-    if inputs.dim() != 3 or targets.ndim != 2 or len(targets) != len(inputs):
-        raise ValueError("inputs must be (samples, steps, n_inputs) and targets (samples, concepts) "
-                         f"with the same samples, got {tuple(inputs.shape)} and {targets.shape}")
-    if not np.isin(targets, (-1, 0, 1)).all():
-        raise ValueError("targets must hold ±1 or 0/1 values")
-    answer = torch.as_tensor(answer_step).long().expand(len(inputs))
+    targets = np.asarray(targets.numpy() if isinstance(targets, torch.Tensor) else targets)
+    if inputs.dim() != 3 or inputs.shape[-1] != model.n_inputs:
+        raise ValueError(f"inputs must be (samples, steps, {model.n_inputs}), got {tuple(inputs.shape)}")
+    if targets.ndim not in (1, 2) or len(targets) != len(inputs):
+        raise ValueError("targets must be (samples,) class labels or a (samples, concepts) concept matrix "
+                         f"for the {len(inputs)} samples of inputs, got shape {targets.shape}")
+    if targets.ndim == 1:
+        if targets.dtype.kind not in "iu" or targets.min() < 0 or targets.max() >= model.n_outputs:
+            raise ValueError(f"targets as class labels must be integers 0…{model.n_outputs - 1} "
+                             f"(the model has {model.n_outputs} outputs)")
+        k = model.n_outputs
+        bits = (targets[:, None] == np.arange(k)[None, :]).astype(np.uint8)
+        decision = "argmax" if decision == "auto" else decision
+    else:
+        if not np.isin(targets, (-1, 0, 1)).all():
+            raise ValueError("targets as a concept matrix must hold ±1 or 0/1 values")
+        k = targets.shape[1]
+        if k > model.n_outputs:
+            raise ValueError(f"targets has {k} concepts but the model only {model.n_outputs} outputs")
+        bits = (targets > 0).astype(np.uint8)
+        decision = "sign" if decision == "auto" else decision
+        if decision == "argmax" and k != model.n_outputs:
+            raise ValueError("decision 'argmax' needs one concept per output "
+                             f"({model.n_outputs}), got {k}")
+    try:
+        answer = torch.as_tensor(np.asarray(answer_step)).long().expand(len(inputs)).clone()
+    except (RuntimeError, TypeError, ValueError) as err:
+        raise ValueError(f"answer_step must be an int or one step per sample ({len(inputs)}): {err}") from err
     if answer.min() < 0 or answer.max() >= inputs.shape[1]:
         raise ValueError(f"answer_step must lie in 0…{inputs.shape[1] - 1}")
+    names = tuple(str(i) for i in range(k)) if concepts is None else tuple(str(c) for c in concepts)
+    if len(names) != k:
+        raise ValueError(f"concepts must name {k} concepts, got {names}")
+    return Probe(inputs, bits, answer, names, decision)
+
+
+def _check_choice(value, name: str, allowed: tuple):
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+    return value
+
+
+def record_model(model: Stacked, inputs, targets, answer_step, state: str = "h",
+                 concepts=None, decision: str = "auto") -> Recording:
+    """Record any stacked model — e.g. your own network via ``Stacked.from_torch`` — on any data.
+
+    Arguments as in :func:`probe` (class labels or a concept matrix, per-sample answer steps, how the
+    network's decision ``X_out`` is read: the sign of each output, or argmax == the concept's class).
+    state: "h", "c" (LSTM cell state) or "hc" (both side by side). Every layer is recorded.
+    """
+    _check_choice(state, "state", STATES)
+    if state != "h" and model.arch != "lstm":
+        raise ValueError(f"state {state!r} needs an LSTM; {model.arch} has only h")
+    data = probe(model, inputs, targets, answer_step, concepts, decision)
     with torch.no_grad():
-        trace = model(inputs)
-    out = trace.output[:, torch.arange(len(inputs)), answer][..., :targets.shape[1]]  # (R, samples, concepts)
+        trace = model(data.inputs)
     parts = {"h": [trace.hidden], "c": [trace.cell], "hc": [trace.hidden, trace.cell]}[state]
     hidden = torch.cat(parts, dim=-1).numpy()
-    x_in = (targets.T > 0).astype(np.uint8)
-    x_out = (out.numpy().transpose(0, 2, 1) > 0).astype(np.uint8)
-    concepts = tuple(str(i) for i in range(targets.shape[1])) if concepts is None else tuple(concepts)
-    if len(concepts) != targets.shape[1]:
-        raise ValueError(f"concepts must name {targets.shape[1]} concepts, got {concepts}")
-    state_id = ((targets > 0) * (2 ** np.arange(targets.shape[1]))).sum(axis=1)
+    x_in = np.ascontiguousarray(data.bits.T)
+    x_out = data.decide(trace.output)
+    state_id = (data.bits.astype(np.int64) * (2 ** np.arange(data.bits.shape[1]))).sum(axis=1)
+    layer = np.tile(np.repeat(np.arange(model.layers), model.hidden), len(parts))
     return Recording(None, hidden, x_in, x_out, state_id, None, (x_out == x_in[None]).mean(axis=2),
-                     concepts, {"arch": model.arch, "task": "custom", "delay": "n/a"})
+                     data.concepts, {"arch": model.arch, "task": CUSTOM_TASK, "delay": "n/a"},
+                     answer_step=data.answer_step.numpy(), layer=layer)
 
 
 def relay_frame(trained: list[Trained] | Trained, steps=None, samples: int = ANALYSIS_SAMPLES,
@@ -180,7 +285,8 @@ def _check_tie_break(tie_break, draws) -> None:
 
 def relay_of_recording(rec: Recording, steps, method: str = "median", tie_break: str = "index",
                        draws: int = TIE_DRAWS, seed: int = 0) -> pd.DataFrame:
-    """``relay_frame`` for one recording (see there for the columns).
+    """``relay_frame`` for one recording (see there for the columns; a recording of a model with
+    several layers adds ``layer``, the layer of each node id).
 
     tie_break: ``"index"`` (default; DESIGN §7 and the paper: among candidates whose removal
         leaves the same ``I_R``, the lowest node index is removed first) or ``"random"``: the
@@ -212,13 +318,16 @@ def relay_of_recording(rec: Recording, steps, method: str = "median", tie_break:
     else:
         relay_after = np.full(r * s * c * h, np.nan)
     idx = np.indices((r, s, c, h)).reshape(4, -1)
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         **rec.labels, "replicate": idx[0], "step": np.asarray(steps)[idx[1]],
         "concept": np.asarray(rec.concepts)[idx[2]], "node": idx[3],
         "contribution": contribution.reshape(-1), "rank": rank.reshape(-1),
         "relay": np.repeat(curve[..., 0].reshape(-1), h),
         "relay_after": relay_after,
     })
+    if rec.layer is not None and rec.layer.max() > 0:  # a deep model: say which layer each node is in
+        frame.insert(frame.columns.get_loc("node") + 1, "layer", rec.layer[idx[3]])
+    return frame
 
 
 def _random_ties(rec: Recording, bits: np.ndarray, draws: int, seed: int):

@@ -38,10 +38,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from irn import relay, stats, tasks
+from irn import analysis, relay, stats, tasks
 from irn.analysis import RELAY_STEP
 
 NETWORK = ["arch", "task", "delay", "replicate"]
+CUSTOM_TASK = analysis.CUSTOM_TASK
 MEASURES = ("r", "overlap")
 CARRIER_SCOPES = ("matrix", "concept")
 SMEARING_MEASURES = ("concepts per node", "nodes per concept")
@@ -53,8 +54,12 @@ _FRAME_COLUMNS = NETWORK + ["step", "concept", "node", "contribution"]
 def arrival_step(task: str, concept: str) -> int:
     """0-based step from which ``concept`` of ``task`` is fully present in the input.
 
-    memory: the concept's input step (A 3, B 6, C 9); block: ``INPUT_STEPS - 1`` for every concept.
+    memory: the concept's input step (A 3, B 6, C 9); block: ``INPUT_STEPS - 1`` for every concept;
+    ``"custom"`` (data of your own, recorded with ``irn.analysis.record_model``): 0, so every step
+    counts (irn cannot know when your data presents a concept).
     """
+    if task == CUSTOM_TASK:
+        return 0
     tasks.check_task(task)
     names = tasks.CONCEPTS[task]
     if concept not in names:

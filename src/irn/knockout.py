@@ -90,7 +90,8 @@ def plan(model: Stacked, nodes=(), at: int = analysis.RELAY_STEP, span: str = "s
     """The ``Knockout`` that zeroes ``nodes`` of every replicate of ``model`` (validated, pure).
 
     nodes: node indices shared by all replicates (``[3, 7]``), or one list per replicate
-    (``[[3, 7], [0], ...]``, ``model.replicates`` lists); ``[]`` knocks out nothing.
+    (``[[3, 7], [0], ...]``, ``model.replicates`` lists); ``[]`` knocks out nothing. In a model with
+    several layers node ``l * hidden + j`` is node j of layer l (``Stacked.layer_of``).
     at: 0-based step after which the nodes are zeroed; span: "step" (zero once, the zeroed state
     then evolves freely) or "onward" (zero after every step from ``at`` to ``n_steps - 1``);
     state: "h", "c" or "both" (LSTM; an RNN or GRU has only h, so "h" and "both" are the same);
@@ -103,8 +104,8 @@ def plan(model: Stacked, nodes=(), at: int = analysis.RELAY_STEP, span: str = "s
         raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
     at = _check_step(at, n_steps)
     span, state = _check_span(span), _check_state(state, model.arch)
-    keep = torch.ones(model.replicates, model.hidden)
-    for r, ns in enumerate(_node_lists(nodes, model.replicates, model.hidden)):
+    keep = torch.ones(model.replicates, model.nodes)
+    for r, ns in enumerate(_node_lists(nodes, model.replicates, model.nodes)):
         keep[r, ns] = 0.0
     steps = frozenset([at]) if span == "step" else frozenset(range(at, n_steps))
     return Knockout(keep=keep, steps=steps, state=state)
@@ -151,23 +152,36 @@ def _evaluation(model, task, delay) -> tuple[Stacked, str, tasks.Batch]:
 
 
 def accuracy(model: Stacked | Trained, nodes=(), at: int = analysis.RELAY_STEP, span: str = "step",
-             state: str = "both", task: str | None = None, delay=None) -> pd.DataFrame:
+             state: str = "both", task: str | None = None, delay=None,
+             data: analysis.Probe | None = None) -> pd.DataFrame:
     """Per-concept accuracy of every replicate with ``nodes`` knocked out (pure: model untouched).
 
     Evaluated exactly, on every distinct clean sequence of ``task`` at ``delay`` (default: the
-    analysis delay of the training regime, ``irn.analysis.analysis_delay``; 5 for a bare Stacked).
-    ``at`` must not lie after the answer step. Other arguments as in ``plan``.
+    analysis delay of the training regime, ``irn.analysis.analysis_delay``; 5 for a bare Stacked) —
+    or, for any other model and data, on ``data`` (an ``irn.analysis.probe``; accuracy is then the
+    fraction of samples whose decision, sign or argmax, matches each concept).
+    ``at`` must not lie after the (earliest) answer step. Other arguments as in ``plan``.
     Returns columns replicate, concept, accuracy, n_nodes, at, span, state.
     """
-    model, task, batch = _evaluation(model, task, delay)
-    answer = int(batch.answer_step.min())
+    if data is not None:
+        if not isinstance(data, analysis.Probe):
+            raise ValueError(f"data must be an irn.analysis.Probe (from analysis.probe), got {type(data).__name__}")
+        if isinstance(model, Trained):
+            model = model.model
+        if not isinstance(model, Stacked):
+            raise ValueError(f"model must be an irn.models.Stacked or irn.train.Trained, got {type(model).__name__}")
+        inputs, answer, concepts, score = data.inputs, int(data.answer_step.min()), data.concepts, data.accuracy
+    else:
+        model, task, batch = _evaluation(model, task, delay)
+        inputs, answer, concepts = batch.inputs, int(batch.answer_step.min()), tasks.CONCEPTS[task]
+        score = lambda m: concept_accuracy(m, batch)  # noqa: E731
     if _is_int(at) and at > answer:
         raise ValueError(f"at must be a step 0…{answer} (at or before the answer step), got {at}")
-    with knockout(model, nodes, at, span, state, n_steps=batch.inputs.shape[1]) as ko:
-        acc = concept_accuracy(model, batch)
+    with knockout(model, nodes, at, span, state, n_steps=inputs.shape[1]) as ko:
+        acc = score(model)
     r, c = acc.shape
     return pd.DataFrame({
-        "replicate": np.repeat(np.arange(r), c), "concept": np.tile(tasks.CONCEPTS[task], r),
+        "replicate": np.repeat(np.arange(r), c), "concept": np.tile(concepts, r),
         "accuracy": acc.reshape(-1),
         "n_nodes": np.repeat((ko.keep == 0).sum(dim=1).numpy(), c),
         "at": at, "span": span, "state": state,
@@ -181,14 +195,17 @@ def relay_orders(relay: pd.DataFrame, trained: Trained, step: int) -> np.ndarray
     relay: ``irn.analysis.relay_frame`` output holding ``trained``'s condition at ``step``.
     """
     c = trained.condition
-    rows = relay[(relay.arch == c.arch) & (relay.task == c.task) & (relay.delay == str(c.delay))
-                 & (relay.step == step)]
-    r, h = trained.model.replicates, trained.model.hidden
-    concepts = tasks.CONCEPTS[c.task]
-    if len(rows) != r * len(concepts) * h:
-        raise ValueError(f"relay must hold step {step} of {c.label} for {r} replicates × "
-                         f"{len(concepts)} concepts × {h} nodes, found {len(rows)} rows")
-    rank = np.zeros((r, len(concepts), h), dtype=np.int64)
+    rows = relay[(relay.arch == c.arch) & (relay.task == c.task) & (relay.delay == str(c.delay))]
+    return _orders(rows, step, trained.model.replicates, tasks.CONCEPTS[c.task], trained.model.nodes, c.label)
+
+
+def _orders(rows: pd.DataFrame, step: int, replicates: int, concepts, nodes: int, what: str) -> np.ndarray:
+    rows = rows[rows.step == step]
+    concepts = list(concepts)
+    if len(rows) != replicates * len(concepts) * nodes or not rows.concept.isin(concepts).all():
+        raise ValueError(f"relay must hold step {step} of {what} for {replicates} replicates × "
+                         f"concepts {concepts} × {nodes} nodes, found {len(rows)} rows")
+    rank = np.zeros((replicates, len(concepts), nodes), dtype=np.int64)
     rank[rows.replicate.to_numpy(), rows.concept.map(concepts.index).to_numpy(), rows.node.to_numpy()] = rows["rank"]
     return np.argsort(-rank, axis=-1, kind="stable")
 
@@ -234,31 +251,65 @@ def experiment(trained: list[Trained] | Trained, random_draws: int = RANDOM_DRAW
 
 
 def _condition_experiment(t: Trained, relay, draws, at, span, state, seed) -> pd.DataFrame:
-    cond, model = t.condition, t.model
-    r, h = model.replicates, model.hidden
-    concepts = tasks.CONCEPTS[cond.task]
-    order = relay_orders(relay, t, at)  # (R, C, H)
-    rng = np.random.default_rng(_condition_seed(seed, t))
+    cond = t.condition
+    batch = tasks.distinct(cond.task, analysis.analysis_delay(cond.delay))
+    frame = _sets_experiment(t.model, relay_orders(relay, t, at), tasks.CONCEPTS[cond.task], draws,
+                             np.random.default_rng(_condition_seed(seed, t)), at, span, state,
+                             batch.inputs.shape[1], lambda m: concept_accuracy(m, batch))
+    frame.insert(0, "delay", str(cond.delay))
+    frame.insert(0, "arch", cond.arch)
+    frame.insert(0, "task", cond.task)
+    return frame
+
+
+def _sets_experiment(model: Stacked, order, concepts, draws, rng, at, span, state, n_steps, score) -> pd.DataFrame:
+    """Score every relay set and random control set of one model as one stacked model.
+
+    order: (R, C, N) each concept's nodes from most to least relaying; score(model) → (R', C)."""
+    r, h = model.replicates, model.nodes
     random_order = rng.permuted(np.broadcast_to(np.arange(h), (r, draws, h)), axis=-1)
-    # (target_concept, set_size, kind, draw, orders (R, H)): sets are the first set_size nodes
+    # (target_concept, set_size, kind, draw, orders (R, N)): sets are the first set_size nodes
     sets = [(concepts[c], k, "relay", 0, order[:, c]) for c in range(len(concepts)) for k in range(h, -1, -1)]
     sets += [(NO_TARGET, k, "random", d, random_order[:, d]) for d in range(draws) for k in range(h, -1, -1)]
     n = len(sets)
     big = model.select(np.repeat(np.arange(r), n).tolist())  # replicate-major: row = rep * n + set
     nodes = [s[4][rep, :s[1]] for rep in range(r) for s in sets]
-    batch = tasks.distinct(cond.task, analysis.analysis_delay(cond.delay))
-    with knockout(big, nodes, at, span, state, n_steps=batch.inputs.shape[1]):
-        acc = concept_accuracy(big, batch).reshape(r, n, len(concepts))
+    with knockout(big, nodes, at, span, state, n_steps=n_steps):
+        acc = score(big).reshape(r, n, len(concepts))
     meta = pd.DataFrame([s[:4] for s in sets], columns=["target_concept", "set_size", "kind", "draw"])
     idx = np.indices(acc.shape).reshape(3, -1)
     frame = meta.iloc[idx[1]].reset_index(drop=True)
     frame.insert(0, "replicate", idx[0])
     frame["concept"] = np.asarray(concepts)[idx[2]]
     frame["accuracy"] = acc.reshape(-1)
-    frame.insert(0, "delay", str(cond.delay))
-    frame.insert(0, "arch", cond.arch)
-    frame.insert(0, "task", cond.task)
     return frame
+
+
+def experiment_on(model: Stacked, data: analysis.Probe, relay: pd.DataFrame, at: int,
+                  random_draws: int = RANDOM_DRAWS, span: str = "step", state: str = "both",
+                  seed: int = 0) -> pd.DataFrame:
+    """The paper's knockout experiment (see ``experiment``) for any model on any data.
+
+    model: a ``Stacked`` (e.g. your own network via ``Stacked.from_torch``); data: an
+    ``irn.analysis.probe`` of the data to score on; relay: ``irn.analysis.relay_of_recording`` of the
+    same model holding step ``at`` (every replicate × concept of ``data`` × node); at: the step after
+    which nodes are zeroed (at or before the earliest answer step). Sets of every size are drawn from
+    all ``model.nodes`` nodes (every layer). seed fixes the random sets.
+    Returns columns replicate, target_concept, set_size, kind, draw, concept, accuracy — the
+    columns of ``experiment`` without task, arch and delay — ready for ``curves`` and ``effects``
+    after adding those labels (``frame.assign(task=..., arch=..., delay=...)``).
+    """
+    if not isinstance(model, Stacked):
+        raise ValueError(f"model must be an irn.models.Stacked, got {type(model).__name__}")
+    if not isinstance(data, analysis.Probe):
+        raise ValueError(f"data must be an irn.analysis.Probe (from analysis.probe), got {type(data).__name__}")
+    random_draws = tasks.check_count(random_draws, "random_draws", 0)
+    seed = tasks.check_count(seed, "seed", 0)
+    span, state = _check_span(span), _check_state(state, model.arch)
+    at = _check_step(at, int(data.answer_step.min()) + 1)
+    order = _orders(relay, at, model.replicates, data.concepts, model.nodes, "the model")
+    return _sets_experiment(model, order, data.concepts, random_draws, np.random.default_rng(seed), at, span,
+                            state, data.inputs.shape[1], data.accuracy)
 
 
 # -- summaries ----------------------------------------------------------------------------------

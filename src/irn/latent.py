@@ -89,6 +89,17 @@ def hidden_states(trained: Trained, step: int = analysis.RELAY_STEP, state: str 
                   labels={"arch": cond.arch, "task": cond.task, "delay": str(cond.delay)}, step=int(step))
 
 
+def states_of(rec: analysis.Recording, step: int) -> States:
+    """One step of any recording (``irn.analysis.record_model`` of your own model and data) as
+    ``States``, for the PCA and removal scores of this module. Any nodes, layers and concepts."""
+    if not isinstance(rec, analysis.Recording):
+        raise ValueError(f"rec must be an irn.analysis.Recording, got {type(rec).__name__}")
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or not 0 <= step < rec.steps:
+        raise ValueError(f"step must be a 0-based time step in 0…{rec.steps - 1}, got {step!r}")
+    return States(hidden=rec.hidden[:, :, step].astype(np.float64), state=rec.state, bits=rec.x_in,
+                  concepts=rec.concepts, labels=dict(rec.labels), step=int(step))
+
+
 @dataclass(frozen=True)
 class Projection:
     """Principal components of a batch of point clouds.
@@ -221,7 +232,7 @@ def relay_orders(relay: pd.DataFrame, states: States) -> np.ndarray:
     return np.argsort(ranks, axis=-1)
 
 
-def removal_scores(trained: Trained, relay: pd.DataFrame | None = None, draws: int = RANDOM_ORDERS,
+def removal_scores(trained: Trained | States, relay: pd.DataFrame | None = None, draws: int = RANDOM_ORDERS,
                    seed: int = 0, components: int = 2, step: int = analysis.RELAY_STEP,
                    state: str = "h", method: str = "median") -> pd.DataFrame:
     """Paper Fig 13: cluster scores of each concept as nodes are removed before the PCA.
@@ -232,11 +243,18 @@ def removal_scores(trained: Trained, relay: pd.DataFrame | None = None, draws: i
     (``components`` components, fewer when fewer nodes are left) is redone on the remaining nodes
     and the concept's two values are scored as two clusters. ``removed`` runs 0…nodes−1 (no PCA
     without nodes).
+    trained may also be the ``States`` of any model (``states_of`` a recording); ``relay`` (its
+    ``relay_of_recording`` at that step) is then required and ``step``, ``state`` are the States' own.
     Columns: arch, task, delay, replicate, concept, order ("relay"/"random"), draw (0 for relay),
     removed, score, value.
     """
     draws = tasks.check_count(draws, "draws", 1)
-    states = hidden_states(trained, step=step, state=state)
+    if isinstance(trained, States):
+        if relay is None:
+            raise ValueError("relay must be given with States (relay_of_recording of the same recording)")
+        states = trained
+    else:
+        states = hidden_states(trained, step=step, state=state)
     if relay is None:
         relay = analysis.relay_frame(trained, steps=[step], method=method, seed=seed, state=state)
     r, c, h = states.replicates, len(states.concepts), states.nodes

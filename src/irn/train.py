@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as nn_functional
 from tqdm import tqdm
 
 from irn import tasks
@@ -397,3 +398,177 @@ def generalisation(accuracy: pd.DataFrame) -> pd.DataFrame:
         rows.append({"arch": arch, "task": task, "random": rnd.mean(), "fixed": fixed.mean(),
                      "difference": test.difference, "p_value": test.p_value})
     return pd.DataFrame(rows)
+
+
+# -- any model on any data (DESIGN §10) ------------------------------------------------------------
+LOSSES = ("mse", "cross_entropy")
+
+
+@dataclass
+class Fit:
+    """What ``fit`` returns.
+
+    model: the trained replicates (each at the epoch it reached ``criterion``, else after the last
+    epoch); epochs[r]: weight updates' epochs replicate r trained for; reached[r]: whether it reached
+    the criterion (always False without one); history: one row per replicate × epoch with the
+    epoch's mean training loss and the training-set accuracy before that epoch's updates (NaN for
+    forecasting, where no accuracy is defined).
+    """
+
+    model: Stacked
+    epochs: list[int]
+    reached: list[bool]
+    history: pd.DataFrame
+
+
+def _check_fit_data(model, inputs, targets, answer_step, loss):
+    if not isinstance(model, Stacked):
+        raise ValueError(f"model must be an irn.models.Stacked, got {type(model).__name__}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    x = torch.as_tensor(inputs, dtype=torch.float32)
+    if x.dim() != 3 or x.shape[-1] != model.n_inputs or len(x) == 0:
+        raise ValueError(f"inputs must be (samples, steps, {model.n_inputs}), got {tuple(x.shape)}")
+    s, t = x.shape[0], x.shape[1]
+    k = model.n_outputs
+    y = torch.as_tensor(np.asarray(targets.numpy() if isinstance(targets, torch.Tensor) else targets))
+    per_step = answer_step is None
+    want = ((s, t) if per_step else (s,)) if loss == "cross_entropy" else ((s, t, k) if per_step else (s, k))
+    if tuple(y.shape) != want:
+        raise ValueError(f"targets must have shape {want} for loss {loss!r} "
+                         f"{'at every step' if per_step else 'at the answer step'}, got {tuple(y.shape)}")
+    if loss == "cross_entropy":
+        if y.dtype.is_floating_point or y.min() < 0 or y.max() >= k:
+            raise ValueError(f"targets for cross_entropy must be integer class labels 0…{k - 1}")
+        y = y.long()
+    else:
+        y = y.float()
+        if not torch.isfinite(y).all():
+            raise ValueError("targets must be finite numbers")
+    ans = None
+    if not per_step:
+        try:
+            ans = torch.as_tensor(np.asarray(answer_step)).long().expand(s).clone()
+        except (RuntimeError, TypeError, ValueError) as err:
+            raise ValueError(f"answer_step must be an int or one step per sample ({s}): {err}") from err
+        if ans.min() < 0 or ans.max() >= t:
+            raise ValueError(f"answer_step must lie in 0…{t - 1}")
+    return x, y, ans
+
+
+def fit(model: Stacked, inputs, targets, answer_step=None, *, loss: str = "mse", epochs: int = 500,
+        lr: float = 1e-2, batch: int | None = None, criterion: float | None = None, seed: int = 0,
+        progress: bool = True, on_step=None, on_epoch=None) -> Fit:
+    """Train every replicate of ``model`` (a copy; ``model`` is untouched) on the same data.
+
+    inputs: (samples, steps, n_inputs). With ``answer_step`` (an int or (samples,) steps) the loss is
+    read at each sample's answer step: targets (samples, K) values for ``loss="mse"`` (e.g. ±1 with a
+    tanh readout, the paper's protocol) or (samples,) class labels 0…K−1 for ``"cross_entropy"`` (on
+    the raw outputs: use ``readout="linear"``). With ``answer_step=None`` targets cover every step:
+    (samples, steps, K) or (samples, steps) — sequence-to-sequence, e.g. forecasting.
+    batch: None trains full batch (one update per epoch); an int gives shuffled minibatches of that
+    size, each replicate its own order (seeded by ``seed`` and the replicate index).
+    criterion: stop a replicate, keeping its weights, once its training accuracy (sign of each output
+    for mse, argmax for cross_entropy; not defined without answer_step) reaches it; finished
+    replicates leave the stack, so hooks then see fewer rows. None: train for ``epochs`` epochs.
+    on_step(epoch, model): after every minibatch's backward pass, before the update (gradients in
+    ``p.grad``, replicate = dim 0); on_epoch(epoch, model): after every epoch's updates.
+    Optimiser: Adam (``StackedAdam``: element-wise, so each replicate trains exactly as alone); the
+    loss is the sum over replicates of each replicate's mean.
+    """
+    x, y, ans = _check_fit_data(model, inputs, targets, answer_step, loss)
+    epochs = tasks.check_count(epochs, "epochs", 1)
+    seed = tasks.check_count(seed, "seed", 0)
+    if batch is not None:
+        batch = tasks.check_count(batch, "batch", 1)
+    if not (isinstance(lr, (int, float)) and not isinstance(lr, bool) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if criterion is not None:
+        if ans is None:
+            raise ValueError("criterion needs answer_step (accuracy is defined at answer steps only)")
+        if isinstance(criterion, bool) or not isinstance(criterion, (int, float)) or not 0 < criterion <= 1:
+            raise ValueError(f"criterion must be None or a number in (0, 1], got {criterion!r}")
+    for name, hook in (("on_step", on_step), ("on_epoch", on_epoch)):
+        if hook is not None and not callable(hook):
+            raise ValueError(f"{name} must be a callable (epoch, model) or None")
+    n_samples, reps = len(x), model.replicates
+    work = model.select(range(reps))
+    opt = StackedAdam(work.parameters(), lr=lr)
+    rngs = [np.random.default_rng([seed, r]) for r in range(reps)]
+    size = n_samples if batch is None else min(batch, n_samples)
+    active = list(range(reps))
+    done: dict[int, tuple[dict, int]] = {}
+    rows = []
+
+    def outputs(m, index):  # index: (R', b) sample indices → outputs (R', b, [steps,] K) and targets
+        xb = x[index] if index.dim() == 2 else x
+        trace = m(xb)
+        out = trace.output
+        yb = y[index] if index.dim() == 2 else y.expand(m.replicates, *y.shape)
+        if ans is not None:
+            a = ans[index] if index.dim() == 2 else ans.expand(m.replicates, -1)
+            out = out[torch.arange(m.replicates)[:, None], torch.arange(a.shape[1])[None, :], a]
+        return out, yb
+
+    def loss_of(out, yb):  # (R',) mean loss per replicate
+        if loss == "cross_entropy":
+            per = nn_functional.cross_entropy(out.reshape(-1, out.shape[-1]), yb.reshape(-1), reduction="none")
+            return per.reshape(yb.shape).flatten(1).mean(1)
+        return ((out - yb) ** 2).flatten(1).mean(1)
+
+    def accuracy_of(out, yb):
+        if ans is None:
+            return torch.full((out.shape[0],), float("nan"))
+        if loss == "cross_entropy":
+            return (out.argmax(-1) == yb).float().flatten(1).mean(1)
+        return ((out > 0) == (yb > 0)).float().flatten(1).mean(1)
+
+    whole = torch.arange(n_samples)
+    bar = tqdm(total=epochs, desc=f"fitting {reps} {model.arch}", unit="epoch", disable=not progress, leave=False)
+    for epoch in range(epochs):
+        with torch.no_grad():
+            acc = accuracy_of(*outputs(work, whole)) if ans is not None else torch.full((len(active),), float("nan"))
+        if criterion is not None:
+            reached = [k for k in range(len(active)) if acc[k] >= criterion]
+            for k in reached:
+                done[active[k]] = ({name: p[k].detach().clone() for name, p in work.named_parameters()}, epoch)
+            remaining = [k for k in range(len(active)) if k not in reached]
+            if not remaining:
+                break
+            if reached:
+                work = opt.keep(work, remaining)
+                active = [active[k] for k in remaining]
+                acc = acc[remaining]
+        perms = torch.from_numpy(np.stack([rngs[r].permutation(n_samples) for r in active]))
+        losses = torch.zeros(len(active))
+        n_batches = 0
+        for start in range(0, n_samples, size):
+            index = perms[:, start:start + size] if batch is not None else whole
+            out, yb = outputs(work, index)
+            per = loss_of(out, yb)
+            opt.zero_grad()
+            per.sum().backward()
+            if on_step is not None:
+                on_step(epoch, work)
+            opt.step()
+            losses += per.detach()
+            n_batches += 1
+        rows += [{"replicate": r, "epoch": epoch, "loss": float(losses[k] / n_batches),
+                  "accuracy": float(acc[k])} for k, r in enumerate(active)]
+        if on_epoch is not None:
+            on_epoch(epoch, work)
+        bar.update(1)
+    bar.close()
+    final = {name: p.detach() for name, p in work.named_parameters()}
+    trained = model.select(range(reps))
+    epochs_of, reached_of = [epochs] * reps, [False] * reps
+    with torch.no_grad():
+        for k, r in enumerate(active):
+            if r not in done:
+                for name, p in trained.named_parameters():
+                    p[r] = final[name][k]
+        for r, (state, epoch) in done.items():
+            for name, p in trained.named_parameters():
+                p[r] = state[name]
+            epochs_of[r], reached_of[r] = epoch, True
+    return Fit(trained, epochs_of, reached_of, pd.DataFrame(rows, columns=["replicate", "epoch", "loss", "accuracy"]))

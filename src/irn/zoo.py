@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -144,3 +145,80 @@ def load_or_train(conditions, config: TrainConfig = TrainConfig(), zoo: Path | s
             save(t, zoo)
             found[t.condition] = t
     return [found[c] for c in conditions]
+
+
+# -- any model: entries named by a hash of what made them (DESIGN §6, §10) ------------------------------
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+def cached_key(name: str, spec: dict) -> str:
+    """The file stem of a ``cached`` entry: ``name`` + hash of ``spec`` and the training code version."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(f"name must be lower-case letters, digits, '.', '_' or '-', got {name!r}")
+    try:
+        text = json.dumps({"spec": spec, "training_code_version": TRAINING_CODE_VERSION, "format": FORMAT},
+                          sort_keys=True)
+    except TypeError as err:
+        raise ValueError(f"spec must be a JSON-able dict of everything that determines the weights: {err}") from err
+    return f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+def cached(name: str, spec: dict, build, zoo: Path | str | None = None) -> tuple[Stacked, dict]:
+    """A model of any shape from the zoo, built (trained) and stored only when it is missing.
+
+    name: a readable prefix of the entry; spec: a JSON-able dict of everything that determines the
+    weights (data, shape, training settings, seeds) — its hash names the entry, so a changed spec
+    never reuses an old one; build(): returns ``(model, meta)`` (a ``Stacked`` and a JSON-able dict
+    kept in the sidecar, e.g. epochs or errors). Returns ``(model, meta)``; a corrupted entry is
+    reported with a warning and rebuilt, like the condition entries of ``load_or_train``.
+    """
+    if not isinstance(spec, dict):
+        raise ValueError(f"spec must be a dict, got {type(spec).__name__}")
+    if not callable(build):
+        raise ValueError("build must be a callable returning (model, meta)")
+    key = cached_key(name, spec)
+    zoo = Path(zoo) if zoo is not None else default_zoo()
+    weights, sidecar = zoo / f"{key}.safetensors", zoo / f"{key}.json"
+    if sidecar.exists():
+        try:
+            return _load_cached(weights, sidecar, key)
+        except ZooError as err:
+            warnings.warn(f"{err} — rebuilding {key}", stacklevel=2)
+    model, meta = build()
+    if not isinstance(model, Stacked):
+        raise ValueError(f"build must return (Stacked, dict), got {type(model).__name__} first")
+    zoo.mkdir(parents=True, exist_ok=True)
+    blob = st_save({k: v.detach().contiguous() for k, v in model.state_dict().items()},
+                   metadata={"irn": irn.__version__})
+    record = {"key": key, "spec": spec, "training_code_version": TRAINING_CODE_VERSION, "format": FORMAT,
+              "shape": {"arch": model.arch, "replicates": model.replicates, "n_inputs": model.n_inputs,
+                        "hidden": model.hidden, **model.shape_kwargs()},
+              "meta": meta, "weights_sha256": hashlib.sha256(blob).hexdigest(),
+              "irn_version": irn.__version__, "torch_version": torch.__version__}
+    try:
+        text = json.dumps(record, indent=1)
+    except TypeError as err:
+        raise ValueError(f"build's meta must be JSON-able: {err}") from err
+    _atomic_write(weights, blob)
+    _atomic_write(sidecar, text.encode())
+    return model, meta
+
+
+def _load_cached(weights: Path, sidecar: Path, key: str) -> tuple[Stacked, dict]:
+    try:
+        record = json.loads(sidecar.read_text())
+        shape = dict(record["shape"])
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as err:
+        raise ZooError(f"zoo entry {sidecar} is not a valid cached entry ({err})") from err
+    if record.get("key") != key or not weights.exists():
+        raise ZooError(f"zoo entry {sidecar} is inconsistent or has no weights file")
+    blob = weights.read_bytes()
+    if hashlib.sha256(blob).hexdigest() != record.get("weights_sha256"):
+        raise ZooError(f"zoo weights {weights} do not match their recorded SHA-256 (corrupted or truncated)")
+    try:
+        model = Stacked(shape.pop("arch"), shape.pop("replicates"), shape.pop("n_inputs"), shape.pop("hidden"),
+                        **shape)
+        model.load_state_dict(st_load(blob))
+    except Exception as err:  # safetensors and load_state_dict raise their own types
+        raise ZooError(f"zoo weights {weights} cannot be read into the recorded model: {err}") from err
+    return model, record["meta"]
