@@ -17,22 +17,6 @@ def _recording(hidden, x_in, x_out, concepts=None):
                               concepts, {"arch": "gru", "task": "custom", "delay": "n/a"})
 
 
-def test_align_reads_each_sample_back_from_its_own_answer_step():
-    r, n, steps, h = 2, 5, 9, 3
-    hidden = np.zeros((r, n, steps, h), np.float32)
-    hidden += np.arange(steps)[None, None, :, None] + 100 * np.arange(n)[None, :, None, None]
-    answer = np.array([3, 8, 5, 4, 6])
-    rec = _recording(hidden, np.zeros((1, n), np.uint8), np.zeros((r, 1, n), np.uint8))
-    out = analysis.align(rec, answer, window=4)
-    assert out.hidden.shape == (r, n, 4, h)
-    for i in range(n):
-        assert out.hidden[0, i, :, 0].tolist() == [100 * i + answer[i] - 3 + s for s in range(4)]
-    with pytest.raises(ValueError, match="window must be an integer in 1…4"):
-        analysis.align(rec, answer, window=5)
-    with pytest.raises(ValueError, match="answer_step"):
-        analysis.align(rec, np.array([3, 9, 5, 4, 6]), window=2)
-
-
 def test_relay_chance_equals_its_null_when_every_sample_has_its_own_pattern():
     rng = np.random.default_rng(0)
     n, h = 40, 12  # 2**12 patterns for 40 samples: all distinct
@@ -82,15 +66,20 @@ def _class_data():
     return inputs, labels, length - 1
 
 
+def _relay_ranks(step=0):
+    """A relay table in which each class's own node relays most (rank 2 = last survivor)."""
+    ranks = {"a": [2, 0, 1], "b": [0, 2, 1], "c": [0, 1, 2]}
+    return pd.DataFrame([{"replicate": 0, "step": step, "concept": c, "node": j, "rank": ranks[c][j]}
+                         for c in "abc" for j in range(3)])
+
+
 def test_class_experiment_knocks_out_each_class_at_its_own_answer_step():
     model = _class_network()
     inputs, labels, answer = _class_data()
-    assert knockout.class_accuracy(model, inputs, labels, answer, 3).tolist() == [[1.0, 1.0, 1.0]]
-    order = np.array([[[0, 1, 2], [1, 2, 0], [2, 0, 1]]])  # each class's own node first
-    frame = knockout.class_experiment(model, inputs, labels, answer, order, ["a", "b", "c"], random_draws=2,
-                                      labels_of={"task": "toy"})
-    assert set(frame.columns) >= {"task", "arch", "delay", "replicate", "target_concept", "set_size", "kind",
-                                  "draw", "concept", "accuracy"}
+    data = analysis.probe(model, inputs, labels, answer, concepts="abc")
+    assert knockout.class_accuracy(model, data).tolist() == [[1.0, 1.0, 1.0]]
+    frame = knockout.class_experiment(model, data, _relay_ranks(), step=0, random_draws=2)
+    assert set(frame.columns) >= {"replicate", "target_concept", "set_size", "kind", "draw", "concept", "accuracy"}
     one = frame[(frame.kind == "relay") & (frame.set_size == 1)].pivot(index="target_concept", columns="concept",
                                                                        values="accuracy")
     # without its node a class's outputs are all 0 and argmax falls to class "a" (index 0)
@@ -99,29 +88,24 @@ def test_class_experiment_knocks_out_each_class_at_its_own_answer_step():
     whole = frame[frame.set_size == 3].groupby("concept").accuracy.mean()
     assert whole.tolist() == [1.0, 0.0, 0.0]
     assert (frame[frame.set_size == 0].accuracy == 1.0).all()
-    effect = knockout.effects(frame, max_size=2)
-    assert set(effect.target_concept) == {"a", "b", "c"}
-    # a step earlier the knockout is forgotten: this network has no recurrence
-    early = knockout.class_experiment(model, inputs, labels, answer, order, ["a", "b", "c"], lag=1, random_draws=1)
+    labelled = frame.assign(task="toy", arch="rnn", delay="n/a")
+    assert set(knockout.effects(labelled, max_size=2).target_concept) == {"a", "b", "c"}
+    # one step earlier the knockout is forgotten: this network has no recurrence
+    early = knockout.class_experiment(model, data, _relay_ranks(), step=0, lag=1, random_draws=1)
     assert (early.accuracy == 1.0).all()
 
 
 def test_class_experiment_refuses_bad_input():
     model = _class_network()
     inputs, labels, answer = _class_data()
-    order = np.zeros((1, 3, 3), int)
-    with pytest.raises(ValueError, match="order must have shape"):
-        knockout.class_experiment(model, inputs, labels, answer, order[:, :2], ["a", "b", "c"])
+    data = analysis.probe(model, inputs, labels, answer, concepts="abc")
+    with pytest.raises(ValueError, match="relay must hold step 1"):
+        knockout.class_experiment(model, data, _relay_ranks(), step=1)
     with pytest.raises(ValueError, match="lag must be an integer in 0…1"):
-        knockout.class_experiment(model, inputs, labels, answer, order, ["a", "b", "c"], lag=2)
-
-
-def test_orders_of_sorts_nodes_by_relay_rank():
-    rows = pd.DataFrame({"step": 4, "replicate": 0, "concept": ["x"] * 3 + ["y"] * 3,
-                         "node": [0, 1, 2] * 2, "rank": [0, 2, 1, 2, 1, 0]})
-    assert knockout.orders_of(rows, 4, 1, ["x", "y"], 3).tolist() == [[[1, 2, 0], [0, 1, 2]]]
-    with pytest.raises(ValueError, match="relay must hold step 5"):
-        knockout.orders_of(rows, 5, 1, ["x", "y"], 3)
+        knockout.class_experiment(model, data, _relay_ranks(), step=0, lag=2)
+    concepts = analysis.probe(model, inputs, np.eye(3)[labels.numpy()], answer)
+    with pytest.raises(ValueError, match="Probe of class labels"):
+        knockout.class_experiment(model, concepts, _relay_ranks(), step=0)
 
 
 def test_stability_counts_every_step_as_arrived_for_real_data():

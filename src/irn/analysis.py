@@ -405,31 +405,6 @@ def ranking_agreement(frame: pd.DataFrame, between: str = "method", top: int = 3
 
 
 # -- real data: per-sequence answer steps and how far a relay value stands above chance ---------
-def align(rec: Recording, answer_step, window: int) -> Recording:
-    """The recording seen from each sample's own answer step (variable-length data, DESIGN §13).
-
-    rec: a recording of padded sequences; answer_step: an int or (samples,) 0-based answer steps;
-    window: how many steps up to and including the answer to keep (at most the shortest sequence:
-    ``min(answer_step) + 1``). Step s of the result is each sample's ``answer_step − (window − 1 − s)``,
-    so the last step (``window − 1``) is the answer step of every sample and relay tables of
-    the result compare samples at the same distance from their answer.
-    Returns a Recording with hidden (replicates, samples, window, nodes); the rest is unchanged.
-    """
-    if not isinstance(rec, Recording):
-        raise ValueError(f"rec must be an irn.analysis.Recording, got {type(rec).__name__}")
-    samples = rec.hidden.shape[1]
-    answer = np.broadcast_to(np.asarray(answer_step), (samples,))
-    if answer.dtype.kind not in "iu" or answer.min() < 0 or answer.max() >= rec.steps:
-        raise ValueError(f"answer_step must be an int or ({samples},) integers in 0…{rec.steps - 1}")
-    longest = int(answer.min()) + 1
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or not 1 <= window <= longest:
-        raise ValueError(f"window must be an integer in 1…{longest} (the shortest sequence), got {window!r}")
-    steps = answer[:, None] - np.arange(window - 1, -1, -1)[None]  # (samples, window)
-    hidden = rec.hidden[:, np.arange(samples)[:, None], steps]
-    return Recording(rec.trained, np.ascontiguousarray(hidden), rec.x_in, rec.x_out, rec.state, rec.delay,
-                     rec.correct, rec.concepts, rec.labels)
-
-
 #: Shuffles of the null of every relay value in :func:`relay_chance` (p-values down to 1/101).
 NULL_SHUFFLES = 100
 

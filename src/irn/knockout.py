@@ -21,6 +21,7 @@ remove it. ``"h"`` and ``"c"`` are available to ask which of the two carries wha
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from contextlib import contextmanager
 
@@ -389,96 +390,61 @@ def compare(effect: pd.DataFrame, by=("task", "arch")) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# -- any classifier on any data: classes as concepts, per-sequence answer steps (DESIGN §13) ------
-def orders_of(relay: pd.DataFrame, step: int, replicates: int, concepts, nodes: int) -> np.ndarray:
-    """(replicates, concepts, nodes): each concept's nodes from most to least relaying at ``step``.
-
-    relay: rows of one network stack (``irn.analysis.relay_of_recording`` output) holding
-    ``step``; concepts: the concept names in the order of the result.
-    """
-    concepts = list(concepts)
-    rows = relay[relay.step == step]
-    if len(rows) != replicates * len(concepts) * nodes or not rows.concept.isin(concepts).all():
-        raise ValueError(f"relay must hold step {step} for {replicates} replicates × {len(concepts)} "
-                         f"concepts {concepts} × {nodes} nodes, found {len(rows)} rows")
-    rank = np.zeros((replicates, len(concepts), nodes), dtype=np.int64)
-    rank[rows.replicate.to_numpy(), rows.concept.map(concepts.index).to_numpy(), rows.node.to_numpy()] = rows["rank"]
-    return np.argsort(-rank, axis=-1, kind="stable")
-
-
-def class_accuracy(model: Stacked, inputs, labels, answer_step, n_classes: int) -> np.ndarray:
-    """(replicates, classes) per-class accuracy (recall): the fraction of each class's sequences
-    whose largest output at their own answer step is that class, with whatever knockout ``model``
-    carries.
-
-    inputs: (samples, steps, n_inputs); labels: (samples,) classes 0…n_classes−1; answer_step: an
-    int or (samples,) 0-based steps.
-    """
-    inputs = torch.as_tensor(inputs, dtype=torch.float32)
-    labels = torch.as_tensor(labels).long()
-    answer = torch.as_tensor(answer_step).long().expand(len(inputs))
+# -- classifiers on variable-length data: knock out at each sequence's own answer (DESIGN §13) -------
+def class_accuracy(model: Stacked, data: analysis.Probe) -> np.ndarray:
+    """(replicates, classes) per-class accuracy (recall): the fraction of each class's sequences of
+    ``data`` (an ``irn.analysis.probe`` of class labels) that the network answers with that class
+    (argmax of its outputs at each sequence's answer step), with whatever knockout ``model`` carries.
+    A class without sequences in ``data`` scores 0."""
+    _check_class_probe(data)
     with torch.no_grad():
-        out = model(inputs).output[:, torch.arange(len(inputs)), answer, :n_classes]  # (R, samples, K)
-    hit = (out.argmax(dim=-1) == labels[None]).float()
-    onehot = torch.nn.functional.one_hot(labels, n_classes).float()  # (samples, K)
-    return ((hit @ onehot) / onehot.sum(dim=0).clamp(min=1)).numpy()
+        decided = data.decide(model(data.inputs).output)  # (R, classes, samples)
+    hits = (decided * data.bits.T[None]).sum(axis=2)
+    return hits / np.maximum(data.bits.sum(axis=0), 1)[None]
 
 
-def class_experiment(model: Stacked, inputs, labels, answer_step, order: np.ndarray, concepts,
-                     lag: int = 0, random_draws: int = RANDOM_DRAWS, span: str = "step",
-                     state: str = "both", seed: int = 0, labels_of: dict | None = None) -> pd.DataFrame:
-    """:func:`experiment` for a K-class classifier on any data, with per-sequence answer steps.
+def _check_class_probe(data) -> None:
+    if not isinstance(data, analysis.Probe) or data.decision != "argmax":
+        raise ValueError("data must be an irn.analysis.Probe of class labels (decision 'argmax'), "
+                         "from analysis.probe(model, inputs, labels, answer_step)")
 
-    For every replicate and target class, knock out the class's k most relaying nodes (``order``:
-    (replicates, classes, nodes), most relaying first, e.g. from :func:`orders_of`) for
-    k = nodes, …, 1, 0, and ``random_draws`` nested random sets of the same sizes, each at every
-    sequence's own step ``answer_step − lag`` (lag 0: right before the readout reads the state).
-    The accuracy of a class is its recall (:func:`class_accuracy`), computed over ``inputs``.
-    concepts: the class names; labels_of: the columns task, arch, delay of the result (default:
-    the model's arch, task "custom", delay "n/a").
-    Returns the columns of :func:`experiment`, so :func:`curves`, :func:`effects` and
-    :func:`compare` apply.
+
+def class_experiment(model: Stacked, data: analysis.Probe, relay: pd.DataFrame, step: int, lag: int = 0,
+                     random_draws: int = RANDOM_DRAWS, span: str = "step", state: str = "both",
+                     seed: int = 0) -> pd.DataFrame:
+    """:func:`experiment_on` for a classifier on sequences of different lengths.
+
+    Every sequence is knocked out at its own step ``answer_step − lag`` (lag 0: right before the
+    readout reads the state), since with variable lengths one step of the padded batch is a
+    different moment of every sequence. The sets are the relay sets of ``relay`` at ``step`` — a
+    relay table of the recording aligned at the answer steps (``Recording.aligned``), whose step
+    ``step`` is ``lag`` steps before the answer — and random sets of the same sizes (the same sets
+    for every sequence). A class's accuracy is its recall (:func:`class_accuracy`): with K classes a
+    one-vs-rest score is dominated by the K−1 classes that are not the target.
+    data: ``irn.analysis.probe`` of class labels. Returns the columns of :func:`experiment_on`.
     """
     if not isinstance(model, Stacked):
         raise ValueError(f"model must be an irn.models.Stacked, got {type(model).__name__}")
-    inputs = torch.as_tensor(inputs, dtype=torch.float32)
-    labels = torch.as_tensor(labels).long()
-    concepts = [str(c) for c in concepts]
-    r, k_classes = model.replicates, len(concepts)
-    h = getattr(model, "nodes", model.hidden)  # every node a knockout can zero
-    order = np.asarray(order)
-    if order.shape != (r, k_classes, h):
-        raise ValueError(f"order must have shape (replicates, classes, nodes) = {(r, k_classes, h)}, got {order.shape}")
-    if inputs.dim() != 3 or labels.shape != (len(inputs),) or labels.min() < 0 or labels.max() >= k_classes:
-        raise ValueError(f"inputs must be (samples, steps, n_inputs) and labels (samples,) classes 0…{k_classes - 1}")
-    answer = torch.as_tensor(answer_step).long().expand(len(inputs))
-    if not _is_int(lag) or lag < 0 or int(answer.min()) - lag < 0:
-        raise ValueError(f"lag must be an integer in 0…{int(answer.min())} (the shortest sequence's answer step), got {lag!r}")
+    _check_class_probe(data)
     random_draws = tasks.check_count(random_draws, "random_draws", 0)
     seed = tasks.check_count(seed, "seed", 0)
     span, state = _check_span(span), _check_state(state, model.arch)
-    rng = np.random.default_rng(seed)
-    random_order = rng.permuted(np.broadcast_to(np.arange(h), (r, random_draws, h)), axis=-1)
-    sets = [(concepts[c], k, "relay", 0, order[:, c]) for c in range(k_classes) for k in range(h, -1, -1)]
-    sets += [(NO_TARGET, k, "random", d, random_order[:, d]) for d in range(random_draws) for k in range(h, -1, -1)]
-    n = len(sets)
-    big = model.select(np.repeat(np.arange(r), n).tolist())  # replicate-major: row = rep * n + set
-    nodes = [s[4][rep, :s[1]].tolist() for rep in range(r) for s in sets]
-    hits = np.zeros((r * n, k_classes))
-    at = (answer - lag).numpy()
-    for step in np.unique(at):  # one knockout step per group of sequences
-        rows = np.flatnonzero(at == step)
-        with knockout(big, nodes, int(step), span, state, n_steps=inputs.shape[1]):
-            acc = class_accuracy(big, inputs[rows], labels[rows], answer[rows], k_classes)
-        hits += acc * np.bincount(labels[rows].numpy(), minlength=k_classes)  # correct answers per class
-    acc = (hits / np.maximum(np.bincount(labels.numpy(), minlength=k_classes), 1)).reshape(r, n, k_classes)
-    meta = pd.DataFrame([s[:4] for s in sets], columns=["target_concept", "set_size", "kind", "draw"])
-    idx = np.indices(acc.shape).reshape(3, -1)
-    frame = meta.iloc[idx[1]].reset_index(drop=True)
-    frame.insert(0, "replicate", idx[0])
-    frame["concept"] = np.asarray(concepts)[idx[2]]
-    frame["accuracy"] = acc.reshape(-1)
-    names = {"task": "custom", "arch": model.arch, "delay": "n/a", **(labels_of or {})}
-    for column in ("delay", "arch", "task"):
-        frame.insert(0, column, str(names[column]))
+    shortest = int(data.answer_step.min())
+    if not _is_int(lag) or not 0 <= lag <= shortest:
+        raise ValueError(f"lag must be an integer in 0…{shortest} (the shortest sequence's answer step), got {lag!r}")
+    order = _orders(relay, step, model.replicates, data.concepts, model.nodes, "the model")
+    at = (data.answer_step - lag).numpy()
+    counts = data.bits.sum(axis=0)  # sequences per class
+    total, frame = 0.0, None
+    for t in np.unique(at):  # one knockout step per group of sequences of equal length
+        rows = torch.from_numpy(np.flatnonzero(at == t))
+        group = dataclasses.replace(data, inputs=data.inputs[rows], bits=data.bits[rows.numpy()],
+                                    answer_step=data.answer_step[rows])
+        part = _sets_experiment(model, order, data.concepts, random_draws, np.random.default_rng(seed), int(t),
+                                span, state, data.inputs.shape[1], lambda m: class_accuracy(m, group))
+        weight = group.bits.sum(axis=0)[part.concept.map(list(data.concepts).index).to_numpy()]
+        total = total + part.accuracy.to_numpy() * weight  # correct answers of each class in the group
+        frame = part
+    frame = frame.copy()
+    frame["accuracy"] = total / np.maximum(counts, 1)[frame.concept.map(list(data.concepts).index).to_numpy()]
     return frame
