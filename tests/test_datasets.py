@@ -144,3 +144,13 @@ def test_all_is_train_then_test(data):
     assert data.split("test") is data.test
     with pytest.raises(ValueError, match="which must be one of"):
         data.split("validation")
+
+
+def test_nearest_neighbour_leaves_torch_threads_alone():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        datasets.nearest_neighbour("BasicMotions", "euclidean")
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

@@ -229,8 +229,14 @@ def nearest_neighbour(name: str, distance: str = "euclidean") -> float:
 
     (x_train, y_train), (x_test, y_test) = (_raw(name, s) for s in SPLITS)
     x_train, x_test = _aeon_input(x_train), _aeon_input(x_test)
-    clf = KNeighborsTimeSeriesClassifier(n_neighbors=1, distance=distance).fit(x_train, y_train)
-    return float((clf.predict(x_test) == y_test).mean())
+    # aeon's numba threading sets torch's thread count to the machine's cores as a side effect; with
+    # small stacked networks on a shared machine that makes every later forward pass many times slower
+    threads = torch.get_num_threads()
+    try:
+        clf = KNeighborsTimeSeriesClassifier(n_neighbors=1, distance=distance, n_jobs=1).fit(x_train, y_train)
+        return float((clf.predict(x_test) == y_test).mean())
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _aeon_input(series):

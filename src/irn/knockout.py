@@ -434,17 +434,21 @@ def class_experiment(model: Stacked, data: analysis.Probe, relay: pd.DataFrame, 
         raise ValueError(f"lag must be an integer in 0…{shortest} (the shortest sequence's answer step), got {lag!r}")
     order = _orders(relay, step, model.replicates, data.concepts, model.nodes, "the model")
     at = (data.answer_step - lag).numpy()
-    counts = data.bits.sum(axis=0)  # sequences per class
-    total, frame = 0.0, None
-    for t in np.unique(at):  # one knockout step per group of sequences of equal length
-        rows = torch.from_numpy(np.flatnonzero(at == t))
-        group = dataclasses.replace(data, inputs=data.inputs[rows], bits=data.bits[rows.numpy()],
-                                    answer_step=data.answer_step[rows])
-        part = _sets_experiment(model, order, data.concepts, random_draws, np.random.default_rng(seed), int(t),
-                                span, state, data.inputs.shape[1], lambda m: class_accuracy(m, group))
-        weight = group.bits.sum(axis=0)[part.concept.map(list(data.concepts).index).to_numpy()]
-        total = total + part.accuracy.to_numpy() * weight  # correct answers of each class in the group
-        frame = part
-    frame = frame.copy()
-    frame["accuracy"] = total / np.maximum(counts, 1)[frame.concept.map(list(data.concepts).index).to_numpy()]
-    return frame
+    n_steps = data.inputs.shape[1]
+    groups = []  # sequences knocked out at the same step, cut after their last answer
+    for t in np.unique(at):
+        rows = np.flatnonzero(at == t)
+        answer = data.answer_step[rows]
+        groups.append((int(t), dataclasses.replace(data, inputs=data.inputs[rows, :int(answer.max()) + 1],
+                                                   bits=data.bits[rows], answer_step=answer)))
+
+    def score(big: Stacked) -> np.ndarray:  # big carries the sets' knockout; move it to each group's step
+        ko, hits = big.knockout, 0.0
+        for t, group in groups:
+            steps = frozenset([t]) if span == "step" else frozenset(range(t, n_steps))
+            with installed(big, dataclasses.replace(ko, steps=steps)):
+                hits = hits + class_accuracy(big, group) * group.bits.sum(axis=0)  # correct answers per class
+        return hits / np.maximum(data.bits.sum(axis=0), 1)
+
+    return _sets_experiment(model, order, data.concepts, random_draws, np.random.default_rng(seed), int(at.min()),
+                            span, state, n_steps, score)
