@@ -397,8 +397,14 @@ def class_accuracy(model: Stacked, data: analysis.Probe) -> np.ndarray:
     (argmax of its outputs at each sequence's answer step), with whatever knockout ``model`` carries.
     A class without sequences in ``data`` scores 0."""
     _check_class_probe(data)
+    answer = data.answer_step
     with torch.no_grad():
-        decided = data.decide(model(data.inputs).output)  # (R, classes, samples)
+        if bool((answer == answer[0]).all()):  # one answer step: record only it (far less memory)
+            at = int(answer[0])
+            out = model(data.inputs[:, :at + 1], record_steps=[at]).output  # (R, samples, 1, K)
+            decided = dataclasses.replace(data, answer_step=torch.zeros_like(answer)).decide(out)
+        else:
+            decided = data.decide(model(data.inputs).output)  # (R, classes, samples)
     hits = (decided * data.bits.T[None]).sum(axis=2)
     return hits / np.maximum(data.bits.sum(axis=0), 1)[None]
 
