@@ -371,3 +371,19 @@ def test_bad_targets_and_answer_steps_are_refused():
         analysis.record_model(model, x, np.zeros(5, dtype=int), 3, decision="vote")
     with pytest.raises(ValueError, match="inputs must be"):
         analysis.record_model(model, torch.zeros(5, 4, 2), np.zeros(5, dtype=int), 3)
+
+
+def test_record_with_input_noise_sees_the_noisy_sequences(trained, recording):
+    """noise=0 is the clean recording; with noise the hidden states are those of the noisy
+    inputs tasks.sample draws (a hand run of the model), and no longer only 8 distinct ones."""
+    clean = analysis.record(trained, samples=SAMPLES, seed=1, noise=0.0)
+    np.testing.assert_array_equal(clean.hidden, recording.hidden)
+    noisy = analysis.record(trained, samples=SAMPLES, seed=1, noise=0.3)
+    batch = tasks.sample("memory", SAMPLES, delay=2, noise=0.3, seed=1)
+    with torch.no_grad():
+        expected = trained.model(batch.inputs).hidden.numpy()
+    np.testing.assert_allclose(noisy.hidden, expected, atol=1e-6)
+    step = noisy.hidden[0, :, analysis.RELAY_STEP]
+    assert len(np.unique(clean.hidden[0, :, analysis.RELAY_STEP].round(6), axis=0)) <= 8 < len(np.unique(step.round(6), axis=0))
+    with pytest.raises(ValueError, match="^noise "):
+        analysis.relay_frame(trained, steps=STEPS, samples=SAMPLES, noise=-1)

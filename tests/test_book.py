@@ -2,7 +2,10 @@
 
 The quick tests read the committed files. The slow ones (marked ``slow``, run by default) build
 the whole book once per session with ``tools/build_book.py --fast`` and open every page in
-headless chromium to see that each Altair chart drew.
+headless chromium to see that each Altair chart drew. The build executes every chapter in a
+kernel where the book extra cannot be imported (``tools/core_only``), so the slow build is also
+the test that each chapter runs with the core install only, as on Colab; the quick tests below
+check that this kernel really lacks the book extra.
 """
 
 from __future__ import annotations
@@ -65,6 +68,42 @@ def test_pair_check_catches_drift_and_outputs(tmp_path):
     problems = build_book.pair_problems(copy, copy.with_suffix(".ipynb"))
     assert any("out of sync" in p for p in problems)
     assert any("outputs" in p for p in problems)
+
+
+def test_core_only_kernel_lacks_the_book_extra():
+    """What a chapter kernel of the build can import: irn and a kernel, not the book extra."""
+    probe = (
+        "import importlib\n"
+        "for name in ('irn', 'IPython', 'ipykernel', 'altair', 'torch', 'myst_nb', 'jupyter_book', "
+        "'papermill', 'jupytext', 'vl_convert', 'mathjax'):\n"
+        "    try:\n        importlib.import_module(name); print(name, 'ok')\n"
+        "    except ModuleNotFoundError:\n        print(name, 'missing')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], env=build_book.core_only_env(),
+                            capture_output=True, text=True, check=True, cwd=ROOT)
+    seen = dict(line.split() for line in result.stdout.splitlines())
+    assert {k for k, v in seen.items() if v == "ok"} == {"irn", "IPython", "ipykernel", "altair", "torch"}
+    plain = subprocess.run([sys.executable, "-c", "import myst_nb"], capture_output=True, check=False)
+    assert plain.returncode == 0, "the book extra is not installed here: the probe above proves nothing"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=_name)
+def test_chapters_import_nothing_from_the_book_extra(source):
+    """No chapter cell imports a package of the book extra (the build then proves it by running)."""
+    import ast
+
+    import jupytext
+
+    for cell in jupytext.read(source).cells:
+        if cell.cell_type != "code":
+            continue
+        code = "\n".join(line[:len(line) - len(line.lstrip())] + "pass" if line.lstrip().startswith(("%", "!"))
+                         else line for line in cell.source.splitlines())  # IPython magics are not Python
+        for node in ast.walk(ast.parse(code)):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            bad = [n for n in names if n.partition(".")[0] in build_book.BOOK_ONLY]
+            assert not bad, f"{source.name} imports {bad}: the book extra is missing on Colab"
 
 
 @pytest.fixture(scope="session")

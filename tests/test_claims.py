@@ -121,3 +121,37 @@ def test_paper_claims_are_in_chapter_order_and_include_smearing_and_random_delay
     assert chapters == sorted(chapters)
     assert claims.PAPER_CLAIMS["nodes_relay_several_concepts"][0] == 6
     assert claims.PAPER_CLAIMS["rnn_random_delay_localises"][0] == 5
+
+
+def test_glue_writes_what_myst_nb_writes(monkeypatch):
+    """irn.claims.glue gives the same display call as myst_nb.glue(display=False), without myst-nb."""
+    import IPython.display
+    from IPython.core.interactiveshell import InteractiveShell
+
+    calls = []
+    monkeypatch.setattr(InteractiveShell, "initialized", classmethod(lambda cls: True))
+    monkeypatch.setattr(IPython.display, "display", lambda *a, **k: calls.append((a, k)))
+    claims.glue("some_value", "0.41 bits")
+    myst_nb_glue = pytest.importorskip("myst_nb").glue
+    import myst_nb.ext.glue as glue_module
+
+    monkeypatch.setattr(glue_module, "ipy_display", lambda *a, **k: calls.append((a, k)))
+    myst_nb_glue("some_value", "0.41 bits", display=False)
+    assert len(calls) == 2 and calls[0] == calls[1]
+    with pytest.raises(ValueError, match="name"):
+        claims.glue("Not An Id", 1)
+
+
+def test_can_reach_matches_the_tests_smallest_p_values():
+    """Against scipy: the most extreme data of n pairs / n per group give the smallest p-value."""
+    from scipy import stats as sps
+
+    for n in range(2, 9):
+        wilcoxon = sps.wilcoxon(np.arange(1, n + 1), alternative="two-sided", method="exact").pvalue
+        mannwhitney = sps.mannwhitneyu(np.arange(n), np.arange(n) + n, method="exact").pvalue
+        assert claims.can_reach(n) == (wilcoxon < claims.ALPHA)
+        assert claims.can_reach(n, paired=False) == (mannwhitney < claims.ALPHA)
+    assert not claims.can_reach(4) and claims.can_reach(20)
+    assert claims.verdict_of(0, 3, reachable=False) == claims.NO_VERDICT
+    with pytest.raises(ValueError, match="^n "):
+        claims.can_reach(0)

@@ -253,3 +253,24 @@ def test_bad_inputs_raise():
         dynamics.smearing_summary(good)
     with pytest.raises(ValueError, match="trained must be"):
         analysis.best_replicate([])
+
+
+def test_stability_and_smearing_take_any_nodes_concepts_and_layers():
+    """A relay table of your own model (task "custom": every step counts) with 2 layers, 5 classes."""
+    import torch
+
+    from irn import analysis
+    from irn.models import Stacked
+
+    model = Stacked("gru", 2, 3, 4, n_outputs=5, layers=2, readout="linear", seeds=[0, 1])
+    x = torch.randn(200, 6, 3)
+    labels = np.arange(200) % 5
+    rec = analysis.record_model(model, x, labels, 5)
+    frame = analysis.relay_of_recording(rec, range(6))
+    stable = dynamics.stability(frame)
+    assert set(stable.step) == set(range(5)) and stable.arrived.all()
+    assert len(stable) == 2 * 5 * 5  # replicates × concepts × step pairs
+    smear = dynamics.smearing(frame, step=5)
+    per_node = smear[smear.measure == "concepts per node"]
+    assert per_node["count"].max() == 5 and smear[smear.measure == "nodes per concept"]["count"].max() == 8
+    assert np.allclose(per_node.groupby("replicate").fraction.sum(), 1.0)

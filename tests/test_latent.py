@@ -268,3 +268,24 @@ def test_removal_inputs_are_checked(planted):
         latent.removal_area(scores[scores.order == "relay"])
     with pytest.raises(ValueError, match="removal_scores"):
         latent.removal_area(pd.DataFrame({"value": [1.0]}))
+
+
+def test_removal_scores_take_the_states_of_any_recording():
+    import torch
+
+    from irn import analysis
+    from irn.models import Stacked
+
+    model = Stacked("rnn", 2, 2, 3, n_outputs=2, layers=2, seeds=[0, 1])
+    x = torch.randn(60, 4, 2)
+    targets = np.sign(np.random.default_rng(0).normal(size=(60, 2)))
+    rec = analysis.record_model(model, x, targets, 3)
+    states = latent.states_of(rec, 3)
+    assert states.hidden.shape == (2, 60, 6) and states.concepts == ("0", "1")
+    relay_table = analysis.relay_of_recording(rec, [3])
+    scores = latent.removal_scores(states, relay=relay_table, draws=3)
+    assert set(scores.removed) == set(range(6)) and set(scores.concept) == {"0", "1"}
+    with pytest.raises(ValueError, match="relay must be given"):
+        latent.removal_scores(states)
+    with pytest.raises(ValueError, match="step"):
+        latent.states_of(rec, 4)

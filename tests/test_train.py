@@ -105,3 +105,26 @@ def test_bad_condition():
         Condition("rnn", "memory", 0)
     with pytest.raises(ValueError, match="delay"):
         evaluate(Stacked("rnn", 1, 3), "memory", delays=[12])
+
+
+def test_generalisation_scores_only_delays_no_network_trained_on():
+    """A hand-made accuracy table: random-delay replicates are perfect on 1…5 and at chance elsewhere,
+    fixed-delay ones the reverse. Over all delays random wins; over unseen delays (0, 6…9) it loses."""
+    import pandas as pd
+
+    from irn import tasks
+    from irn.train import generalisation
+
+    rows = []
+    for regime in ("random", "1", "3"):
+        for replicate in range(6):
+            for d in tasks.EVAL_DELAYS:
+                seen = 1 <= d <= 5
+                value = (1.0 if seen else 0.5) if regime == "random" else (0.5 if seen else 0.6)
+                rows.append(("rnn", "memory", regime, replicate, d, value + 0.001 * replicate))
+    accuracy = pd.DataFrame(rows, columns=["arch", "task", "delay", "replicate", "eval_delay", "accuracy"])
+    unseen, everything = generalisation(accuracy), generalisation(accuracy, delays="all")
+    assert unseen.eval_delays[0] == "0, 6, 7, 8, 9"
+    assert abs(unseen.difference[0] - (0.5 - 0.6)) < 1e-9 and everything.difference[0] > 0
+    with pytest.raises(ValueError, match="^delays "):
+        generalisation(accuracy, delays="seen")

@@ -75,6 +75,22 @@ def test_nothing_is_unpickled():
     assert "pickle" not in source.replace("unpickled", "") and "torch.load" not in source
 
 
+def test_smaller_run_reuses_a_larger_entry_without_training(stored, tmp_path, monkeypatch):
+    """The first replicate of the stored 2-replicate entry serves a 1-replicate request: same
+    weights, seeds and epochs, the source entry named, and nothing trained."""
+    path = _copy(stored, tmp_path)
+    _, t = stored
+    small = TrainConfig(replicates=1, max_epochs=300, seed=3)
+    monkeypatch.setattr(zoo, "train", lambda *a, **k: pytest.fail("load_or_train_reusing trained a network"))
+    (got,) = zoo.load_or_train_reusing(COND, small, zoo=path, progress=False, larger=[2])
+    assert got.config == small and got.seeds == t.seeds[:1] and got.epochs == t.epochs[:1]
+    for k, v in got.model.state_dict().items():
+        assert torch.equal(v, t.model.state_dict()[k][:1])
+    assert got.meta["subset_of"] == zoo.entry_key(COND, CFG)
+    with pytest.raises(ValueError, match="^larger "):
+        zoo.load_or_train_reusing(COND, small, zoo=path, larger=20)
+
+
 def test_cached_builds_once_then_loads_the_same_model(tmp_path):
     calls = []
 

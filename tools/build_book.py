@@ -14,8 +14,11 @@ output-free pair ``book/NN_name.ipynb``; a chapter without the header is a plain
    (never the Jupytext sources, so Sphinx sees one document per chapter);
 3. executes each chapter's ``.ipynb`` with papermill into ``OUT/src/book/`` (kernel python3,
    working directory ``OUT/src/book``), with ``fast=True`` under ``--fast`` and the notebook's own
-   defaults (the paper's full protocol) otherwise. A failing cell fails the build. Chapters left
-   out by ``--chapters`` keep their executed copy from an earlier build, if there is one;
+   defaults (the paper's full protocol) otherwise. The kernel runs with the core install only:
+   ``tools/core_only/sitecustomize.py`` makes the book extra unimportable in it, so every build
+   checks that the chapters run as on Colab (`core_only_env`). A failing cell fails the build.
+   Chapters left out by ``--chapters`` keep their executed copy from an earlier build, if there
+   is one;
 4. writes the offline Vega bundle and MathJax into ``OUT/src/_static`` (`write_vega_bundle`,
    `write_mathjax`), so the book draws charts and formulas without internet;
 5. runs ``jupyter-book build OUT/src -W -n --keep-going`` and moves the HTML to ``OUT/html``;
@@ -315,6 +318,29 @@ def write_mathjax(extra: Path) -> None:
             shutil.copytree(folder, target / folder.name, dirs_exist_ok=True)
 
 
+def built_commit() -> str | None:
+    """The commit the book is built from (``git rev-parse HEAD``), or None outside a git clone."""
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                                text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return result.stdout.strip() or None
+
+
+def pin_launch_commit(config: Path) -> None:
+    """Point the launch (Colab) and repository buttons of the built pages at the commit the book
+    was built from, not at a branch that moves on: ``repository.branch`` in the copied config."""
+    commit = built_commit()
+    if commit is None:
+        return
+    import yaml
+
+    data = _yaml(config)
+    data.setdefault("repository", {})["branch"] = commit
+    config.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
 def prepare_source(src: Path, chapters: list[Chapter], keep: set[str]) -> None:
     """Fill ``src`` with the book's configuration and plain pages.
 
@@ -333,6 +359,7 @@ def prepare_source(src: Path, chapters: list[Chapter], keep: set[str]) -> None:
     src.mkdir(parents=True, exist_ok=True)
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy2(ROOT / name, src / name)
+    pin_launch_commit(src / "_config.yml")
     for bib in ROOT.glob("*.bib"):
         shutil.copy2(bib, src / bib.name)
     notebook_files = {c.source for c in chapters if c.notebook} | {
@@ -350,12 +377,33 @@ def prepare_source(src: Path, chapters: list[Chapter], keep: set[str]) -> None:
         shutil.copy2(path, target)
 
 
+CORE_ONLY = Path(__file__).resolve().parent / "core_only"  # its sitecustomize blocks the book extra
+#: Top-level import names of the book extra (pyproject.toml) and of the build stack it pulls in.
+BOOK_ONLY = ("jupyter_book", "jupytext", "papermill", "myst_nb", "myst_parser", "sphinx",
+             "sphinx_book_theme", "vl_convert", "mathjax")
+
+
+def core_only_env(environ: dict | None = None) -> dict:
+    """The environment of a chapter kernel: ``environ`` (default ``os.environ``) with
+    ``tools/core_only`` first on PYTHONPATH, so the book extra cannot be imported, and one
+    intra-op thread (``OMP_NUM_THREADS=1`` unless set)."""
+    env = dict(os.environ if environ is None else environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(CORE_ONLY), env.get("PYTHONPATH", "")) if p)
+    env["IRN_BOOK_ONLY"] = ",".join(BOOK_ONLY)
+    # one intra-op torch thread per kernel: as fast as two on an idle 2-core machine and much faster
+    # when another process holds the second core (issue 10); a user's own setting wins
+    env.setdefault("OMP_NUM_THREADS", "1")
+    return env
+
+
 def execute_chapter(chapter: Chapter, target: Path, parameters: dict) -> float:
     """Execute one chapter notebook with papermill into ``target``; return the wall time."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     start = time.perf_counter()
+    saved = dict(os.environ)
+    os.environ.update(core_only_env())  # the kernel inherits this process's environment
     try:
         papermill.execute_notebook(
             str(chapter.notebook),
@@ -365,6 +413,9 @@ def execute_chapter(chapter: Chapter, target: Path, parameters: dict) -> float:
             cwd=str(target.parent),
             progress_bar=False,
             log_output=False,
+            # the kernel's start-up log ("running over TCP without encryption" on every chapter) is
+            # noise on a local build; the chapters' own warnings still reach the notebook
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except PapermillExecutionError as error:
         raise BuildError(
@@ -372,6 +423,9 @@ def execute_chapter(chapter: Chapter, target: Path, parameters: dict) -> float:
             f"{error.ename}: {error.evalue}\n  the executed notebook with the traceback is "
             f"{target}"
         ) from None
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     return time.perf_counter() - start
 
 

@@ -95,17 +95,20 @@ class Recording:
 
 
 def record(trained: Trained, samples: int = ANALYSIS_SAMPLES, seed: int = 0, state: str = "h",
-           delay=None) -> Recording:
-    """Run every replicate of ``trained`` on ``samples`` clean sequences and record them.
+           delay=None, noise: float = 0.0) -> Recording:
+    """Run every replicate of ``trained`` on ``samples`` sequences and record them.
 
     state: "h" (hidden state, default), "c" (LSTM cell state) or "hc" (both, 2×nodes columns).
     delay: analysis delay (default ``analysis_delay`` of the training regime).
+    noise: std of Gaussian noise added to every input value (``irn.tasks.sample``; 0 = clean, the
+    default). Clean memory-task sequences give at most 8 distinct hidden states per step; noisy
+    ones give every sample its own.
     """
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
         raise ValueError(f"samples must be a positive integer, got {samples!r}")
     delay = analysis_delay(trained.condition.delay) if delay is None else tasks.check_delay(delay, allow_random=False)
     task = trained.condition.task
-    batch = tasks.sample(task, samples, delay=delay, seed=seed)
+    batch = tasks.sample(task, samples, delay=delay, noise=noise, seed=seed)
     rec = record_model(trained.model, batch.inputs, batch.targets, batch.answer_step, state=state,
                        concepts=tasks.CONCEPTS[task])
     c = trained.condition
@@ -245,13 +248,14 @@ def record_model(model: Stacked, inputs, targets, answer_step, state: str = "h",
 
 def relay_frame(trained: list[Trained] | Trained, steps=None, samples: int = ANALYSIS_SAMPLES,
                 seed: int = 0, method: str = "median", state: str = "h", tie_break: str = "index",
-                draws: int = TIE_DRAWS) -> pd.DataFrame:
+                draws: int = TIE_DRAWS, noise: float = 0.0) -> pd.DataFrame:
     """Greedy relay ordering for every replicate × time step × concept, as one tidy table.
 
     steps: 0-based time steps (default: all steps of the analysis sequences);
     seed: the analysis sequences and, with ``tie_break="random"``, the node relabelings;
     method: binarisation of ``irn.relay.binarize`` (per node and step, over samples);
-    tie_break, draws: how tied greedy candidates are ordered, see :func:`relay_of_recording`.
+    tie_break, draws: how tied greedy candidates are ordered, see :func:`relay_of_recording`;
+    noise: input noise of the analysis sequences (see :func:`record`; 0 = clean).
     Columns: arch, task, delay, replicate, step, concept, node, contribution, rank (0 = removed
     first, nodes−1 = last survivor; with ``tie_break="random"`` the order of the mean
     contribution), relay (I_R of all nodes at that step and concept), relay_after (I_R of the
@@ -259,10 +263,11 @@ def relay_frame(trained: list[Trained] | Trained, steps=None, samples: int = ANA
     the last survivor, when Y_R is empty; NaN with ``tie_break="random"``).
     """
     _check_tie_break(tie_break, draws)
+    tasks.check_noise(noise)
     trained = [trained] if isinstance(trained, Trained) else list(trained)
     frames = []
     for t in trained:
-        rec = record(t, samples=samples, seed=seed, state=state)
+        rec = record(t, samples=samples, seed=seed, state=state, noise=noise)
         chosen = range(rec.steps) if steps is None else _check_steps(steps, rec.steps)
         frames.append(relay_of_recording(rec, chosen, method, tie_break=tie_break, draws=draws, seed=seed))
     return pd.concat(frames, ignore_index=True)

@@ -4,14 +4,18 @@ Each chapter that tests a claim of Hintze, Najam & Schossau (arXiv 2510.01271) e
 ``record_claim(...)``: it writes ``<claim_id>.json`` into the claims directory (env
 ``IRN_CLAIMS_DIR``, default ``./_claims`` — chapters of one book build run in the same folder, so
 they share it) and glues the claim's value and verdict into the chapter with myst-nb, where the
-page can cite them as ``{glue:text}`<claim_id>``` and ``{glue:text}`<claim_id>_verdict```.
+page can cite them as ``{glue:text}`<claim_id>``` and ``{glue:text}`<claim_id>_verdict``` (``glue`` writes
+what myst-nb reads, without importing myst-nb, so chapters run with the core install alone).
 The summary page reads every record back with ``load_claims`` and shows a claim whose chapter
 did not run as "not run"; ``summary_table`` turns that into the page's table.
 
 Verdicts come from rules in code, not from prose: ``supports`` says whether one test result
 backs the claim (p < alpha with the expected sign), ``verdict_of`` turns how many of the claim's
 tests did so into "reproduced" (all, or a stated share), "partly" (some) or "not reproduced"
-(none).
+(none) — or "no verdict" when the tests could not have passed at all (``can_reach``: a
+signed-rank test over 4 replicates never reaches p < 0.05), so a fast-preset run is not read as a
+failed reproduction. A chapter states what its rule tests and records the rule's parameters
+(alpha, binarisation method, …) with the claim.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import pandas as pd
 CLAIMS_ENV = "IRN_CLAIMS_DIR"
 DEFAULT_DIR = "_claims"
 VERDICTS = ("reproduced", "partly", "not reproduced")
+NO_VERDICT = "no verdict"  # the run's tests could not reach significance (too few replicates)
 NOT_RUN = "not run"
 ALPHA = 0.05
 
@@ -112,9 +117,22 @@ def supports(difference, p_value, expected_sign: int = 1, alpha: float = ALPHA) 
     return bool(p_value < alpha and np.sign(difference) == expected_sign)
 
 
-def verdict_of(supported: int, total: int, reproduced_at: float = 1.0) -> str:
+def can_reach(n: int, alpha: float = ALPHA, paired: bool = True) -> bool:
+    """Whether a two-sided rank test over ``n`` replicates can reach p < ``alpha`` at all: its
+    smallest p-value is 2 / 2**n (Wilcoxon signed-rank, ``paired``) or 2 / C(2n, n) (Mann–Whitney
+    U with n per group)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    smallest = 2 / 2 ** int(n) if paired else 2 / math.comb(2 * int(n), int(n))
+    return smallest < alpha
+
+
+def verdict_of(supported: int, total: int, reproduced_at: float = 1.0, reachable: bool = True) -> str:
     """"reproduced" when at least the share ``reproduced_at`` of ``total`` tests (or replicates)
-    back the claim (default: all), "partly" when some do, else "not reproduced"."""
+    back the claim (default: all), "partly" when some do, else "not reproduced"; ``NO_VERDICT``
+    when ``reachable`` is False (the tests could not have passed, see ``can_reach``)."""
     if isinstance(total, bool) or not isinstance(total, (int, np.integer)) or total < 1:
         raise ValueError(f"total must be a positive integer, got {total!r}")
     if isinstance(supported, bool) or not isinstance(supported, (int, np.integer)) \
@@ -122,6 +140,8 @@ def verdict_of(supported: int, total: int, reproduced_at: float = 1.0) -> str:
         raise ValueError(f"supported must be an integer in 0…{total}, got {supported!r}")
     if not 0 < reproduced_at <= 1:
         raise ValueError(f"reproduced_at must be a share in (0, 1], got {reproduced_at!r}")
+    if not reachable:
+        return NO_VERDICT
     return VERDICTS[0] if supported >= reproduced_at * total else VERDICTS[1] if supported else VERDICTS[2]
 
 
@@ -147,7 +167,7 @@ def record_claim(claim_id: str, chapter: int, statement: str, value_text: str, v
     """Write ``<claim_id>.json`` into the claims directory and glue the value into the chapter.
 
     claim_id: lower-case identifier (letters, digits, _), normally a key of ``PAPER_CLAIMS``;
-    verdict: one of ``VERDICTS``. Glued names: ``claim_id`` (value_text) and
+    verdict: one of ``VERDICTS`` or ``NO_VERDICT``. Glued names: ``claim_id`` (value_text) and
     ``claim_id + "_verdict"``. Returns the written ``Claim``.
     """
     if not isinstance(claim_id, str) or not _ID.match(claim_id):
@@ -157,8 +177,8 @@ def record_claim(claim_id: str, chapter: int, statement: str, value_text: str, v
     for name, text in (("statement", statement), ("value_text", value_text)):
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"{name} must be a non-empty string, got {text!r}")
-    if verdict not in VERDICTS:
-        raise ValueError(f"verdict must be one of {VERDICTS}, got {verdict!r}")
+    if verdict not in (*VERDICTS, NO_VERDICT):
+        raise ValueError(f"verdict must be one of {(*VERDICTS, NO_VERDICT)}, got {verdict!r}")
     for name, value in (("stats", stats), ("parameters", parameters)):
         if value is not None and not isinstance(value, dict):
             raise ValueError(f"{name} must be a dict or None, got {type(value).__name__}")
@@ -176,21 +196,36 @@ def record_claim(claim_id: str, chapter: int, statement: str, value_text: str, v
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _glue(claim_id, value_text)
-    _glue(f"{claim_id}_verdict", verdict)
+    glue(claim_id, value_text)
+    glue(f"{claim_id}_verdict", verdict)
     return claim
 
 
-def _glue(name: str, value) -> None:
-    """myst-nb glue inside a running notebook kernel; nothing elsewhere (scripts, tests, Colab
-    without the book extra)."""
+#: The MIME prefix under which myst-nb finds a glued value that is not displayed in its cell.
+GLUE_PREFIX = "application/papermill.record/"
+
+
+def glue(name: str, value) -> None:
+    """Glue ``value`` into the running notebook under ``name``, for ``{glue:text}`name```.
+
+    The output myst-nb's ``glue(name, value, display=False)`` writes — the value's display data
+    under the papermill-record MIME prefix, named in ``scrapbook`` metadata — written with IPython
+    alone, so a chapter runs where myst-nb (the book extra) is not installed, as on Colab. Nothing
+    happens outside a notebook kernel (scripts, tests).
+    """
+    if not isinstance(name, str) or not _ID.match(name):
+        raise ValueError(f"name must be a lower-case identifier (a-z, 0-9, _), got {name!r}")
     try:
+        from IPython.core.formatters import format_display_data
         from IPython.core.interactiveshell import InteractiveShell
-        from myst_nb import glue
+        from IPython.display import display
     except ImportError:
         return
-    if InteractiveShell.initialized():
-        glue(name, value, display=False)
+    if not InteractiveShell.initialized():
+        return
+    bundle, metadata = format_display_data(value)
+    metadata["scrapbook"] = {"name": name, "mime_prefix": GLUE_PREFIX}
+    display({GLUE_PREFIX + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
 
 
 COLUMNS = ["claim_id", "chapter", "statement", "value_text", "verdict", "parameters", "recorded"]

@@ -38,6 +38,7 @@ KINDS = ("relay", "random")
 MAX_STEPS = tasks.INPUT_STEPS + tasks.MAX_DELAY  # steps of the longest sequence of the tasks
 RANDOM_DRAWS = 10
 NO_TARGET = "none"  # target_concept of random sets: they follow no concept's relay order
+STATE_BUDGET = 50_000_000  # recorded state values per stacked pass of a knockout experiment (~200 MB)
 
 
 # -- one knockout -------------------------------------------------------------------------------
@@ -256,27 +257,37 @@ def _condition_experiment(t: Trained, relay, draws, at, span, state, seed) -> pd
     batch = tasks.distinct(cond.task, analysis.analysis_delay(cond.delay))
     frame = _sets_experiment(t.model, relay_orders(relay, t, at), tasks.CONCEPTS[cond.task], draws,
                              np.random.default_rng(_condition_seed(seed, t)), at, span, state,
-                             batch.inputs.shape[1], lambda m: concept_accuracy(m, batch))
+                             batch.inputs.shape[1], len(batch), lambda m: concept_accuracy(m, batch))
     frame.insert(0, "delay", str(cond.delay))
     frame.insert(0, "arch", cond.arch)
     frame.insert(0, "task", cond.task)
     return frame
 
 
-def _sets_experiment(model: Stacked, order, concepts, draws, rng, at, span, state, n_steps, score) -> pd.DataFrame:
-    """Score every relay set and random control set of one model as one stacked model.
+def _sets_experiment(model: Stacked, order, concepts, draws, rng, at, span, state, n_steps, samples,
+                     score) -> pd.DataFrame:
+    """Score every relay set and random control set of one model, stacked into as few models as fit
+    in memory.
 
-    order: (R, C, N) each concept's nodes from most to least relaying; score(model) → (R', C)."""
+    order: (R, C, N) each concept's nodes from most to least relaying; score(model) → (R', C);
+    samples, n_steps: the size of the data ``score`` runs."""
     r, h = model.replicates, model.nodes
     random_order = rng.permuted(np.broadcast_to(np.arange(h), (r, draws, h)), axis=-1)
     # (target_concept, set_size, kind, draw, orders (R, N)): sets are the first set_size nodes
     sets = [(concepts[c], k, "relay", 0, order[:, c]) for c in range(len(concepts)) for k in range(h, -1, -1)]
     sets += [(NO_TARGET, k, "random", d, random_order[:, d]) for d in range(draws) for k in range(h, -1, -1)]
     n = len(sets)
-    big = model.select(np.repeat(np.arange(r), n).tolist())  # replicate-major: row = rep * n + set
+    rows = np.repeat(np.arange(r), n)  # replicate-major: row = rep * n + set
     nodes = [s[4][rep, :s[1]] for rep in range(r) for s in sets]
-    with knockout(big, nodes, at, span, state, n_steps=n_steps):
-        acc = score(big).reshape(r, n, len(concepts))
+    # as many knocked-out copies per pass as keep the recorded states within STATE_BUDGET values
+    per_copy = max(1, samples * n_steps * model.nodes * (2 if model.arch == "lstm" else 1))
+    chunk = max(1, STATE_BUDGET // per_copy)
+    parts = []
+    for start in range(0, len(rows), chunk):
+        big = model.select(rows[start:start + chunk].tolist())
+        with knockout(big, nodes[start:start + chunk], at, span, state, n_steps=n_steps):
+            parts.append(score(big))
+    acc = np.concatenate(parts).reshape(r, n, len(concepts))
     meta = pd.DataFrame([s[:4] for s in sets], columns=["target_concept", "set_size", "kind", "draw"])
     idx = np.indices(acc.shape).reshape(3, -1)
     frame = meta.iloc[idx[1]].reset_index(drop=True)
@@ -310,7 +321,7 @@ def experiment_on(model: Stacked, data: analysis.Probe, relay: pd.DataFrame, at:
     at = _check_step(at, int(data.answer_step.min()) + 1)
     order = _orders(relay, at, model.replicates, data.concepts, model.nodes, "the model")
     return _sets_experiment(model, order, data.concepts, random_draws, np.random.default_rng(seed), at, span,
-                            state, data.inputs.shape[1], data.accuracy)
+                            state, data.inputs.shape[1], len(data.inputs), data.accuracy)
 
 
 # -- summaries ----------------------------------------------------------------------------------

@@ -378,16 +378,31 @@ def evaluate_all(trained: list[Trained], delays=tasks.EVAL_DELAYS) -> pd.DataFra
     return pd.concat(frames, ignore_index=True)[["arch", "task", "delay", "replicate", "eval_delay", "accuracy"]]
 
 
-def generalisation(accuracy: pd.DataFrame) -> pd.DataFrame:
+GENERALISATION_DELAYS = ("unseen", "all")
+
+
+def generalisation(accuracy: pd.DataFrame, delays: str = "unseen") -> pd.DataFrame:
     """Does random-delay training generalise better than fixed-delay training?
 
     accuracy: the output of ``evaluate_all``. Each replicate is scored by its mean accuracy over
-    all evaluation delays; per arch and task, random-delay replicates are compared with the
-    replicates of all fixed regimes pooled (Mann–Whitney U). Returns arch, task, random, fixed,
-    difference, p_value.
+    the evaluation delays that ``delays`` names: "unseen" (default) — only those no compared
+    network was trained on (outside 1…5: 0 and 6…9), so a regime gets no credit for delays it
+    trained on; "all" — every evaluation delay. Per arch and task, random-delay replicates are
+    compared with the replicates of all fixed regimes pooled (Mann–Whitney U). Returns arch,
+    task, random, fixed, difference, p_value, eval_delays (the delays averaged, as text).
     """
     from irn.stats import independent_test
 
+    if delays not in GENERALISATION_DELAYS:
+        raise ValueError(f"delays must be one of {GENERALISATION_DELAYS}, got {delays!r}")
+    missing = {"arch", "task", "delay", "replicate", "eval_delay", "accuracy"} - set(accuracy.columns)
+    if missing:
+        raise ValueError(f"accuracy must be the output of evaluate_all; it lacks {sorted(missing)}")
+    if delays == "unseen":
+        trained_on = {d for regime in accuracy.delay.unique() for d in tasks.delays_of(
+            regime if regime == "random" else int(regime))}
+        accuracy = accuracy[~accuracy.eval_delay.isin(trained_on)]
+    shown = ", ".join(str(d) for d in sorted(accuracy.eval_delay.unique()))
     score = accuracy.groupby(["arch", "task", "delay", "replicate"], sort=False)["accuracy"].mean().reset_index()
     rows = []
     for (arch, task), g in score.groupby(["arch", "task"], sort=False):
@@ -396,7 +411,7 @@ def generalisation(accuracy: pd.DataFrame) -> pd.DataFrame:
             continue
         test = independent_test(rnd, fixed)
         rows.append({"arch": arch, "task": task, "random": rnd.mean(), "fixed": fixed.mean(),
-                     "difference": test.difference, "p_value": test.p_value})
+                     "difference": test.difference, "p_value": test.p_value, "eval_delays": shown})
     return pd.DataFrame(rows)
 
 

@@ -147,6 +147,41 @@ def load_or_train(conditions, config: TrainConfig = TrainConfig(), zoo: Path | s
     return [found[c] for c in conditions]
 
 
+def load_or_train_reusing(conditions, config: TrainConfig = TrainConfig(), zoo: Path | str | None = None,
+                          progress: bool = True, larger=(TrainConfig().replicates,)) -> list[Trained]:
+    """``load_or_train``, except that a condition stored with more replicates — a count in
+    ``larger``, by default the full protocol's 20 — gives its first ``config.replicates`` instead
+    of training a small entry (the fast preset then reuses a filled full-protocol zoo).
+
+    A replicate's network depends only on the run seed, the condition and its slot
+    (``irn.train.replicate_seed``), so slot r of a 20-replicate entry is the network a smaller run
+    trains in slot r — up to the float rounding of stacked training, which can move a snapshot by
+    an epoch. The reused ``Trained`` names its source entry in ``meta["key"]`` and
+    ``meta["subset_of"]``. Everything else as ``load_or_train``.
+    """
+    conditions = [conditions] if isinstance(conditions, Condition) else list(conditions)
+    if isinstance(larger, int) or not all(isinstance(n, int) and n > 0 for n in larger):
+        raise ValueError(f"larger must be a list of positive replicate counts, got {larger!r}")
+    found: dict[Condition, Trained] = {}
+    for c in conditions:
+        for n in sorted(n for n in larger if n > config.replicates):
+            bigger = dataclasses.replace(config, replicates=n)
+            try:
+                t = load(c, bigger, zoo)
+            except ZooError:
+                t = None
+            if t is not None:
+                k = config.replicates
+                found[c] = Trained(c, config, t.model.select(range(k)), t.epochs[:k], t.restarts[:k],
+                                   t.seeds[:k], t.accuracy[:k],
+                                   {**t.meta, "subset_of": entry_key(c, bigger), "key": entry_key(c, bigger)})
+                break
+    missing = [c for c in conditions if c not in found]
+    for t in load_or_train(missing, config, zoo, progress) if missing else []:
+        found[t.condition] = t
+    return [found[c] for c in conditions]
+
+
 # -- any model: entries named by a hash of what made them (DESIGN §6, §10) ------------------------------
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
