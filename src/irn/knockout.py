@@ -467,5 +467,6 @@ def class_experiment(model: Stacked, data: analysis.Probe, relay: pd.DataFrame, 
                 hits = hits + class_accuracy(big, group) * group.bits.sum(axis=0)  # correct answers per class
         return hits / np.maximum(data.bits.sum(axis=0), 1)
 
+    largest = max(len(group.inputs) for _, group in groups)  # the most sequences one pass runs
     return _sets_experiment(model, order, data.concepts, random_draws, np.random.default_rng(seed), int(at.min()),
-                            span, state, n_steps, score)
+                            span, state, n_steps, largest, score)
