@@ -68,7 +68,8 @@ def _bundled_dir() -> Path:
     try:
         import aeon.datasets
     except ImportError as err:  # the book and test extras install it
-        raise ImportError("irn.datasets needs aeon (pip install -e '.[book]')") from err
+        raise ImportError("irn.datasets needs aeon, which ships the data sets: pip install aeon "
+                          "(it comes with irn's book and test extras)") from err
     return Path(aeon.datasets.__file__).parent / "data"
 
 
