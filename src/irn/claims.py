@@ -1,6 +1,7 @@
 """The paper's claims as this run measured them: one record per claim, for the summary page.
 
-Each chapter that tests a claim of Hintze, Najam & Schossau (arXiv 2510.01271) ends with
+Each chapter that tests a claim of Hintze, Najam & Schossau (arXiv 2510.01271) — or of another
+source, named at the start of the claim's statement — ends with
 ``record_claim(...)``: it writes ``<claim_id>.json`` into the claims directory (env
 ``IRN_CLAIMS_DIR``, default ``./_claims`` — chapters of one book build run in the same folder, so
 they share it) and glues the claim's value and verdict into the chapter with myst-nb, where the
@@ -62,6 +63,20 @@ PAPER_CLAIMS = {
                                "memory task."),
     "relay_removal_sharpens_clusters": (7, "Removing nodes least relaying first keeps a concept's "
                                            "clusters better separated than removing them at random."),
+    "flow_outputs_further_along": (9, "Ivanovic et al.: there is a general direction of information "
+                                      "flow — outputs sit further along the network than hidden "
+                                      "neurons, and hidden neurons further than the inputs."),
+    "flow_no_clear_layers": (9, "Ivanovic et al.: the fully recurrent network shows no clear "
+                                "layer-like structure (the report is 'not yet sure' it forms layers)."),
+    "ib_compression": (10, "After fitting, a recurrent layer compresses: its I(X;T) falls in the information "
+                           "plane (Shwartz-Ziv & Tishby 2017; seed 003, question 3)."),
+    "compression_needs_tanh": (10, "Compression appears with tanh units but not with ReLU units "
+                                   "(Saxe et al. 2018)."),
+    "information_tracks_learning": (10, "I(T;Y) rises as the network learns, so it indicates learning "
+                                        "(seed 003, question 4)."),
+    "drift_diffusion_phases": (10, "Minibatch training passes from drift (gradient SNR > 1) to diffusion "
+                                   "(SNR < 1), and the switch coincides with the start of compression "
+                                   "(Shwartz-Ziv & Tishby 2017; seed 003, question 5)."),
     "real_data_learned": (11, "The method applies to real-world time series classification (the "
                               "abstract): RNN, GRU and LSTM networks learn such tasks, within 0.05 of "
                               "the archives' 1-NN baselines."),

@@ -1,0 +1,150 @@
+"""Tests of irn.plane: information-plane estimators on cases with known answers."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from irn import info, plane
+
+N_PATTERNS = 8
+REPEATS = 64
+
+
+def discrete_case(seed=0, spacing=1.0):
+    """x: each of 8 patterns REPEATS times; hidden: a deterministic invertible map of x
+    (3 nodes, well separated points)."""
+    rng = np.random.default_rng(seed)
+    x = np.repeat(np.arange(N_PATTERNS), REPEATS)
+    centres = rng.permutation(np.array(np.meshgrid(*[[0.0, spacing]] * 3)).reshape(3, -1).T)
+    return x, centres[x]
+
+
+@pytest.mark.parametrize("bins", [2, 10, 30, 100])
+def test_binning_of_invertible_map_gives_entropy_of_x(bins):
+    x, hidden = discrete_case()
+    i_xt, i_ty = plane.Binning(bins)(hidden, x, x)
+    assert i_xt == pytest.approx(info.entropy(x)) == pytest.approx(3.0)
+    assert i_ty == pytest.approx(3.0)
+
+
+def test_binning_of_independent_noise_is_near_zero():
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, N_PATTERNS, 20000)
+    hidden = rng.normal(size=(20000, 1))
+    i_xt, i_ty = plane.Binning(4)(hidden, x, x)
+    # plug-in bias (|X|-1)(|T|-1) / (2 N ln 2) ≈ 0.0008 bits
+    assert 0 <= i_xt < 0.005 and 0 <= i_ty < 0.005
+
+
+def test_binning_merges_states_within_one_bin():
+    x, hidden = discrete_case(spacing=0.01)
+    far = np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])  # stretch the range: 8 states fall into 1 bin
+    i_xt, _ = plane.Binning(10)(np.vstack([hidden, far]), np.r_[x, 8, 9], np.r_[x, 8, 9])
+    n = len(x) + 2
+    # T takes three values: the merged cluster (n - 1 samples, one of them from `far`) and the far corner
+    expected = info.entropy(np.r_[np.zeros(n - 1, int), 1])
+    assert i_xt == pytest.approx(expected)
+
+
+def test_binning_fixed_limits_match_manual_bins():
+    rng = np.random.default_rng(2)
+    hidden = rng.uniform(-1, 1, (500, 2))
+    codes = plane.Binning(4, limits=(-1.0, 1.0)).binned(hidden)
+    manual = info.joint_code(np.minimum(((hidden + 1) / 2 * 4).astype(int), 3))
+    assert np.array_equal(codes, manual)
+
+
+def test_gaussian_mixture_entropy_of_one_component_is_closed_form():
+    centres = np.zeros((50, 4))
+    expected = 4 / 2 * math.log2(2 * math.pi * math.e * 0.3)
+    assert plane.gaussian_mixture_entropy(centres, 0.3) == pytest.approx(expected)
+
+
+def test_gaussian_mixture_entropy_is_an_upper_bound():
+    """Against a Monte-Carlo estimate of the true entropy of a 1-D mixture with overlapping parts."""
+    centres = np.array([[0.0], [0.5], [1.5], [1.6]])
+    var = 0.2
+    rng = np.random.default_rng(3)
+    draws = centres[rng.integers(0, 4, 200000), 0] + rng.normal(0, math.sqrt(var), 200000)
+    density = np.mean([sps.norm.pdf(draws, c, math.sqrt(var)) for c in centres[:, 0]], axis=0)
+    true = -np.mean(np.log2(density))
+    bound = plane.gaussian_mixture_entropy(centres, var)
+    assert true - 0.01 < bound < true + 1.0
+
+
+def test_kde_of_invertible_map_gives_entropy_of_x():
+    x, hidden = discrete_case(spacing=20.0)
+    i_xt, i_ty = plane.KDE(0.1)(hidden, x, x)
+    assert i_xt == pytest.approx(3.0, abs=1e-9)
+    assert i_ty == pytest.approx(3.0, abs=1e-9)
+
+
+def test_kde_of_states_much_closer_than_the_noise_is_near_zero():
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, N_PATTERNS, 400)
+    hidden = rng.normal(0, 1e-3, (400, 3))
+    i_xt, i_ty = plane.KDE(1.0)(hidden, x, x)
+    assert 0 <= i_xt < 1e-4 and abs(i_ty) < 1e-4
+
+
+def test_kde_shrinks_with_noise():
+    x, hidden = discrete_case(spacing=1.0)
+    values = [plane.KDE(v)(hidden, x, x)[0] for v in (0.01, 0.1, 1.0, 10.0)]
+    assert all(a > b for a, b in zip(values, values[1:]))
+
+
+def test_information_plane_runs_every_estimator_on_every_record():
+    x, hidden = discrete_case()
+    rng = np.random.default_rng(5)
+    stack = np.stack([np.stack([hidden, rng.normal(size=hidden.shape)])] * 3)  # (3 epochs, 2 reps, ...)
+    frame = plane.information_plane(stack, x, x, [plane.Binning(30), plane.KDE(0.1)], epochs=[0, 5, 10])
+    assert len(frame) == 2 * 3 * 2
+    assert set(frame.estimator) == {"binning (30 bins)", "KDE bound (noise 0.1)"}
+    first = frame[(frame.replicate == 0) & (frame.estimator == "binning (30 bins)")]
+    assert np.allclose(first.i_xt, 3.0) and list(first.epoch) == [0, 5, 10]
+
+
+def test_compression_finds_the_peak_and_the_drop():
+    frame = pd.DataFrame({"estimator": "e", "replicate": [0] * 5 + [1] * 5, "epoch": list(range(5)) * 2,
+                          "i_xt": [1.0, 2.0, 3.0, 2.5, 2.0] + [1.0, 2.0, 3.0, 3.0, 3.05]})
+    out = plane.compression(frame, tolerance=0.1).set_index("replicate")
+    assert out.loc[0, "peak_epoch"] == 2 and out.loc[0, "drop"] == pytest.approx(1.0) and out.loc[0, "compresses"]
+    assert out.loc[1, "peak_epoch"] == 4 and not out.loc[1, "compresses"]
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: plane.Binning(1), "bins"),
+    (lambda: plane.Binning(10, limits=(1, 0)), "limits"),
+    (lambda: plane.KDE(0), "noise"),
+    (lambda: plane.KSG(0), "k"),
+    (lambda: plane.Binning()(np.zeros(5), np.arange(5), np.arange(5)), "hidden"),
+    (lambda: plane.Binning()(np.zeros((5, 2)), np.arange(4), np.arange(5)), "x"),
+    (lambda: plane.gaussian_mixture_entropy(np.zeros((5, 2)), -1.0), "variance"),
+    (lambda: plane.information_plane(np.zeros((2, 5, 2)), np.arange(5), np.arange(5), [plane.KDE()]), "hidden"),
+    (lambda: plane.information_plane(np.zeros((1, 1, 5, 2)), np.arange(5), np.arange(5), []), "estimators"),
+    (lambda: plane.compression(pd.DataFrame({"epoch": [0]})), "plane"),
+])
+def test_bad_input_is_rejected(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_ksg_matches_the_gaussian_closed_form():
+    rng = np.random.default_rng(6)
+    rho = 0.8
+    x = rng.normal(size=(2000, 1))
+    hidden = rho * x + np.sqrt(1 - rho ** 2) * rng.normal(size=(2000, 1))
+    i_xt, _ = plane.KSG(3)(hidden, x, np.sign(x))
+    assert i_xt == pytest.approx(-0.5 * np.log2(1 - rho ** 2), abs=0.05)
+
+
+def test_ksg_of_label_bits_recovers_a_clustered_code():
+    """Eight tight, well-separated clusters, one per 3-bit label: I(T;Y) ≈ H(Y) = 3 bits."""
+    x, hidden = discrete_case(spacing=10.0)
+    hidden = hidden + np.random.default_rng(7).normal(0, 0.1, hidden.shape)
+    bits = np.array([[(v >> k) & 1 for k in range(3)] for v in x]) * 2.0 - 1
+    _, i_ty = plane.KSG(3)(hidden, hidden, bits)
+    assert i_ty == pytest.approx(3.0, abs=0.1)
