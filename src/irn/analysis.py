@@ -407,3 +407,41 @@ def ranking_agreement(frame: pd.DataFrame, between: str = "method", top: int = 3
                 a=a, b=b, pair=f"{a}–{b}", spearman=spearman.where(sums.aa * sums.bb > 0).to_numpy(),
                 jaccard=(sums.both / sums.either).to_numpy()))
     return pd.concat(rows, ignore_index=True)[[*keys, "a", "b", "pair", "spearman", "jaccard"]]
+
+
+# -- real data: per-sequence answer steps and how far a relay value stands above chance ---------
+#: Shuffles of the null of every relay value in :func:`relay_chance` (p-values down to 1/101).
+NULL_SHUFFLES = 100
+
+
+def relay_chance(rec: Recording, steps, method: str = "median", shuffles: int = NULL_SHUFFLES,
+                 seed: int = 0) -> pd.DataFrame:
+    """How much of each relay value finite samples alone would give (DESIGN §7, §13, §14).
+
+    For every replicate × step × concept: the relay information of all nodes, ``I_R(Y)``, with
+    its shuffle null (``irn.relay.relay_null``: ``X_in`` and ``X_out`` permuted jointly against the
+    hidden states, ``shuffles`` times) and the number of distinct binarised hidden states among
+    the samples. When almost every sample has its own pattern, ``I(X_in; X_out | Y)`` is 0 for the
+    data and for every shuffle alike, so the relay value equals its null: the plug-in estimate says
+    nothing about the nodes.
+    steps, method: as in :func:`relay_of_recording`; seed: the permutations.
+    Returns the label columns (arch, task, delay) and replicate, step, concept, samples, patterns
+    (distinct binarised states), relay (observed I_R of all nodes), null_mean (the bias
+    estimate), corrected (relay − null_mean), p_value.
+    """
+    steps = _check_steps(steps, rec.steps)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if isinstance(shuffles, bool) or not isinstance(shuffles, (int, np.integer)) or shuffles < 1:
+        raise ValueError(f"shuffles must be a positive integer, got {shuffles!r}")
+    bits = relay.binarize(rec.hidden[:, :, steps].transpose(0, 2, 1, 3), method=method)  # (R, S, N, H)
+    rows = []
+    for r in range(bits.shape[0]):
+        for i, step in enumerate(steps):
+            patterns = len(np.unique(bits[r, i], axis=0))
+            for c, concept in enumerate(rec.concepts):
+                null = relay.relay_null(rec.x_in[c], rec.x_out[r, c], bits[r, i], shuffles=shuffles, seed=seed)
+                rows.append({**rec.labels, "replicate": r, "step": step, "concept": concept,
+                             "samples": bits.shape[2], "patterns": patterns, "relay": null.observed,
+                             "null_mean": null.null_mean, "corrected": null.corrected, "p_value": null.p_value})
+    return pd.DataFrame(rows)

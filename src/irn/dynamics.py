@@ -13,7 +13,8 @@ contributions form the network's *relay matrix* (concepts × nodes, 3 × 12).
   cluster means "carries". A constant matrix (e.g. all zeros before any input) has no split and
   no carriers. ``within="concept"`` splits each concept's 12 values separately instead (not in
   the paper; it shows how much the joint split hides concepts with small contributions).
-* **Arrival** (:func:`arrival_step`). A memory concept arrives at its input step
+* **Arrival** (:func:`arrival_step`). For data other than irn's two tasks (``task`` not in
+  ``irn.tasks.TASKS``, e.g. a data set of ``irn.datasets``) every step counts as arrived. A memory concept arrives at its input step
   (``irn.tasks.MEMORY_STEPS``: A at 0-based step 3, B at 6, C at 9). A block concept is only
   fully defined once the whole movement has been seen, so every block concept arrives at the last
   input step, ``INPUT_STEPS - 1`` (step 9).
@@ -70,7 +71,9 @@ def arrival_step(task: str, concept: str) -> int:
 
 def _arrivals(task: pd.Series, concept: pd.Series) -> np.ndarray:
     pairs = pd.DataFrame({"task": task.to_numpy(), "concept": concept.to_numpy()})
-    lookup = {(t, c): arrival_step(t, c) for t, c in pairs.drop_duplicates().itertuples(index=False)}
+    # data other than irn's tasks (real data, irn.datasets) is presented from the first step on
+    lookup = {(t, c): arrival_step(t, c) if t in tasks.TASKS else 0
+              for t, c in pairs.drop_duplicates().itertuples(index=False)}
     return np.fromiter((lookup[k] for k in zip(pairs.task, pairs.concept)), dtype=np.int64, count=len(pairs))
 
 

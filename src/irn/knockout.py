@@ -21,6 +21,7 @@ remove it. ``"h"`` and ``"c"`` are available to ask which of the two carries wha
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from contextlib import contextmanager
 
@@ -398,3 +399,74 @@ def compare(effect: pd.DataFrame, by=("task", "arch")) -> pd.DataFrame:
                      "specific": spec.difference, "p_specific": spec.p_value,
                      "vs_random": rand.difference, "p_random": rand.p_value, "n": spec.n})
     return pd.DataFrame(rows)
+
+
+# -- classifiers on variable-length data: knock out at each sequence's own answer (DESIGN §13) -------
+def class_accuracy(model: Stacked, data: analysis.Probe) -> np.ndarray:
+    """(replicates, classes) per-class accuracy (recall): the fraction of each class's sequences of
+    ``data`` (an ``irn.analysis.probe`` of class labels) that the network answers with that class
+    (argmax of its outputs at each sequence's answer step), with whatever knockout ``model`` carries.
+    A class without sequences in ``data`` scores 0."""
+    _check_class_probe(data)
+    answer = data.answer_step
+    with torch.no_grad():
+        if bool((answer == answer[0]).all()):  # one answer step: record only it (far less memory)
+            at = int(answer[0])
+            out = model(data.inputs[:, :at + 1], record_steps=[at]).output  # (R, samples, 1, K)
+            decided = dataclasses.replace(data, answer_step=torch.zeros_like(answer)).decide(out)
+        else:
+            decided = data.decide(model(data.inputs).output)  # (R, classes, samples)
+    hits = (decided * data.bits.T[None]).sum(axis=2)
+    return hits / np.maximum(data.bits.sum(axis=0), 1)[None]
+
+
+def _check_class_probe(data) -> None:
+    if not isinstance(data, analysis.Probe) or data.decision != "argmax":
+        raise ValueError("data must be an irn.analysis.Probe of class labels (decision 'argmax'), "
+                         "from analysis.probe(model, inputs, labels, answer_step)")
+
+
+def class_experiment(model: Stacked, data: analysis.Probe, relay: pd.DataFrame, step: int, lag: int = 0,
+                     random_draws: int = RANDOM_DRAWS, span: str = "step", state: str = "both",
+                     seed: int = 0) -> pd.DataFrame:
+    """:func:`experiment_on` for a classifier on sequences of different lengths.
+
+    Every sequence is knocked out at its own step ``answer_step − lag`` (lag 0: right before the
+    readout reads the state), since with variable lengths one step of the padded batch is a
+    different moment of every sequence. The sets are the relay sets of ``relay`` at ``step`` — a
+    relay table of the recording aligned at the answer steps (``Recording.aligned``), whose step
+    ``step`` is ``lag`` steps before the answer — and random sets of the same sizes (the same sets
+    for every sequence). A class's accuracy is its recall (:func:`class_accuracy`): with K classes a
+    one-vs-rest score is dominated by the K−1 classes that are not the target.
+    data: ``irn.analysis.probe`` of class labels. Returns the columns of :func:`experiment_on`.
+    """
+    if not isinstance(model, Stacked):
+        raise ValueError(f"model must be an irn.models.Stacked, got {type(model).__name__}")
+    _check_class_probe(data)
+    random_draws = tasks.check_count(random_draws, "random_draws", 0)
+    seed = tasks.check_count(seed, "seed", 0)
+    span, state = _check_span(span), _check_state(state, model.arch)
+    shortest = int(data.answer_step.min())
+    if not _is_int(lag) or not 0 <= lag <= shortest:
+        raise ValueError(f"lag must be an integer in 0…{shortest} (the shortest sequence's answer step), got {lag!r}")
+    order = _orders(relay, step, model.replicates, data.concepts, model.nodes, "the model")
+    at = (data.answer_step - lag).numpy()
+    n_steps = data.inputs.shape[1]
+    groups = []  # sequences knocked out at the same step, cut after their last answer
+    for t in np.unique(at):
+        rows = np.flatnonzero(at == t)
+        answer = data.answer_step[rows]
+        groups.append((int(t), dataclasses.replace(data, inputs=data.inputs[rows, :int(answer.max()) + 1],
+                                                   bits=data.bits[rows], answer_step=answer)))
+
+    def score(big: Stacked) -> np.ndarray:  # big carries the sets' knockout; move it to each group's step
+        ko, hits = big.knockout, 0.0
+        for t, group in groups:
+            steps = frozenset([t]) if span == "step" else frozenset(range(t, n_steps))
+            with installed(big, dataclasses.replace(ko, steps=steps)):
+                hits = hits + class_accuracy(big, group) * group.bits.sum(axis=0)  # correct answers per class
+        return hits / np.maximum(data.bits.sum(axis=0), 1)
+
+    largest = max(len(group.inputs) for _, group in groups)  # the most sequences one pass runs
+    return _sets_experiment(model, order, data.concepts, random_draws, np.random.default_rng(seed), int(at.min()),
+                            span, state, n_steps, largest, score)

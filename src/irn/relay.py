@@ -45,6 +45,7 @@ incremental greedy (``dit`` takes seconds per run at 12 nodes, DESIGN §7).
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, fields
 
@@ -839,10 +840,12 @@ def greedy_gap(greedy_result: GreedyResult, exhaustive_result: ExhaustiveResult)
 # shuffle nulls
 
 
+@functools.lru_cache(maxsize=16)
 def _permutations(samples: int, shuffles: int, seed: int) -> np.ndarray:
-    """(shuffles, samples) permutations from ``numpy.random.default_rng(seed)``."""
+    """(shuffles, samples) permutations from ``numpy.random.default_rng(seed)`` (read-only; kept,
+    since a table of nulls asks for the same permutations once per replicate, step and concept)."""
     rng = np.random.default_rng(seed)
-    return np.stack([rng.permutation(samples) for _ in range(shuffles)])
+    return _frozen(np.stack([rng.permutation(samples) for _ in range(shuffles)]))
 
 
 def _p_value(null: np.ndarray, observed) -> np.ndarray:
@@ -870,11 +873,9 @@ def relay_null(x_in, x_out, hidden_bits, nodes=None, shuffles: int = 200, seed: 
     xy = 2 * x_in.astype(np.int64) + x_out
     clog = _clog_table(xy.size)
 
-    def value(xy_now):
-        return _relay_from_codes(xy_now, code_rest, code_all, clog)
-
-    observed = value(xy)
-    null = np.array([value(xy[perm]) for perm in _permutations(xy.size, shuffles, seed)])
+    observed = _relay_from_codes(xy, code_rest, code_all, clog)
+    shuffled = xy[_permutations(xy.size, shuffles, seed)]  # (shuffles, samples), all at once
+    null = _conditional_mi_of_shuffles(shuffled, code_rest, clog) - _conditional_mi_of_shuffles(shuffled, code_all, clog)
     null_mean = float(null.mean())
     return RelayNull(
         observed=observed,
@@ -903,6 +904,18 @@ def _conditional_mi_of_codes(xy: np.ndarray, code: np.ndarray, clog: np.ndarray)
         - clog[table.sum(axis=1)].sum()
     )
     return total / xy.size
+
+
+def _conditional_mi_of_shuffles(xy: np.ndarray, code: np.ndarray, clog: np.ndarray) -> np.ndarray:
+    """``_conditional_mi_of_codes`` of every row of ``xy`` (shuffles, samples) in one count."""
+    shuffles, n = xy.shape
+    n_codes = int(code.max()) + 1
+    keys = (np.arange(shuffles)[:, None] * n_codes + code[None]) * 4 + xy
+    t = np.bincount(keys.ravel(), minlength=shuffles * n_codes * 4).reshape(shuffles * n_codes, 4)
+    a, b, c, d = t[:, 0], t[:, 1], t[:, 2], t[:, 3]  # (x_in, x_out) = 00, 01, 10, 11
+    per_code = (clog[a] + clog[b] + clog[c] + clog[d] + clog[a + b + c + d]
+                - clog[a + b] - clog[c + d] - clog[a + c] - clog[b + d])
+    return per_code.reshape(shuffles, n_codes).sum(axis=1) / n
 
 
 def _relay_from_codes(xy, code_rest, code_all, clog) -> float:
