@@ -7,6 +7,8 @@ import pandas as pd
 
 from irn.plots.style import ARCH_COLORS, ARCH_ORDER, DELAY_ORDER
 
+DELAY_RANGE = ["#440154", "#3b528b", "#21918c", "#5ec962", "#b5de2b", "#d62728"]  # 1…5, then random
+
 
 def input_sequences(frame: pd.DataFrame, width: int = 220) -> alt.Chart:
     """Paper Fig 1: example inputs as step × channel heat maps, one panel per example.
@@ -44,8 +46,9 @@ def accuracy_by_delay(summary: pd.DataFrame) -> alt.Chart:
 
     summary: ``irn.stats.mean_interval`` output with arch, task, delay, eval_delay, mean, lo, hi.
     """
+    # fixed delays on a dark-to-light ramp, random delays in red: delay 5 and random stay apart
     color = alt.Color("delay:N", sort=DELAY_ORDER, title="training delay",
-                      scale=alt.Scale(scheme="viridis"), legend=alt.Legend(orient="bottom"))
+                      scale=alt.Scale(domain=DELAY_ORDER, range=DELAY_RANGE), legend=alt.Legend(orient="bottom"))
     base = alt.Chart().encode(x=alt.X("eval_delay:O", title="evaluation delay"), color=color)
     band = base.mark_area(opacity=0.2).encode(y=alt.Y("lo:Q", title="accuracy", scale=alt.Scale(domain=[0, 1])),
                                               y2="hi:Q")
