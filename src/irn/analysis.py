@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 
 from irn import relay, tasks
-from irn.models import Stacked
+from irn.models import Stacked, check_choice
 from irn.train import Trained
 
 RELAY_STEP = tasks.INPUT_STEPS  # 0-based: the first step after all information was presented
@@ -177,7 +177,7 @@ def probe(model: Stacked, inputs, targets, answer_step, concepts=None, decision:
     "argmax": argmax over outputs == k (the decision of a softmax-style classifier: it says "class k"
     for exactly one k); "auto" (default): "argmax" for class labels, "sign" for a concept matrix.
     """
-    _check_choice(decision, "decision", DECISIONS)
+    check_choice(decision, "decision", DECISIONS)
     inputs = torch.as_tensor(inputs, dtype=torch.float32)
     targets = np.asarray(targets.numpy() if isinstance(targets, torch.Tensor) else targets)
     if inputs.dim() != 3 or inputs.shape[-1] != model.n_inputs:
@@ -203,22 +203,11 @@ def probe(model: Stacked, inputs, targets, answer_step, concepts=None, decision:
         if decision == "argmax" and k != model.n_outputs:
             raise ValueError("decision 'argmax' needs one concept per output "
                              f"({model.n_outputs}), got {k}")
-    try:
-        answer = torch.as_tensor(np.asarray(answer_step)).long().expand(len(inputs)).clone()
-    except (RuntimeError, TypeError, ValueError) as err:
-        raise ValueError(f"answer_step must be an int or one step per sample ({len(inputs)}): {err}") from err
-    if answer.min() < 0 or answer.max() >= inputs.shape[1]:
-        raise ValueError(f"answer_step must lie in 0…{inputs.shape[1] - 1}")
+    answer = tasks.check_answer_steps(answer_step, len(inputs), inputs.shape[1])
     names = tuple(str(i) for i in range(k)) if concepts is None else tuple(str(c) for c in concepts)
     if len(names) != k:
         raise ValueError(f"concepts must name {k} concepts, got {names}")
     return Probe(inputs, bits, answer, names, decision)
-
-
-def _check_choice(value, name: str, allowed: tuple):
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-    return value
 
 
 def record_model(model: Stacked, inputs, targets, answer_step, state: str = "h",
@@ -229,7 +218,7 @@ def record_model(model: Stacked, inputs, targets, answer_step, state: str = "h",
     network's decision ``X_out`` is read: the sign of each output, or argmax == the concept's class).
     state: "h", "c" (LSTM cell state) or "hc" (both side by side). Every layer is recorded.
     """
-    _check_choice(state, "state", STATES)
+    check_choice(state, "state", STATES)
     if state != "h" and model.arch != "lstm":
         raise ValueError(f"state {state!r} needs an LSTM; {model.arch} has only h")
     data = probe(model, inputs, targets, answer_step, concepts, decision)

@@ -41,7 +41,8 @@ def check_arch(arch: str) -> str:
     return arch
 
 
-def _check_choice(value, name: str, allowed: tuple) -> str:
+def check_choice(value, name: str, allowed: tuple) -> str:
+    """Return ``value`` if it is one of ``allowed``; raise one ValueError naming ``name`` otherwise."""
     if value not in allowed:
         raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
     return value
@@ -113,8 +114,8 @@ class Stacked(nn.Module):
         self.hidden = _positive(hidden, "hidden")
         self.n_outputs = _positive(n_outputs, "n_outputs")
         self.layers = _positive(layers, "layers")
-        self.readout = _check_choice(readout, "readout", READOUTS)
-        self.nonlinearity = _check_choice(nonlinearity, "nonlinearity", NONLINEARITIES)
+        self.readout = check_choice(readout, "readout", READOUTS)
+        self.nonlinearity = check_choice(nonlinearity, "nonlinearity", NONLINEARITIES)
         if arch != "rnn" and nonlinearity != "tanh":
             raise ValueError(f"nonlinearity applies to arch 'rnn' only ({arch} uses its gates); got {nonlinearity!r}")
         seeds = list(range(self.replicates)) if seeds is None else [int(s) for s in seeds]
@@ -316,7 +317,7 @@ class Stacked(nn.Module):
         Refused, with the attribute named: bidirectional layers, ``proj_size``, any readout that is
         not one ``nn.Linear`` reading the last layer. Missing biases (``bias=False``) become zeros.
         """
-        readout = _check_choice(readout, "readout", READOUTS)
+        readout = check_choice(readout, "readout", READOUTS)
         if isinstance(networks, (tuple, nn.Module)) and not isinstance(networks, nn.ModuleList):
             networks = [networks]
         networks = [_as_pair(net, i) for i, net in enumerate(list(networks))]

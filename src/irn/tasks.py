@@ -186,6 +186,17 @@ def check_count(value, name: str, minimum: int) -> int:
     return int(value)
 
 
+def check_answer_steps(answer_step, samples: int, steps: int) -> torch.Tensor:
+    """(samples,) int64 answer steps from an int or one step per sample, each in 0…steps−1."""
+    try:
+        answer = torch.as_tensor(np.asarray(answer_step)).long().expand(samples).clone()
+    except (RuntimeError, TypeError, ValueError) as err:
+        raise ValueError(f"answer_step must be an int or one step per sample ({samples}): {err}") from err
+    if answer.min() < 0 or answer.max() >= steps:
+        raise ValueError(f"answer_step must lie in 0…{steps - 1}")
+    return answer
+
+
 def check_noise(noise) -> float:
     if not isinstance(noise, (int, float, np.floating)) or isinstance(noise, bool) \
             or not np.isfinite(noise) or noise < 0:

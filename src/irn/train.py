@@ -496,12 +496,7 @@ def _check_fit_data(model, inputs, targets, answer_step, loss):
             raise ValueError("targets must be finite numbers")
     ans = None
     if not per_step:
-        try:
-            ans = torch.as_tensor(np.asarray(answer_step)).long().expand(s).clone()
-        except (RuntimeError, TypeError, ValueError) as err:
-            raise ValueError(f"answer_step must be an int or one step per sample ({s}): {err}") from err
-        if ans.min() < 0 or ans.max() >= t:
-            raise ValueError(f"answer_step must lie in 0…{t - 1}")
+        ans = tasks.check_answer_steps(answer_step, s, t)
     return x, y, ans
 
 
