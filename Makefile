@@ -9,7 +9,7 @@ TORCH_PIP_ARGS ?=
 # The chapter notebooks: book/NN_name.md files with a jupytext header (plain pages have none).
 NOTEBOOKS = $(shell grep -l '^jupytext:' book/[0-9]*.md 2>/dev/null)
 
-.PHONY: venv book book-fast test chromium sync clean
+.PHONY: venv book book-fast test chromium sync pin clean
 
 venv: $(STAMP)
 
@@ -42,6 +42,11 @@ chromium:
 sync: venv
 	@if [ -z "$(NOTEBOOKS)" ]; then echo "no chapter notebooks (book/NN_name.md with a jupytext header)"; \
 	else echo "jupytext --update --to ipynb $(NOTEBOOKS)"; $(VENV)/bin/jupytext --update --to ipynb $(NOTEBOOKS); fi
+
+# Colab installs irn from a commit: after committing a change to src/ or pyproject.toml, point the
+# chapters' setup cells at it and commit book/ (the tests fail until then).
+pin: venv
+	$(PY) tools/build_book.py --pin
 
 clean:
 	rm -rf _build .pytest_cache

@@ -70,6 +70,79 @@ def test_pair_check_catches_drift_and_outputs(tmp_path):
     assert any("outputs" in p for p in problems)
 
 
+def test_prose_cells_hide_their_code(tmp_path):
+    """A cell that mostly writes prose must hide its input; computation with a short message need not."""
+    chapter = tmp_path / "book" / "01_x.md"
+    chapter.parent.mkdir()
+    header = "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n---\n\n"
+    prose = 'Markdown(\n    f"There are {n} nodes. "\n    "Each carries "\n    "one concept. "\n    "That is all."\n)\n'
+    work = "x = [i * i for i in range(9)]\ny = sum(x)\nz = y / 2\nw = z + 1\nMarkdown(f'{w}')\n"
+    cell = "```{code-cell} ipython3\n%s```\n\n"
+    chapter.write_text(header + cell % prose + cell % work, encoding="utf-8")
+    problems = build_book.prose_problems(chapter)
+    assert len(problems) == 1 and "cell 0" in problems[0] and "67% in strings" in problems[0]
+    chapter.write_text(header + cell % (":tags: [hide-input]\n\n" + prose) + cell % work, encoding="utf-8")
+    assert build_book.prose_problems(chapter) == []
+    assert build_book.string_share('a = 1\nb = """x\ny"""\n') == 2 / 3
+
+
+def test_colab_installs_this_library():
+    """Every chapter's Colab cell installs a commit whose library equals this one (`make pin`)."""
+    assert build_book.pin_problems(ROOT) == []
+
+
+def _git(root, *args):
+    subprocess.run(["git", "-c", "user.name=irn", "-c", "user.email=irn@localhost", *args], cwd=root,
+                   check=True, capture_output=True)
+
+
+def test_pin_follows_the_library(tmp_path):
+    """`pin` points the chapters at the last library commit; the check notices a later library change,
+    a branch name and a commit that is not in the history."""
+    (tmp_path / "book").mkdir()
+    (tmp_path / "src").mkdir()
+    (tmp_path / "_config.yml").write_text("repository:\n  url: https://example.org/irn\n")
+    (tmp_path / "src" / "irn.py").write_text("A = 1\n")
+    chapter = tmp_path / "book" / "01_x.md"
+    chapter.write_text(
+        "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n---\n\n```{code-cell} ipython3\n"
+        ':tags: [remove-cell]\n\nimport sys\n\nif "google.colab" in sys.modules:\n'
+        '    %pip install -q "irn @ git+https://example.org/irn@main"\n```\n', encoding="utf-8")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-q", "-m", "library")
+    assert "full commit hash" in build_book.pin_problems(tmp_path)[0]
+    commit = build_book.pin(tmp_path)
+    assert build_book.colab_ref(chapter) == ("https://example.org/irn", commit)
+    assert chapter.with_suffix(".ipynb").exists()
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-q", "-m", "pin")
+    assert build_book.pin_problems(tmp_path) == []
+    (tmp_path / "src" / "irn.py").write_text("A = 2\n")
+    with pytest.raises(build_book.BuildError, match="uncommitted changes"):
+        build_book.pin(tmp_path)
+    _git(tmp_path, "commit", "-q", "-am", "change the library")
+    assert "changed since" in build_book.pin_problems(tmp_path)[0]
+    assert build_book.pin(tmp_path) != commit
+    assert build_book.pin_problems(tmp_path) == []  # pinned in the work tree: the check reads the files
+    text = chapter.read_text().replace(build_book.colab_ref(chapter)[1], "f" * 40)
+    chapter.write_text(text)
+    assert "does not have" in build_book.pin_problems(tmp_path)[0]
+
+
+def test_table_probe_flags_only_a_table_wider_than_its_column(tmp_path):
+    """The browser check of table widths, on a page built by hand: a 900 px table in a 600 px column
+    is reported, a narrow one is not, and the probed copy of the page is removed."""
+    page = tmp_path / "page.html"
+    page.write_text('<html><body><article style="width:600px">'
+                    '<table><tr><th>wide</th><td style="min-width:900px">x</td></tr></table>'
+                    '<table><tr><th>narrow</th><td>y</td></tr></table></article></body></html>')
+    problems = check_charts.dom_problems(check_charts.dump_dom(page, profile=tmp_path / "profile"), 0, "page")
+    assert len(problems) == 1
+    assert "table 1 (wide)" in problems[0] and "wider than the 600 px text column" in problems[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["page.html", "profile"]
+
+
 def test_core_only_kernel_lacks_the_book_extra():
     """What a chapter kernel of the build can import: irn and a kernel, not the book extra."""
     probe = (

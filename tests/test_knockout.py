@@ -224,6 +224,16 @@ def test_experiment_on_planted_network():
     assert (eff.target_drop > eff.random_drop).all()
     result = ko.compare(eff)
     assert len(result) == 1 and result.specific.iloc[0] > 0 and result.vs_random.iloc[0] > 0
+    shown = ko.table(result)  # the page-width view of the same numbers
+    assert shown.index.names == ["task", "arch"]
+    row = shown.iloc[0]
+    assert row[("target − other", "Δ")] == round(result.specific.iloc[0], 3)
+    assert row[("drop", "random")] == round(result.random_drop.iloc[0], 3)
+    assert float(row[("target − random", "p")]) == float(f"{result.p_random.iloc[0]:.2g}") > 0
+    by_concept = ko.table(ko.compare(eff, by=["task", "arch", "target_concept"]))
+    assert by_concept.index.names == ["task", "arch", "target_concept"] and len(by_concept) == 3
+    with pytest.raises(ValueError, match="output of knockout.compare"):
+        ko.table(result.drop(columns="p_random"))
     curves = ko.curves(frame)
     assert curves.n.max() == len(PAIRS)
 

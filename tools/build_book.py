@@ -2,14 +2,16 @@
 
     python tools/build_book.py [--fast] [--chapters 01_tasks 02_training] [--out _build]
     python tools/build_book.py --check-only
+    python tools/build_book.py --pin    # Colab installs the last commit of the library (make pin)
 
 A chapter is a Jupytext notebook ``book/NN_name.md`` (it has a ``jupytext:`` header) with its
 output-free pair ``book/NN_name.ipynb``; a chapter without the header is a plain page. The build
 
 1. checks the book (`check_book`): every toc entry exists, every chapter notebook is in the toc,
-   each pair is in sync and output-free, has one ``parameters`` cell that sets ``fast`` and a
-   first cell tagged ``remove-cell`` that installs irn on Colab, and ``_config.yml`` excludes
-   exactly the Jupytext sources;
+   each pair is in sync and output-free, has one ``parameters`` cell that sets ``fast``, a
+   first cell tagged ``remove-cell`` that installs irn on Colab from a commit whose library is
+   this one (`pin_problems`; ``--pin`` sets it), and hides the code of cells that only build prose,
+   and ``_config.yml`` excludes exactly the Jupytext sources;
 2. copies ``_config.yml``, ``_toc.yml`` and the plain pages of ``book/`` into ``OUT/src``
    (never the Jupytext sources, so Sphinx sees one document per chapter);
 3. executes each chapter's ``.ipynb`` with papermill into ``OUT/src/book/`` (kernel python3,
@@ -33,6 +35,7 @@ import argparse
 import ast
 import fnmatch
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -45,9 +48,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 KERNEL = "python3"
 PARAMETERS_TAG = "parameters"
+# What `pip install "irn @ git+URL@REF"` builds irn from: Colab must install a commit whose copy of
+# these equals the one the chapter was written against (`pin_problems`, `make pin`).
+LIBRARY_PATHS = ("src", "pyproject.toml")
+_INSTALL = re.compile(r'"irn @ git\+(?P<url>[^"@\s]+)@(?P<ref>[^"\s]*)"')
+_SHA = re.compile(r"[0-9a-f]{40}")
 SETUP_TAG = "remove-cell"
 COLAB_MARKER = '"google.colab" in sys.modules'
 FAST_PARAMETER = "fast"
+# A code cell that mostly writes prose (it displays Markdown and most of its lines are string
+# literals) shows the reader its text, not the code that builds it: it must hide its input.
+PROSE_SHOWN = "Markdown("
+PROSE_MIN_LINES = 5
+PROSE_STRING_SHARE = 0.6
+PROSE_HIDING_TAGS = ("hide-input", "remove-input", "remove-cell")
 MATHJAX_ENTRY = "tex-mml-chtml.js"
 EXTRA_DIR = "_extra"  # html_extra_path in _config.yml
 CLAIMS_DIR = "_claims"  # where chapters record their claims (irn.claims.DEFAULT_DIR)
@@ -168,9 +182,49 @@ def pair_problems(source: Path, notebook: Path) -> list[str]:
     return problems
 
 
+def string_share(code: str) -> float:
+    """The share of the lines of ``code`` that hold (part of) a string literal; 0 for code that
+    does not parse."""
+    import io
+    import tokenize
+
+    lines = code.splitlines()
+    covered: set[int] = set()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(code).readline):
+            if token.type == tokenize.STRING:
+                covered.update(range(token.start[0], token.end[0] + 1))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return 0.0
+    return len(covered) / len(lines) if lines else 0.0
+
+
+def prose_problems(source: Path) -> list[str]:
+    """Code cells that mostly build prose (`PROSE_SHOWN` and at least `PROSE_STRING_SHARE` of
+    `PROSE_MIN_LINES` or more lines in string literals) but show their input."""
+    import jupytext
+
+    rel = source.relative_to(source.parents[1])
+    problems = []
+    for index, cell in enumerate(jupytext.read(source).cells):
+        lines = cell.source.splitlines()
+        if (cell.cell_type != "code" or PROSE_SHOWN not in cell.source
+                or len(lines) < PROSE_MIN_LINES
+                or any(tag in cell.metadata.get("tags", []) for tag in PROSE_HIDING_TAGS)):
+            continue
+        share = string_share(cell.source)
+        if share >= PROSE_STRING_SHARE:
+            problems.append(
+                f"{rel} cell {index} (\"{lines[0][:40]}…\") builds prose ({len(lines)} lines, "
+                f"{share:.0%} in strings) and shows its code: tag it hide-input"
+            )
+    return problems
+
+
 def convention_problems(source: Path) -> list[str]:
-    """A chapter notebook starts with a remove-cell setup cell that installs irn on Colab and
-    has exactly one ``parameters`` cell that assigns ``fast``."""
+    """A chapter notebook starts with a remove-cell setup cell that installs irn on Colab, has
+    exactly one ``parameters`` cell that assigns ``fast``, and hides the code of cells that
+    build prose (`prose_problems`)."""
     import jupytext
 
     rel = source.relative_to(source.parents[1])
@@ -199,7 +253,87 @@ def convention_problems(source: Path) -> list[str]:
         }
         if FAST_PARAMETER not in assigned:
             problems.append(f"{rel}: the parameters cell must assign `{FAST_PARAMETER}`")
+    return problems + prose_problems(source)
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess | None:
+    try:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    except OSError:
+        return None
+
+
+def library_commit(root: Path = ROOT) -> str | None:
+    """The last commit that changed the library (`LIBRARY_PATHS`), or None outside a git clone."""
+    result = _git(root, "log", "-1", "--format=%H", "--", *LIBRARY_PATHS)
+    return result.stdout.strip() or None if result and result.returncode == 0 else None
+
+
+def colab_ref(source: Path) -> tuple[str, str] | None:
+    """(repository URL, ref) of the ``irn @ git+URL@REF`` that a chapter's setup cell installs."""
+    import jupytext
+
+    code = [c for c in jupytext.read(source).cells if c.cell_type == "code"]
+    found = _INSTALL.search(code[0].source) if code else None
+    return (found["url"], found["ref"]) if found else None
+
+
+def pin_problems(root: Path = ROOT, history: bool = True) -> list[str]:
+    """Colab must install the library each chapter runs against.
+
+    Every setup cell installs ``irn @ git+URL@SHA`` with URL the repository of ``_config.yml``
+    and SHA a full commit hash (a branch such as ``main`` moves on). With ``history`` and a git
+    clone that holds the commit, it must also be an ancestor of HEAD (so it is published with
+    it) whose library (`LIBRARY_PATHS`) equals HEAD's. A shallow clone without the commit
+    (GitHub's checkout) cannot tell and is not held against the book.
+    """
+    url = (_yaml(root / "_config.yml").get("repository") or {}).get("url", "").rstrip("/")
+    head = _git(root, "rev-parse", "HEAD") if history else None
+    in_git = head is not None and head.returncode == 0
+    fix = "run `make pin` after committing the library, then commit the chapters"
+    problems, refs = [], set()
+    for source in jupytext_sources(root):
+        rel = source.relative_to(root)
+        found = colab_ref(source)
+        if found is None or found[0] != url or not _SHA.fullmatch(found[1]):
+            problems.append(f"{rel}: the setup cell must install \"irn @ git+{url}@<full commit hash>\" "
+                            f"(it has {found and '@'.join(found)!r}): {fix}")
+        else:
+            refs.add(found[1])
+    for ref in sorted(refs) if in_git else []:
+        if _git(root, "cat-file", "-e", f"{ref}^{{commit}}").returncode != 0:
+            shallow = _git(root, "rev-parse", "--is-shallow-repository").stdout.strip() == "true"
+            if not shallow:
+                problems.append(f"the chapters install irn at {ref[:12]}, a commit this clone does not have: {fix}")
+            continue
+        if _git(root, "merge-base", "--is-ancestor", ref, "HEAD").returncode != 0:
+            problems.append(f"the chapters install irn at {ref[:12]}, which is not in HEAD's history: {fix}")
+        elif _git(root, "diff", "--quiet", ref, "HEAD", "--", *LIBRARY_PATHS).returncode != 0:
+            problems.append(f"the chapters install irn at {ref[:12]}, but the library ({', '.join(LIBRARY_PATHS)}) "
+                            f"changed since: {fix}")
     return problems
+
+
+def pin(root: Path = ROOT) -> str:
+    """Point every chapter's Colab install at `library_commit` and resync the pairs; return it.
+
+    Refuses while the library has uncommitted changes (Colab can only install a commit)."""
+    status = _git(root, "status", "--porcelain", "--", *LIBRARY_PATHS)
+    if status is None or status.returncode != 0:
+        raise BuildError("make pin needs a git clone: Colab installs irn from a commit")
+    if status.stdout.strip():
+        raise BuildError("the library has uncommitted changes (" + ", ".join(
+            line[3:] for line in status.stdout.splitlines()) + "): commit them first, Colab installs a commit")
+    commit = library_commit(root)
+    url = (_yaml(root / "_config.yml").get("repository") or {}).get("url", "").rstrip("/")
+    for source in jupytext_sources(root):
+        text = source.read_text(encoding="utf-8")
+        new = _INSTALL.sub(f'"irn @ git+{url}@{commit}"', text, count=1)
+        if new != text:
+            source.write_text(new, encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "jupytext", "--quiet", "--update", "--to", "ipynb",
+                    *map(str, jupytext_sources(root))], check=True, cwd=root)
+    return commit
 
 
 def toc_problems(root: Path = ROOT) -> list[str]:
@@ -237,7 +371,7 @@ def exclude_problems(root: Path = ROOT) -> list[str]:
 
 def check_book(root: Path = ROOT) -> list[str]:
     """Every problem `tools/build_book.py` refuses to build with."""
-    problems = toc_problems(root) + exclude_problems(root)
+    problems = toc_problems(root) + exclude_problems(root) + pin_problems(root)
     for source in jupytext_sources(root):
         problems += pair_problems(source, source.with_suffix(".ipynb"))
         problems += convention_problems(source)
@@ -522,8 +656,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="build folder (default: _build); the book lands in OUT/html")
     parser.add_argument("--check-only", action="store_true",
                         help="only check the toc, the notebook pairs and their conventions")
+    parser.add_argument("--pin", action="store_true",
+                        help="point every chapter's Colab install at the last commit of the library")
     args = parser.parse_args(argv)
     try:
+        if args.pin:
+            commit = pin()
+            print(f"the chapters install irn at {commit} on Colab: commit book/")
+            return 0
         if args.check_only:
             problems = check_book()
             for problem in problems:

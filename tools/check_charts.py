@@ -6,6 +6,11 @@ and the DOM is dumped after the page's scripts ran. vega-embed leaves an ``<svg>
 load Vega shows "Error loading script" instead. The number of containers on a page must equal
 the number of Altair outputs in the chapter's executed notebook, and every one must have drawn.
 
+Every table of a page must also fit the text column of a 1280-pixel-wide window (a laptop
+screen): a table wider than its column would be cut off or scroll sideways. Before the DOM is
+dumped, a small script (`TABLE_PROBE`) added to a copy of the page measures each table and writes
+the widths into the DOM.
+
 A static check (no browser) also reads every page: no ``<script src>`` from the internet, and
 every Altair chart must find the Vega versions it asks for already loaded by the book's
 ``_static/vega-versions.js`` (otherwise it would fetch them from a CDN).
@@ -46,6 +51,26 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+WINDOW = (1280, 900)  # the window the tables must fit: a laptop screen
+TABLE_PROBE_ID = "irn-table-widths"
+# Measures every table of the page's article against the article's own width once the page has
+# drawn, and writes one line "index;table width;article width;first header cells" per table.
+TABLE_PROBE = """<script>
+window.addEventListener("load", () => setTimeout(() => {
+  const lines = [];
+  document.querySelectorAll("article table").forEach((table, index) => {
+    const room = table.closest("article").getBoundingClientRect().width;
+    const width = Math.max(table.getBoundingClientRect().width, table.scrollWidth);
+    const head = Array.from(table.querySelectorAll("th")).map(th => th.textContent.trim())
+      .filter(text => text).slice(0, 4).join(", ");
+    lines.push([index, Math.ceil(width), Math.floor(room), head.slice(0, 80)].join(";"));
+  });
+  const out = document.createElement("pre");
+  out.id = "%s";
+  out.textContent = lines.join("\\n");
+  document.body.appendChild(out);
+}, 200));
+</script>""" % TABLE_PROBE_ID
 # Altair's HTML output asks for each library with maybeLoadScript("vega-lite", "6.4.1").
 _MAYBE_LOAD = re.compile(r'maybeLoadScript\("([\w-]+)",\s*"([^"]+)"\)')
 _VERSIONS_JS = re.compile(r'"(vega_version|vegalite_version|vegaembed_version)"\s*:\s*"([^"]+)"')
@@ -82,20 +107,33 @@ def count_charts(notebook: Path) -> int:
 
 
 def dump_dom(page: Path, chromium: str | None = None, profile: Path | None = None) -> str:
-    """The DOM of ``page`` after headless chromium ran its scripts (10 s of virtual time)."""
+    """The DOM of ``page`` after headless chromium ran its scripts (10 s of virtual time) in a
+    `WINDOW`-sized window, with the table widths of `TABLE_PROBE` in it.
+
+    The probe goes into a hidden copy of the page beside it (so its relative links still work),
+    which is removed afterwards."""
     chromium = chromium or find_chromium()
-    with tempfile.TemporaryDirectory(prefix="irn-chromium-") as scratch:
-        command = [
-            chromium,
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={profile or scratch}",
-            f"--virtual-time-budget={VIRTUAL_TIME_BUDGET_MS}",
-            "--dump-dom",
-            page.resolve().as_uri(),
-        ]
-        result = subprocess.run(
-            command, capture_output=True, text=True, timeout=CHROMIUM_TIMEOUT_S, check=False
-        )
+    html = page.read_text(encoding="utf-8")
+    cut = html.rfind("</body>")
+    probed = page.with_name(f".irn-probe-{page.name}")
+    probed.write_text(html[:cut] + TABLE_PROBE + html[cut:] if cut >= 0 else html + TABLE_PROBE,
+                      encoding="utf-8")
+    try:
+        with tempfile.TemporaryDirectory(prefix="irn-chromium-") as scratch:
+            command = [
+                chromium,
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={profile or scratch}",
+                f"--window-size={WINDOW[0]},{WINDOW[1]}",
+                f"--virtual-time-budget={VIRTUAL_TIME_BUDGET_MS}",
+                "--dump-dom",
+                probed.resolve().as_uri(),
+            ]
+            result = subprocess.run(
+                command, capture_output=True, text=True, timeout=CHROMIUM_TIMEOUT_S, check=False
+            )
+    finally:
+        probed.unlink(missing_ok=True)
     if result.returncode != 0 or "<html" not in result.stdout:
         raise RuntimeError(
             f"chromium failed on {page} (exit {result.returncode}):\n{result.stderr[-2000:]}"
@@ -120,6 +158,18 @@ def dom_problems(dom: str, expected_charts: int, label: str) -> list[str]:
         problems.append(
             f"{label}: {len(containers) - len(drawn)} of {len(containers)} chart(s) did not draw"
         )
+    probe = soup.find(id=TABLE_PROBE_ID)
+    if probe is None:
+        problems.append(f"{label}: the table-width probe did not run")
+    else:
+        probe.extract()  # its text is not the page's
+        for line in filter(None, probe.get_text().splitlines()):
+            index, width, room, head = line.split(";", 3)
+            if int(width) > int(room):
+                problems.append(
+                    f"{label}: table {int(index) + 1} ({head}) is {width} px wide, wider than the "
+                    f"{room} px text column of a {WINDOW[0]} px window: show fewer or narrower columns"
+                )
     text = soup.get_text(" ")
     for marker in (LOAD_ERROR, JS_ERROR):
         if marker in text:

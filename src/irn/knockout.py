@@ -401,6 +401,32 @@ def compare(effect: pd.DataFrame, by=("task", "arch")) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def table(verdict: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """The output of :func:`compare` as a table that fits a page: the grouping columns as the index,
+    the three mean drops under *drop*, and each difference with its p-value under *target − other*
+    and *target − random* (Δ, p). Drops and differences are rounded to ``digits``; p-values keep two
+    significant digits, so a small one never reads 0.0. ``n`` (replicates per row) is left out:
+    say it in the text."""
+    keys = [c for c in verdict.columns if c in CONDITION + ["target_concept", "dataset"]]
+    missing = [c for c in ("target_drop", "other_drop", "random_drop", "specific", "p_specific",
+                           "vs_random", "p_random") if c not in verdict.columns]
+    if missing or not keys:
+        raise ValueError("verdict must be the output of knockout.compare (grouped by task, arch, "
+                         f"target_concept or dataset); it lacks {missing or 'a grouping column'}")
+    p = lambda column: verdict[column].map("{:.2g}".format)  # noqa: E731
+    out = pd.DataFrame({
+        ("drop", "target"): verdict.target_drop.round(digits),
+        ("drop", "other"): verdict.other_drop.round(digits),
+        ("drop", "random"): verdict.random_drop.round(digits),
+        ("target − other", "Δ"): verdict.specific.round(digits),
+        ("target − other", "p"): p("p_specific"),
+        ("target − random", "Δ"): verdict.vs_random.round(digits),
+        ("target − random", "p"): p("p_random"),
+    })
+    out.index = pd.MultiIndex.from_frame(verdict[keys]) if len(keys) > 1 else pd.Index(verdict[keys[0]])
+    return out
+
+
 # -- classifiers on variable-length data: knock out at each sequence's own answer (DESIGN §13) -------
 def class_accuracy(model: Stacked, data: analysis.Probe) -> np.ndarray:
     """(replicates, classes) per-class accuracy (recall): the fraction of each class's sequences of
