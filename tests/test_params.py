@@ -121,3 +121,17 @@ def test_reproducibility_line_names_parameters_versions_and_zoo_entries():
     assert params.reproducibility({}, [trained, cached]).zoo_entries == (zoo.entry_key(condition, config), cached)
     with pytest.raises(ValueError, match="^trained "):
         params.reproducibility({}, [3.5])
+
+
+def test_reproducibility_line_times_the_run_from_the_parameter_check(monkeypatch):
+    clock = iter([100.0, 250.4])
+    monkeypatch.setattr(params.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(params, "_checked_at", None)
+    with pytest.raises(ValueError, match="seed"):
+        params.check({"seed": -1}, {"seed": params.integer(low=0)})  # a failed check starts nothing
+    assert params.reproducibility({}).seconds is None
+    assert "This run" not in params.reproducibility({})._repr_markdown_()
+    params.check({"seed": 1}, {"seed": params.integer(low=0)})  # clock: 100.0
+    line = params.reproducibility({"seed": 1})  # clock: 250.4
+    assert line.seconds == pytest.approx(150.4)
+    assert "This run took 2 min 30 s (from the parameter check on)." in line._repr_markdown_()

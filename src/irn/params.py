@@ -25,6 +25,7 @@ dependency for a dozen rules).
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from numbers import Integral, Real
 from pathlib import Path
@@ -137,13 +138,18 @@ SEED = integer(low=0)
 ALPHA = number(0, 1, closed=False)
 
 
+_checked_at: float | None = None  # time.monotonic() of the last successful check: a run's start
+
+
 def check(values: dict, spec: dict[str, Rule]) -> dict:
     """Check ``values[name]`` against ``spec[name]`` for every name of ``spec``, in order.
 
     values: the chapter's variables (``globals()`` in a notebook) or any dict; spec: parameter
     name → ``Rule``. Raises ONE ``ValueError`` for the first bad or missing parameter:
-    "seed must be an integer >= 0, got -1". Returns {name: value} in spec order.
+    "seed must be an integer >= 0, got -1". Returns {name: value} in spec order. A successful
+    check marks the start of a chapter run: ``reproducibility`` reports the time since.
     """
+    global _checked_at
     if not isinstance(values, dict):
         raise ValueError(f"values must be a dict (e.g. globals()), got {type(values).__name__}")
     if not isinstance(spec, dict) or not all(isinstance(r, Rule) for r in spec.values()):
@@ -153,6 +159,7 @@ def check(values: dict, spec: dict[str, Rule]) -> dict:
             raise ValueError(f"{name} is missing: the parameters cell must set it ({checked.allowed})")
         if not checked.ok(values[name]):
             raise ValueError(f"{name} must be {checked.allowed}, got {values[name]!r}")
+    _checked_at = time.monotonic()
     return {name: values[name] for name in spec}
 
 
@@ -161,21 +168,27 @@ class Reproducibility:
     """What a chapter run depends on, shown as one line at its end.
 
     parameters: the checked parameters (``check``'s result); commit: the irn commit (None when
-    unknown); versions: package → version; zoo_entries: the zoo entry names the run used.
+    unknown); versions: package → version; zoo_entries: the zoo entry names the run used;
+    seconds: wall time since the parameters were checked (the run so far), None without a check.
     """
 
     parameters: dict
     commit: str | None
     versions: dict
     zoo_entries: tuple
+    seconds: float | None = None
 
     def _repr_markdown_(self) -> str:
         shown = ", ".join(f"`{k}={v!r}`" for k, v in self.parameters.items())
         entries = ", ".join(f"`{e}`" for e in self.zoo_entries) or "none"
         versions = ", ".join(f"{k} {v}" for k, v in self.versions.items())
         commit = f"commit `{self.commit[:12]}`" if self.commit else "commit unknown"
+        ran = ""
+        if self.seconds is not None:
+            minutes, seconds = divmod(round(self.seconds), 60)
+            ran = f" This run took {f'{minutes} min ' if minutes else ''}{seconds} s (from the parameter check on)."
         return (f"**Reproducibility.** Parameters: {shown}. irn {commit}; {versions}. "
-                f"Zoo entries ({len(self.zoo_entries)}): {entries}.")
+                f"Zoo entries ({len(self.zoo_entries)}): {entries}.{ran}")
 
 
 def irn_commit() -> str | None:
@@ -223,4 +236,5 @@ def reproducibility(parameters: dict, trained=()) -> Reproducibility:
             versions[package] = "not installed"
     entries = tuple(dict.fromkeys(t if isinstance(t, str) else t.meta.get("key") or zoo.entry_key(t.condition, t.config)
                                   for t in trained))
-    return Reproducibility(dict(parameters), irn_commit(), versions, entries)
+    seconds = None if _checked_at is None else time.monotonic() - _checked_at
+    return Reproducibility(dict(parameters), irn_commit(), versions, entries, seconds)
