@@ -266,7 +266,12 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess | None:
 def library_commit(root: Path = ROOT) -> str | None:
     """The last commit that changed the library (`LIBRARY_PATHS`), or None outside a git clone."""
     result = _git(root, "log", "-1", "--format=%H", "--", *LIBRARY_PATHS)
-    return result.stdout.strip() or None if result and result.returncode == 0 else None
+    return (result.stdout.strip() or None) if result and result.returncode == 0 else None
+
+
+def repository_url(root: Path = ROOT) -> str:
+    """``repository.url`` of ``_config.yml`` without a trailing slash ("" when unset)."""
+    return (_yaml(root / "_config.yml").get("repository") or {}).get("url", "").rstrip("/")
 
 
 def colab_ref(source: Path) -> tuple[str, str] | None:
@@ -278,17 +283,17 @@ def colab_ref(source: Path) -> tuple[str, str] | None:
     return (found["url"], found["ref"]) if found else None
 
 
-def pin_problems(root: Path = ROOT, history: bool = True) -> list[str]:
+def pin_problems(root: Path = ROOT) -> list[str]:
     """Colab must install the library each chapter runs against.
 
     Every setup cell installs ``irn @ git+URL@SHA`` with URL the repository of ``_config.yml``
-    and SHA a full commit hash (a branch such as ``main`` moves on). With ``history`` and a git
-    clone that holds the commit, it must also be an ancestor of HEAD (so it is published with
+    and SHA a full commit hash (a branch such as ``main`` moves on). In a git clone that holds the
+    commit, it must also be an ancestor of HEAD (so it is published with
     it) whose library (`LIBRARY_PATHS`) equals HEAD's. A shallow clone without the commit
     (GitHub's checkout) cannot tell and is not held against the book.
     """
-    url = (_yaml(root / "_config.yml").get("repository") or {}).get("url", "").rstrip("/")
-    head = _git(root, "rev-parse", "HEAD") if history else None
+    url = repository_url(root)
+    head = _git(root, "rev-parse", "HEAD")
     in_git = head is not None and head.returncode == 0
     fix = "run `make pin` after committing the library, then commit the chapters"
     problems, refs = [], set()
@@ -325,7 +330,7 @@ def pin(root: Path = ROOT) -> str:
         raise BuildError("the library has uncommitted changes (" + ", ".join(
             line[3:] for line in status.stdout.splitlines()) + "): commit them first, Colab installs a commit")
     commit = library_commit(root)
-    url = (_yaml(root / "_config.yml").get("repository") or {}).get("url", "").rstrip("/")
+    url = repository_url(root)
     for source in jupytext_sources(root):
         text = source.read_text(encoding="utf-8")
         new = _INSTALL.sub(f'"irn @ git+{url}@{commit}"', text, count=1)
@@ -454,12 +459,8 @@ def write_mathjax(extra: Path) -> None:
 
 def built_commit() -> str | None:
     """The commit the book is built from (``git rev-parse HEAD``), or None outside a git clone."""
-    try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return result.stdout.strip() or None
+    result = _git(ROOT, "rev-parse", "HEAD")
+    return (result.stdout.strip() or None) if result and result.returncode == 0 else None
 
 
 def pin_launch_commit(config: Path) -> None:
