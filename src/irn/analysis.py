@@ -104,8 +104,7 @@ def record(trained: Trained, samples: int = ANALYSIS_SAMPLES, seed: int = 0, sta
     default). Clean memory-task sequences give at most 8 distinct hidden states per step; noisy
     ones give every sample its own.
     """
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
-        raise ValueError(f"samples must be a positive integer, got {samples!r}")
+    tasks.check_count(samples, "samples", 1)
     delay = analysis_delay(trained.condition.delay) if delay is None else tasks.check_delay(delay, allow_random=False)
     task = trained.condition.task
     batch = tasks.sample(task, samples, delay=delay, noise=noise, seed=seed)
@@ -273,8 +272,7 @@ def _check_steps(steps, n_steps: int) -> list[int]:
 def _check_tie_break(tie_break, draws) -> None:
     if tie_break not in TIE_BREAKS:
         raise ValueError(f"tie_break must be one of {TIE_BREAKS}, got {tie_break!r}")
-    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
-        raise ValueError(f"draws must be a positive integer, got {draws!r}")
+    tasks.check_count(draws, "draws", 1)
 
 
 def relay_of_recording(rec: Recording, steps, method: str = "median", tie_break: str = "index",
@@ -421,8 +419,7 @@ def relay_chance(rec: Recording, steps, method: str = "median", shuffles: int = 
     steps = _check_steps(steps, rec.steps)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if isinstance(shuffles, bool) or not isinstance(shuffles, (int, np.integer)) or shuffles < 1:
-        raise ValueError(f"shuffles must be a positive integer, got {shuffles!r}")
+    tasks.check_count(shuffles, "shuffles", 1)
     bits = relay.binarize(rec.hidden[:, :, steps].transpose(0, 2, 1, 3), method=method)  # (R, S, N, H)
     rows = []
     for r in range(bits.shape[0]):

@@ -42,7 +42,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from irn import params
 from irn.models import Stacked
+from irn.params import check_count
 from irn.train import StackedAdam
 
 KINDS = ("fixed", "slow")
@@ -256,10 +258,10 @@ def sample_states(model: Stacked, inputs, n: int = 256, jitter: float = 0.05, se
     """Seeds for ``fixed_points``: ``n`` states per replicate drawn from the model's input-free
     steps on ``inputs`` (batch, steps, n_inputs), plus Gaussian jitter of standard deviation
     ``jitter`` (in state units). Returns (replicates, n, D) float64."""
-    _check_int(n, "n", 1)
+    check_count(n, "n", 1)
     if not isinstance(jitter, (int, float)) or isinstance(jitter, bool) or not np.isfinite(jitter) or jitter < 0:
         raise ValueError(f"jitter must be a finite number >= 0, got {jitter!r}")
-    _check_int(seed, "seed", 0)
+    check_count(seed, "seed", 0)
     x, free = trajectory_states(model, inputs)
     if not free.any():
         raise ValueError("inputs must contain input-free (all-zero) steps to seed from")
@@ -270,17 +272,8 @@ def sample_states(model: Stacked, inputs, n: int = 256, jitter: float = 0.05, se
     return out + rng.normal(0.0, jitter, size=out.shape)
 
 
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _check_positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) \
-            or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
+    return float(params.require(value, name, params.number(0, closed=False)))
 
 
 # -- fixed points ---------------------------------------------------------------------------------
@@ -343,7 +336,7 @@ def fixed_points(model: Stacked, seeds=None, *, inputs=None, n_seeds: int = 256,
     for name, value, minimum in (("n_seeds", n_seeds, 1), ("adam_steps", adam_steps, 0),
                                  ("polish_steps", polish_steps, 0), ("confirm_steps", confirm_steps, 1),
                                  ("seed", seed, 0)):
-        _check_int(value, name, minimum)
+        check_count(value, name, minimum)
     for name, value in (("lr", lr), ("fixed_tol", fixed_tol), ("slow_tol", slow_tol), ("merge_tol", merge_tol)):
         _check_positive(value, name)
     if slow_tol < fixed_tol:
@@ -470,7 +463,7 @@ def _check_pulse(model, channel, sign, pulse_steps):
         raise ValueError(f"channel must be an input channel 0…{model.n_inputs - 1}, got {channel!r}")
     if sign not in (1, -1) or isinstance(sign, bool):
         raise ValueError(f"sign must be +1 or -1, got {sign!r}")
-    _check_int(pulse_steps, "pulse_steps", 1)
+    check_count(pulse_steps, "pulse_steps", 1)
 
 
 def threshold(model: Stacked, start, channel: int, sign: int = 1, pulse_steps: int = 1, *,
@@ -488,9 +481,9 @@ def threshold(model: Stacked, start, channel: int, sign: int = 1, pulse_steps: i
     _check_model(model)
     _check_pulse(model, channel, sign, pulse_steps)
     _check_positive(max_amplitude, "max_amplitude")
-    _check_int(grid, "grid", 1)
+    check_count(grid, "grid", 1)
     _check_positive(tol, "tol")
-    _check_int(settle_steps, "settle_steps", 1)
+    check_count(settle_steps, "settle_steps", 1)
     _check_positive(match_tol, "match_tol")
     start = _as_states(model, start, "start")
     stable, ids = _stable_lists(model, points)
@@ -573,8 +566,8 @@ def network(model: Stacked, points: pd.DataFrame, channels=None, signs=(1, -1), 
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not np.isfinite(noise) or noise < 0:
         raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
     _check_positive(amplitude, "amplitude")
-    _check_int(trials, "trials", 1)
-    _check_int(seed, "seed", 0)
+    check_count(trials, "trials", 1)
+    check_count(seed, "seed", 0)
     if not isinstance(points, pd.DataFrame):
         raise ValueError(f"points must be a fixed_points DataFrame, got {type(points).__name__}")
     stable, ids = _stable_lists(model, points)
@@ -649,8 +642,8 @@ def flipflop_automaton(n_inputs: int = 3, probe_steps: int = 8, amplitude: float
     """The flip-flop's 2^n states (a sign per channel; named like "+−+") and the n·2^n edges of the
     n-cube: a pulse of sign s on channel k flips bit k to s (a pulse equal to the held sign is no
     transition). Probes: every channel pulsed once with its state's sign, then input-free steps."""
-    _check_int(n_inputs, "n_inputs", 1)
-    _check_int(probe_steps, "probe_steps", 1)
+    check_count(n_inputs, "n_inputs", 1)
+    check_count(probe_steps, "probe_steps", 1)
     _check_positive(amplitude, "amplitude")
     combos = [tuple(1 if (b >> k) & 1 else -1 for k in range(n_inputs)) for b in range(2 ** n_inputs)]
     name = lambda c: "".join("+" if v > 0 else "−" for v in c)  # noqa: E731
@@ -677,7 +670,7 @@ def memory_automaton(steps=(3, 6, 9), probe_steps: int = 8, amplitude: float = 1
     steps = tuple(int(s) for s in steps)
     if len(steps) != 3 or list(steps) != sorted(set(steps)) or steps[0] < 0:
         raise ValueError(f"steps must be 3 increasing non-negative steps, got {steps!r}")
-    _check_int(probe_steps, "probe_steps", 1)
+    check_count(probe_steps, "probe_steps", 1)
     _check_positive(amplitude, "amplitude")
     letters = "ABC"
     name = lambda c: "".join(f"{letters[k]}{'+' if v > 0 else '−'}" for k, v in enumerate(c))  # noqa: E731
@@ -824,7 +817,7 @@ def state_map(model: Stacked, inputs, points: pd.DataFrame, edges: pd.DataFrame,
     if isinstance(replicate, bool) or not isinstance(replicate, (int, np.integer)) \
             or not 0 <= replicate < model.replicates:
         raise ValueError(f"replicate must be in 0…{model.replicates - 1}, got {replicate!r}")
-    _check_int(max_states, "max_states", 2)
+    check_count(max_states, "max_states", 2)
     x, _ = trajectory_states(model, inputs)
     x = x[replicate].double().numpy()
     mean = x.mean(axis=0)

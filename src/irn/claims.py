@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from irn import params
+
 CLAIMS_ENV = "IRN_CLAIMS_DIR"
 DEFAULT_DIR = "_claims"
 VERDICTS = ("reproduced", "partly", "not reproduced")
@@ -149,8 +151,7 @@ def can_reach(n: int, alpha: float = ALPHA, paired: bool = True) -> bool:
     """Whether a two-sided rank test over ``n`` replicates can reach p < ``alpha`` at all: its
     smallest p-value is 2 / 2**n (Wilcoxon signed-rank, ``paired``) or 2 / C(2n, n) (Mann–Whitney
     U with n per group)."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    params.check_count(n, "n", 1)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
     smallest = 2 / 2 ** int(n) if paired else 2 / math.comb(2 * int(n), int(n))
@@ -161,8 +162,7 @@ def verdict_of(supported: int, total: int, reproduced_at: float = 1.0, reachable
     """"reproduced" when at least the share ``reproduced_at`` of ``total`` tests (or replicates)
     back the claim (default: all), "partly" when some do, else "not reproduced"; ``NO_VERDICT``
     when ``reachable`` is False (the tests could not have passed, see ``can_reach``)."""
-    if isinstance(total, bool) or not isinstance(total, (int, np.integer)) or total < 1:
-        raise ValueError(f"total must be a positive integer, got {total!r}")
+    params.check_count(total, "total", 1)
     if isinstance(supported, bool) or not isinstance(supported, (int, np.integer)) \
             or not 0 <= supported <= total:
         raise ValueError(f"supported must be an integer in 0…{total}, got {supported!r}")
@@ -200,8 +200,7 @@ def record_claim(claim_id: str, chapter: int, statement: str, value_text: str, v
     """
     if not isinstance(claim_id, str) or not _ID.match(claim_id):
         raise ValueError(f"claim_id must be a lower-case identifier (a-z, 0-9, _), got {claim_id!r}")
-    if isinstance(chapter, bool) or not isinstance(chapter, (int, np.integer)) or chapter < 1:
-        raise ValueError(f"chapter must be a positive integer, got {chapter!r}")
+    params.check_count(chapter, "chapter", 1)
     for name, text in (("statement", statement), ("value_text", value_text)):
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"{name} must be a non-empty string, got {text!r}")

@@ -37,6 +37,7 @@ import torch
 
 from irn import train, zoo
 from irn.models import Stacked, check_arch
+from irn.params import check_count
 
 __all__ = [
     "SOURCES",
@@ -212,8 +213,7 @@ def forecasters(kind: str, split: Split, replicates: int, hidden: int = 12, *, a
         arch = "rnn"
     for name, value, low in (("replicates", replicates, 1), ("hidden", hidden, 2), ("epochs", epochs, 1),
                              ("steps", steps, 2), ("seed", seed, 0)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
+        check_count(value, name, low)
     if not isinstance(lr, (int, float)) or not lr > 0:
         raise ValueError(f"lr must be a positive number, got {lr!r}")
     inputs, targets = windows(split.train, steps)

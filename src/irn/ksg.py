@@ -53,6 +53,8 @@ import numba
 import numpy as np
 from scipy.special import digamma
 
+from irn import params
+
 __all__ = [
     "entropy",
     "mutual_information",
@@ -252,18 +254,11 @@ def _as_columns(values, name: str) -> np.ndarray:
 
 
 def _check_int(value, name: str, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low \
-            or (high is not None and value > high):
-        allowed = f"an integer ≥ {low}" if high is None else f"an integer in {low}…{high}"
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    return int(value)
+    return int(params.require(value, name, params.integer(low, high)))
 
 
 def _check_noise(noise) -> float:
-    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.floating)) \
-            or not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be a finite number ≥ 0 (relative tie-breaking noise), got {noise!r}")
-    return float(noise)
+    return float(params.require(noise, "noise", params.number(low=0)))  # relative tie-breaking noise
 
 
 def prepare(columns: np.ndarray, normalize: bool = True, noise: float = DEFAULT_NOISE,

@@ -122,8 +122,7 @@ def project(hidden, components: int = 2) -> Projection:
     if hidden.ndim < 2 or hidden.shape[-2] < 2 or hidden.shape[-1] < 1:
         raise ValueError("hidden must be (..., samples, nodes) with at least 2 samples and 1 node, "
                          f"got shape {hidden.shape}")
-    if isinstance(components, bool) or not isinstance(components, (int, np.integer)) or components < 1:
-        raise ValueError(f"components must be a positive integer, got {components!r}")
+    tasks.check_count(components, "components", 1)
     k = min(int(components), hidden.shape[-1], hidden.shape[-2])
     centred = hidden - hidden.mean(axis=-2, keepdims=True)
     u, s, _ = np.linalg.svd(centred, full_matrices=False)

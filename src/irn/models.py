@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from irn.params import check_count
+
 ARCHS = ("rnn", "gru", "lstm")
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 N_OUTPUTS = 3  # the paper's three concepts: the default readout size
@@ -46,12 +48,6 @@ def check_choice(value, name: str, allowed: tuple) -> str:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
     return value
-
-
-def _positive(value, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def layer_parameter(name: str, layer: int) -> str:
@@ -109,11 +105,11 @@ class Stacked(nn.Module):
                  nonlinearity: str = "tanh"):
         super().__init__()
         self.arch = check_arch(arch)
-        self.replicates = _positive(replicates, "replicates")
-        self.n_inputs = _positive(n_inputs, "n_inputs")
-        self.hidden = _positive(hidden, "hidden")
-        self.n_outputs = _positive(n_outputs, "n_outputs")
-        self.layers = _positive(layers, "layers")
+        self.replicates = check_count(replicates, "replicates", 1)
+        self.n_inputs = check_count(n_inputs, "n_inputs", 1)
+        self.hidden = check_count(hidden, "hidden", 1)
+        self.n_outputs = check_count(n_outputs, "n_outputs", 1)
+        self.layers = check_count(layers, "layers", 1)
         self.readout = check_choice(readout, "readout", READOUTS)
         self.nonlinearity = check_choice(nonlinearity, "nonlinearity", NONLINEARITIES)
         if arch != "rnn" and nonlinearity != "tanh":

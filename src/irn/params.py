@@ -141,6 +141,22 @@ ALPHA = number(0, 1, closed=False)
 _checked_at: float | None = None  # time.monotonic() of the last successful check: a run's start
 
 
+def require(value, name: str, rule: Rule):
+    """Return ``value`` if ``rule`` allows it, else raise the one ``ValueError`` every check of
+    irn raises: "{name} must be {rule.allowed}, got {value!r}". The library's own argument checks
+    (``tasks.check_count``, ``tasks.check_noise``, …) go through here, as ``check`` does."""
+    if not isinstance(rule, Rule):
+        raise ValueError(f"rule must be an irn.params.Rule, got {type(rule).__name__}")
+    if not rule.ok(value):
+        raise ValueError(f"{name} must be {rule.allowed}, got {value!r}")
+    return value
+
+
+def check_count(value, name: str, minimum: int) -> int:
+    """Return ``value`` as an int if it is an integer >= ``minimum``; raise ValueError otherwise."""
+    return int(require(value, name, integer(low=minimum)))
+
+
 def check(values: dict, spec: dict[str, Rule]) -> dict:
     """Check ``values[name]`` against ``spec[name]`` for every name of ``spec``, in order.
 
@@ -157,8 +173,7 @@ def check(values: dict, spec: dict[str, Rule]) -> dict:
     for name, checked in spec.items():
         if name not in values:
             raise ValueError(f"{name} is missing: the parameters cell must set it ({checked.allowed})")
-        if not checked.ok(values[name]):
-            raise ValueError(f"{name} must be {checked.allowed}, got {values[name]!r}")
+        require(values[name], name, checked)
     _checked_at = time.monotonic()
     return {name: values[name] for name in spec}
 

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.distance import cdist
 
-from irn import info
+from irn import info, params
 
 __all__ = ["Binning", "KDE", "KSG", "information_plane", "compression", "gaussian_mixture_entropy"]
 
@@ -89,8 +89,7 @@ class Binning:
     limits: tuple[float, float] | None = None
 
     def __post_init__(self):
-        if isinstance(self.bins, bool) or not isinstance(self.bins, (int, np.integer)) or self.bins < 2:
-            raise ValueError(f"bins must be an integer >= 2, got {self.bins!r}")
+        params.check_count(self.bins, "bins", 2)
         if self.limits is not None and (len(self.limits) != 2 or not self.limits[0] < self.limits[1]):
             raise ValueError(f"limits must be None or (lo, hi) with lo < hi, got {self.limits!r}")
 
@@ -119,10 +118,7 @@ class Binning:
 
 
 def _check_variance(variance) -> float:
-    if isinstance(variance, bool) or not isinstance(variance, (int, float, np.floating)) \
-            or not math.isfinite(variance) or variance <= 0:
-        raise ValueError(f"variance must be a positive number, got {variance!r}")
-    return float(variance)
+    return float(params.require(variance, "variance", params.number(0, closed=False)))
 
 
 def _kernel(centres: np.ndarray, variance: float) -> np.ndarray:
@@ -200,8 +196,7 @@ class KSG:
     k: int = 3
 
     def __post_init__(self):
-        if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k < 1:
-            raise ValueError(f"k must be a positive integer, got {self.k!r}")
+        params.check_count(self.k, "k", 1)
 
     @property
     def label(self) -> str:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from irn import params
 from irn.train import fit
 
 __all__ = ["Recorder", "TrainingRecord", "record_fit", "matrix_of", "snr_drop"]
@@ -162,8 +163,7 @@ def snr_drop(gradients: pd.DataFrame, threshold: float = 1.0, window: int = 5,
         raise ValueError(f"gradients must have columns {[*by, 'epoch', 'snr']}; it lacks {missing}")
     if not (isinstance(threshold, (int, float)) and threshold > 0):
         raise ValueError(f"threshold must be a positive number, got {threshold!r}")
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
-        raise ValueError(f"window must be a positive integer, got {window!r}")
+    params.check_count(window, "window", 1)
     rows = []
     for key, g in gradients.sort_values("epoch").groupby(list(by), sort=False):
         smooth = g.snr.rolling(window, min_periods=1).median().to_numpy()

@@ -53,6 +53,7 @@ import numpy as np
 from numba import njit
 
 from irn.info import conditional_mutual_information
+from irn.params import check_count
 
 __all__ = [
     "BINARIZE_METHODS",
@@ -265,8 +266,7 @@ def _check_nodes(nodes, n_nodes: int) -> np.ndarray:
 
 
 def _check_null_settings(shuffles, seed) -> None:
-    if isinstance(shuffles, bool) or not isinstance(shuffles, (int, np.integer)) or shuffles < 1:
-        raise ValueError(f"shuffles must be a positive integer, got {shuffles!r}")
+    check_count(shuffles, "shuffles", 1)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
 
@@ -975,8 +975,7 @@ def planted_relays(samples: int, nodes: int, relays: int = 4, flip: float = 0.1,
     """Random-bit hidden states with ``relays`` planted relay nodes at random positions (the
     DESIGN §14 test case). Returns a :class:`PlantedRelays`."""
     for name, value, low in (("samples", samples, 2), ("nodes", nodes, 2), ("relays", relays, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        check_count(value, name, low)
     if relays > nodes:
         raise ValueError(f"relays must be at most nodes ({nodes}), got {relays}")
     if not (isinstance(flip, (int, float)) and 0 <= flip < 0.5):
@@ -1050,8 +1049,7 @@ def _probe_greedy(x_in, x_out, hidden_bits, bins: int = PROBE_BINS, seed: int = 
     does not apply (the estimate does not need patterns to recur).
     """
     x_in, x_out, hidden_bits = _check_relay_data(x_in, x_out, hidden_bits)
-    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 2:
-        raise ValueError(f"bins must be an integer >= 2, got {bins!r}")
+    check_count(bins, "bins", 2)
     _check_null_settings(1, seed)
     samples, n_nodes = hidden_bits.shape
     if samples < 4:

@@ -106,22 +106,17 @@ class SweepResult:
     loaded: tuple
 
 
-def _positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
 def grid(archs=("rnn", "gru", "lstm"), task_names=tasks.TASKS, delays=("random",), hidden=(12,),
          replicates: int = 20, block: int | None = None) -> list[Unit]:
     """Every arch × task × delay × hidden size, with ``replicates`` networks split into blocks of
     ``block`` (default: one block). Returns the units, blocks innermost."""
-    _positive("replicates", replicates)
+    tasks.check_count(replicates, "replicates", 1)
     block = replicates if block is None else block
-    _positive("block", block)
+    tasks.check_count(block, "block", 1)
     for a in archs:
         check_arch(a)
     for h in hidden:
-        _positive("hidden", h)
+        tasks.check_count(h, "hidden", 1)
     units = []
     for a in archs:
         for t in task_names:

@@ -30,6 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from irn import params
+from irn.params import check_count
+
 TASKS = ("memory", "block")  # the paper's tasks: chapters 1–7 and train.paper_conditions use these
 ALL_TASKS = (*TASKS, "flipflop")  # every task irn can train
 CONCEPTS = {"memory": ("A", "B", "C"), "block": ("size", "direction", "brightness"),
@@ -179,13 +182,6 @@ def _assemble(pat: Patterns, index: np.ndarray, delay: np.ndarray, steps: int,
     )
 
 
-def check_count(value, name: str, minimum: int) -> int:
-    """Return ``value`` as an int if it is an integer >= ``minimum``; raise ValueError otherwise."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def check_answer_steps(answer_step, samples: int, steps: int) -> torch.Tensor:
     """(samples,) int64 answer steps from an int or one step per sample, each in 0…steps−1."""
     try:
@@ -198,10 +194,8 @@ def check_answer_steps(answer_step, samples: int, steps: int) -> torch.Tensor:
 
 
 def check_noise(noise) -> float:
-    if not isinstance(noise, (int, float, np.floating)) or isinstance(noise, bool) \
-            or not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
-    return float(noise)
+    """Return ``noise`` (the std of Gaussian input noise) as a float if it is a finite number >= 0."""
+    return float(params.require(noise, "noise", params.number(low=0)))
 
 
 def sample(task: str, n: int, delay=4, noise: float = 0.0, seed: int = 0,

@@ -42,7 +42,7 @@ from safetensors.torch import save as st_save
 import irn
 from irn import tasks
 from irn.models import Stacked
-from irn.parallel import one_thread, process_pool, run_units
+from irn.parallel import process_pool, run_units
 from irn.train import TRAINING_CODE_VERSION, Condition, TrainConfig, Trained, train, training_groups
 
 FORMAT = 1
