@@ -234,6 +234,8 @@ def test_experiment_on_planted_network():
     assert by_concept.index.names == ["task", "arch", "target_concept"] and len(by_concept) == 3
     with pytest.raises(ValueError, match="output of knockout.compare"):
         ko.table(result.drop(columns="p_random"))
+    with pytest.raises(ValueError, match="digits must be an integer >= 0"):
+        ko.table(result, digits=-1)
     curves = ko.curves(frame)
     assert curves.n.max() == len(PAIRS)
 

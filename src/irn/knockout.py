@@ -413,6 +413,7 @@ def table(verdict: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     if missing or not keys:
         raise ValueError("verdict must be the output of knockout.compare (grouped by task, arch, "
                          f"target_concept or dataset); it lacks {missing or 'a grouping column'}")
+    tasks.check_count(digits, "digits", 0)
     p = lambda column: verdict[column].map("{:.2g}".format)  # noqa: E731
     out = pd.DataFrame({
         ("drop", "target"): verdict.target_drop.round(digits),
