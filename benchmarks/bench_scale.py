@@ -24,8 +24,8 @@ import warnings
 import numpy as np
 from numba import njit
 
-from irn import relay
-from irn.relay import TIE_TOLERANCE, RelayEntropyWarning, _clog_table, greedy, planted_relays
+from irn.relay import TIE_TOLERANCE, RelayEntropyWarning, greedy, planted_relays
+from irn.relay.kernels import clog_table, greedy_runs
 
 # ----------------------------------------------------------------------------------------
 # the previous kernel (irn.relay before issue 15), verbatim apart from cache=False
@@ -198,7 +198,7 @@ def _run(kernel, x_in, x_out, hidden_bits):
     contribution = np.empty((1, nodes))
     index = np.zeros(1, dtype=np.int64)
     kernel(x_in[None], x_out[None], hidden_bits[None], index, index, index, True,
-           _clog_table(samples), order, curve, contribution)
+           clog_table(samples), order, curve, contribution)
     return order[0], curve[0]
 
 
@@ -209,7 +209,7 @@ def previous_greedy(x_in, x_out, hidden_bits):
 
 def current_greedy(x_in, x_out, hidden_bits):
     """Today's ``irn.relay`` kernel on one run, called like ``previous_greedy``."""
-    return _run(relay._greedy_runs, x_in, x_out, hidden_bits)
+    return _run(greedy_runs, x_in, x_out, hidden_bits)
 
 
 def _timed(function):

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_rules_accept_and_refuse():
     assert params.SEED.ok(0) and not params.SEED.ok(-1) and not params.SEED.ok(True) and not params.SEED.ok(1.0)
-    assert params.ALPHA.ok(0.05) and not params.ALPHA.ok(5) and not params.ALPHA.ok(0) and not params.ALPHA.ok(1)
+    assert params.SIGNIFICANCE.ok(0.05) and not params.SIGNIFICANCE.ok(5) and not params.SIGNIFICANCE.ok(0) and not params.SIGNIFICANCE.ok(1)
     assert params.number(0, 1).ok(1) and not params.number(0, 1).ok(float("nan"))
     assert params.one_of((1, "random")).ok("random") and not params.one_of((1, 2)).ok(True)
     assert params.list_of(("memory", "block")).ok(["block"])
@@ -36,7 +36,7 @@ def test_folder_rule(tmp_path):
 
 
 def test_check_names_the_parameter_and_returns_the_values():
-    spec = {"seed": params.SEED, "alpha": params.ALPHA}
+    spec = {"seed": params.SEED, "alpha": params.SIGNIFICANCE}
     assert params.check({"seed": 3, "alpha": 0.01, "other": 1}, spec) == {"seed": 3, "alpha": 0.01}
     with pytest.raises(ValueError, match=r"^seed must be an integer >= 0, got -1$"):
         params.check({"seed": -1, "alpha": 0.05}, spec)
@@ -103,35 +103,3 @@ def test_chapters_accept_their_defaults():
         namespace: dict = {}
         exec(compile(parameters, f"{chapter}:parameters", "exec"), namespace)
         exec(compile(check_cell, f"{chapter}:check", "exec"), namespace)
-
-
-def test_reproducibility_line_names_parameters_versions_and_zoo_entries():
-    from irn import train, zoo
-    from irn.models import Stacked
-
-    condition, config = train.Condition("gru", "memory", 3), train.TrainConfig(replicates=2)
-    model = Stacked("gru", 2, 3)
-    trained = train.Trained(condition, config, model, [1, 1], [0, 0], [0, 1], [1.0, 1.0])
-    line = params.reproducibility({"seed": 0, "fast": True}, [trained, trained])
-    assert line.zoo_entries == (zoo.entry_key(condition, config),)
-    assert set(line.versions) == {"python", "irn", "torch", "numpy", "pandas"}
-    text = line._repr_markdown_()
-    assert "`seed=0`" in text and zoo.entry_key(condition, config) in text
-    cached = zoo.cached_key("toy", {"a": 1})
-    assert params.reproducibility({}, [trained, cached]).zoo_entries == (zoo.entry_key(condition, config), cached)
-    with pytest.raises(ValueError, match="^trained "):
-        params.reproducibility({}, [3.5])
-
-
-def test_reproducibility_line_times_the_run_from_the_parameter_check(monkeypatch):
-    clock = iter([100.0, 250.4])
-    monkeypatch.setattr(params.time, "monotonic", lambda: next(clock))
-    monkeypatch.setattr(params, "_checked_at", None)
-    with pytest.raises(ValueError, match="seed"):
-        params.check({"seed": -1}, {"seed": params.integer(low=0)})  # a failed check starts nothing
-    assert params.reproducibility({}).seconds is None
-    assert "This run" not in params.reproducibility({})._repr_markdown_()
-    params.check({"seed": 1}, {"seed": params.integer(low=0)})  # clock: 100.0
-    line = params.reproducibility({"seed": 1})  # clock: 250.4
-    assert line.seconds == pytest.approx(150.4)
-    assert "This run took 2 min 30 s (from the parameter check on)." in line._repr_markdown_()

@@ -1,22 +1,39 @@
-"""The paper's claims as this run measured them: one record per claim, for the summary page.
+"""The claims of the book's sources as this run measured them: one record per claim, for the summary.
 
-Each chapter that tests a claim of Hintze, Najam & Schossau (arXiv 2510.01271) — or of another
-source, named at the start of the claim's statement — ends with
-``record_claim(...)``: it writes ``<claim_id>.json`` into the claims directory (env
-``IRN_CLAIMS_DIR``, default ``./_claims`` — chapters of one book build run in the same folder, so
-they share it) and glues the claim's value and verdict into the chapter with myst-nb, where the
-page can cite them as ``{glue:text}`<claim_id>``` and ``{glue:text}`<claim_id>_verdict``` (``glue`` writes
-what myst-nb reads, without importing myst-nb, so chapters run with the core install alone).
-The summary page reads every record back with ``load_claims`` and shows a claim whose chapter
-did not run as "not run"; ``summary_table`` turns that into the page's table.
+Each chapter that tests a claim — of Hintze, Najam & Schossau (arXiv 2510.01271), Ceni, Ashwin &
+Livi (arXiv 1807.10478), Ivanovic, Kha & Muruganantham's report, or a question the book adds —
+ends with ``record(claim_id, evidence, value_text)``: it writes ``<claim_id>.json`` into the
+claims directory (env ``IRN_CLAIMS_DIR``, default ``./_claims`` — chapters of one book build run
+in the same folder, so they share it) and glues the claim's value and verdict into the chapter
+with myst-nb, where the page can cite them as ``{glue:text}`<claim_id>``` and
+``{glue:text}`<claim_id>_verdict``` (``glue`` writes what myst-nb reads, without importing
+myst-nb, so chapters run with the core install alone). The summary page reads every record back
+with ``load_claims``; a claim whose chapter did not run shows as "not run".
 
-Verdicts come from rules in code, not from prose: ``supports`` says whether one test result
-backs the claim (p < alpha with the expected sign), ``verdict_of`` turns how many of the claim's
-tests did so into "reproduced" (all, or a stated share), "partly" (some) or "not reproduced"
-(none) — or "no verdict" when the tests could not have passed at all (``can_reach``: a
-signed-rank test over 4 replicates never reaches p < 0.05), so a fast-preset run is not read as a
-failed reproduction. A chapter states what its rule tests and records the rule's parameters
-(alpha, binarisation method, …) with the claim.
+**Each claim states its test before it runs.** ``REGISTRY`` holds, per claim, a ``ClaimSpec``:
+its chapter, source and statement, and its primary test — what is compared, the test, the family
+of comparisons it counts over, the expected direction, the share of the family that must support
+it (``reproduced_at``) and the correction applied within the family (Holm for a few comparisons,
+Benjamini–Hochberg for many). Chapters do not re-type any of it.
+
+**The verdict rule** (DESIGN §16), ``verdict_of(supported, total, contradicted)``:
+
+* a test *supports* the claim when p < alpha with the expected sign (``supports``) and
+  *contradicts* it when p < alpha with the opposite sign (``contradicts``); p-values are first
+  corrected within the family (``adjust``; ``tally`` does both);
+* "reproduced": at least ``reproduced_at`` × total tests support it and none contradicts it;
+* "partly": more tests support it than chance gives — with ``total`` two-sided tests at level
+  alpha, each points the expected way by chance with probability alpha / 2, so a one-sided
+  binomial test of ``supported`` out of ``total`` at rate alpha / 2 must reach p < alpha
+  (``chance_p``) — and more support it than contradict it;
+* "contradicted": the same holds for ``contradicted``, and more contradict it than support it;
+* otherwise "not reproduced"; "no verdict" when the test could not have reached p < alpha at all
+  (``can_reach``: a signed-rank test over 4 replicates never does) or has not shown that it can
+  see the effect (no positive control), so an underpowered run is not read as a failed reproduction.
+
+``Evidence`` carries the counts with the claim's main effect and its 95 % bootstrap interval over
+replicates (``bootstrap_interval``, scipy's percentile bootstrap), and ``record`` decides the verdict
+from it with the registry's rule — no chapter types a verdict.
 """
 
 from __future__ import annotations
@@ -25,87 +42,255 @@ import json
 import math
 import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
 from irn import params
+from irn.files import write_atomic
 
 CLAIMS_ENV = "IRN_CLAIMS_DIR"
 DEFAULT_DIR = "_claims"
-VERDICTS = ("reproduced", "partly", "not reproduced")
-NO_VERDICT = "no verdict"  # the run's tests could not reach significance (too few replicates)
+VERDICTS = ("reproduced", "partly", "not reproduced", "contradicted")
+NO_VERDICT = "no verdict"  # the run's test could not tell (too few replicates, or no positive control)
 NOT_RUN = "not run"
-ALPHA = 0.05
 
-# The paper's claims in the order of the summary page: claim_id -> (chapter, statement).
-PAPER_CLAIMS = {
-    "random_delay_generalises": (2, "Training with random delays generalises better over delays "
-                                    "than training with a fixed delay."),
-    "greedy_matches_exhaustive": (3, "The greedy search finds (nearly) the most relaying node set "
-                                     "of every size, as an exhaustive search does."),
-    "knockout_hits_own_concept": (4, "Knocking out the nodes that relay a concept lowers the "
-                                     "accuracy on that concept more than random knockouts of the same size."),
-    "gated_keep_information_in_place": (5, "GRU and LSTM keep a concept's information in the same "
-                                           "nodes over time, while the RNN moves it between nodes."),
-    "rnn_lower_overlap": (5, "Relaying nodes overlap less between consecutive steps in the RNN "
-                             "than in GRU and LSTM."),
-    "rnn_random_delay_localises": (5, "RNNs trained with random delays localise information much "
-                                      "like GRUs and LSTMs."),
-    "concepts_spread_over_nodes": (6, "Concepts are not confined to single nodes but spread over "
-                                      "several nodes."),
-    "nodes_relay_several_concepts": (6, "Individual nodes may relay information about multiple "
-                                        "concepts: some nodes appear to store information about "
-                                        "more than one concept (smearing)."),
-    "pca_resolves_states": (7, "A 2-D PCA of an RNN's hidden states resolves the 8 states of the "
-                               "memory task."),
-    "relay_removal_sharpens_clusters": (7, "Removing nodes least relaying first keeps a concept's "
-                                           "clusters better separated than removing them at random."),
-    # Ceni, Ashwin & Livi (arXiv 1807.10478), chapter 8
-    "ena_flipflop_cube": (8, "A network that solves a task with a finite set of held states has them as "
-                             "stable attractors joined by excitable connections: for the 3-bit flip-flop "
-                             "8 stable states and the 24 transitions of the cube (Ceni, Ashwin & Livi)."),
-    "ena_margin_above_one": (8, "The task's input pulses exceed the excitability thresholds of the "
-                                "transitions the task needs (Ceni, Ashwin & Livi)."),
-    "flow_outputs_further_along": (9, "Ivanovic et al.: there is a general direction of information "
-                                      "flow — outputs sit further along the network than hidden "
-                                      "neurons, and hidden neurons further than the inputs."),
-    "flow_no_clear_layers": (9, "Ivanovic et al.: the fully recurrent network shows no clear "
-                                "layer-like structure (the report is 'not yet sure' it forms layers)."),
-    "relay_nodes_on_flow_paths": (9, "Bridge (irn): in the memory-task networks, the relay nodes sit on "
-                                     "wider transfer-entropy flow paths from the inputs to the outputs "
-                                     "than the other hidden nodes."),
-    "ib_compression": (10, "After fitting, a recurrent layer compresses: its I(X;T) falls in the information "
-                           "plane (Shwartz-Ziv & Tishby 2017; seed 003, question 3)."),
-    "compression_needs_tanh": (10, "Compression appears with tanh units but not with ReLU units "
-                                   "(Saxe et al. 2018)."),
-    "information_tracks_learning": (10, "I(T;Y) rises as the network learns, so it indicates learning "
-                                        "(seed 003, question 4)."),
-    "drift_diffusion_phases": (10, "Minibatch training passes from drift (gradient SNR > 1) to diffusion "
-                                   "(SNR < 1), and the switch coincides with the start of compression "
-                                   "(Shwartz-Ziv & Tishby 2017; seed 003, question 5)."),
-    "real_data_learned": (11, "The method applies to real-world time series classification (the "
-                              "abstract): RNN, GRU and LSTM networks learn such tasks, within 0.05 of "
-                              "the archives' 1-NN baselines."),
-    "real_data_relay_above_null": (11, "On real time series, relay information at the answer stands clear of "
-                                       "what finite samples alone give (shuffle null)."),
-    "real_data_knockout_hits_own_class": (11, "On real time series, knocking out a class's relay nodes lowers "
-                                              "that class's accuracy more than the other classes' and more "
-                                              "than random knockouts of the same size."),
-    "real_data_rnn_moves_information": (11, "On real time series, as on the synthetic tasks, the RNN moves "
-                                            "information between nodes over time while GRU and LSTM keep it "
-                                            "in place."),
-    "relay_holds_at_scale": (12, "The relay method identifies functional nodes beyond the paper's 12 "
-                                 "nodes — the paper names \"a possible scaling to extremely large "
-                                 "networks\" as its limitation: knocking out a concept's top relay "
-                                 "nodes costs it more than random nodes at every larger size."),
+CORRECTIONS = ("holm", "bh")
+
+#: The book's sources, in the order of the summary page.
+SOURCES = {
+    "hintze": "Hintze, Najam & Schossau (arXiv 2510.01271)",
+    "ceni": "Ceni, Ashwin & Livi (arXiv 1807.10478)",
+    "ivanovic": "Ivanovic, Kha & Muruganantham (CS 294-131 report)",
+    "irn": "Beyond the sources (this book)",
+}
+
+
+@dataclass(frozen=True)
+class ClaimSpec:
+    """One claim and its primary test, stated before any chapter runs.
+
+    chapter: the chapter label ("2", "3b", …); source: a key of ``SOURCES``; statement: the claim;
+    compares: what is compared; test: the statistical test; family: the comparisons it counts over;
+    direction: the direction that supports the claim; reproduced_at: the share of the family that
+    must support it for "reproduced"; correction: "holm", "bh" or None (one test, or no p-values).
+    """
+
+    chapter: str
+    source: str
+    statement: str
+    compares: str
+    test: str
+    family: str
+    direction: str
+    reproduced_at: float = 1.0
+    correction: str | None = "holm"
+
+    def __post_init__(self):
+        if self.source not in SOURCES:
+            raise ValueError(f"source must be one of {tuple(SOURCES)}, got {self.source!r}")
+        if self.correction not in (*CORRECTIONS, None):
+            raise ValueError(f"correction must be one of {CORRECTIONS} or None, got {self.correction!r}")
+        params.require(self.reproduced_at, "reproduced_at", params.SHARE)
+
+    @property
+    def primary_test(self) -> str:
+        """The test in one sentence, for the summary page."""
+        corrected = {"holm": "; Holm-corrected within the family",
+                     "bh": "; Benjamini–Hochberg-corrected within the family", None: ""}[self.correction]
+        share = "all" if self.reproduced_at == 1 else f"≥ {self.reproduced_at * 100:.0f} %"
+        return (f"{self.compares} — {self.test}, over {self.family}{corrected}; supports when "
+                f"{self.direction}; reproduced when {share} support and none contradicts.")
+
+
+def _spec(chapter, source, statement, compares, test, family, direction, reproduced_at=1.0, correction="holm"):
+    return ClaimSpec(str(chapter), source, statement, compares, test, family, direction, reproduced_at, correction)
+
+
+# The claims in the order of the summary page: claim_id -> ClaimSpec.
+REGISTRY = {
+    "random_delay_generalises": _spec(
+        2, "hintze", "Training with random delays generalises better over delays than training with a "
+                     "fixed delay.",
+        "mean accuracy over the delays no fixed-delay network was trained on, random-delay vs fixed-delay "
+        "training", "Mann–Whitney U over replicates", "architecture × task pairs",
+        "random-delay networks are more accurate"),
+    "greedy_matches_exhaustive": _spec(
+        3, "hintze", "The greedy search finds (nearly) the most relaying node set of every size, as an "
+                     "exhaustive search does.",
+        "the greedy node set of every size against all 2^12 subsets", "exhaustive search (no p-value)",
+        "networks × concepts", "no subset relays more than the greedy set of its size (Hintze & Adami "
+        "2023: fewer than 0.3 % of subsets do)", reproduced_at=0.9, correction=None),
+    "knockout_hits_own_concept": _spec(
+        4, "hintze", "Knocking out the nodes that relay a concept lowers the accuracy on that concept more "
+                     "than random knockouts of the same size.",
+        "accuracy drop of the target concept under its relay-node knockout, against the other concepts "
+        "and against random sets of the same size", "Wilcoxon signed-rank over replicates",
+        "architecture × task pairs × (specific, vs random)", "the target concept loses more"),
+    "gated_keep_information_in_place": _spec(
+        5, "hintze", "GRU and LSTM keep a concept's information in the same nodes over time, while the "
+                     "RNN moves it between nodes.",
+        "consecutive-step correlation r of node relay vectors, RNN against GRU and against LSTM",
+        "Mann–Whitney U over replicates", "fixed-delay task × delay conditions × (GRU, LSTM)",
+        "the RNN's r is lower"),
+    "rnn_lower_overlap": _spec(
+        5, "hintze", "Relaying nodes overlap less between consecutive steps in the RNN than in GRU and LSTM.",
+        "overlap of carrier nodes between consecutive steps, RNN against GRU and against LSTM",
+        "Mann–Whitney U over replicates", "fixed-delay task × delay conditions × (GRU, LSTM)",
+        "the RNN's overlap is lower"),
+    "rnn_random_delay_localises": _spec(
+        5, "hintze", "RNNs trained with random delays localise information much like GRUs and LSTMs.",
+        "r and overlap of RNNs trained with random delays against fixed delays",
+        "Mann–Whitney U over replicates", "task × measure comparisons", "random-delay training raises them"),
+    "concepts_spread_over_nodes": _spec(
+        6, "hintze", "Concepts are not confined to single nodes but spread over several nodes.",
+        "share of concepts with two or more carrier nodes (k-means split of the relay matrix)",
+        "share above one half (no p-value)", "architecture × task pairs", "more than half of the concepts "
+        "have two or more carriers", correction=None),
+    "nodes_relay_several_concepts": _spec(
+        6, "hintze", "Individual nodes may relay information about multiple concepts: some nodes appear to "
+                     "store information about more than one concept (smearing).",
+        "share of networks with a node carrying two or more concepts", "share above one half (no p-value)",
+        "architecture × task pairs", "a majority of networks has such a node", correction=None),
+    "pca_resolves_states": _spec(
+        7, "hintze", "A 2-D PCA of an RNN's hidden states resolves the 8 states of the memory task.",
+        "closest pair of the 8 state centroids on two principal components, relative to the median distance",
+        "threshold (no p-value)", "replicates", "the closest pair is at least the threshold apart",
+        reproduced_at=0.9, correction=None),
+    "relay_removal_sharpens_clusters": _spec(
+        7, "hintze", "Removing nodes least relaying first keeps a concept's clusters better separated than "
+                     "removing them at random.",
+        "cluster scores (silhouette, Davies–Bouldin, Calinski–Harabasz) averaged over removal steps, relay "
+        "order against random orders", "Wilcoxon signed-rank over replicates", "concepts × scores",
+        "the relay order separates better"),
+    "ena_flipflop_cube": _spec(
+        8, "ceni", "A network that solves a task with a finite set of held states has them as stable "
+                   "attractors joined by excitable connections: for the 3-bit flip-flop 8 stable states and "
+                   "the 24 transitions of the cube.",
+        "the excitable network found in each network against the flip-flop's automaton (the cube)",
+        "count (no p-value)", "networks that solve 100-step streams", "the network has all 8 states and "
+        "24 transitions", reproduced_at=0.9, correction=None),
+    "ena_margin_above_one": _spec(
+        8, "ceni", "The task's input pulses exceed the excitability thresholds of the transitions the task "
+                   "needs.",
+        "the task's pulse amplitude over each correct transition's threshold", "count (no p-value)",
+        "correct transitions of all networks", "the margin exceeds 1", correction=None),
+    "flow_outputs_further_along": _spec(
+        9, "ivanovic", "There is a general direction of information flow: outputs sit further along the "
+                       "network than hidden neurons, and hidden neurons further than the inputs.",
+        "trophic levels of the significant transfer-entropy graph: output − hidden and hidden − input",
+        "Wilcoxon signed-rank over networks", "role differences × architectures", "the later role sits higher"),
+    "flow_no_clear_layers": _spec(
+        9, "ivanovic", "The fully recurrent network shows no clear layer-like structure (the report is "
+                       "'not yet sure' it forms layers).",
+        "trophic incoherence of each network's flow graph against degree-preserving rewirings",
+        "permutation test", "networks", "the graph is no more layered than its rewirings",
+        reproduced_at=0.75, correction=None),
+    "relay_nodes_on_flow_paths": _spec(
+        9, "irn", "In the memory-task networks, the relay nodes sit on wider transfer-entropy flow paths from "
+                  "the inputs to the outputs than the other hidden nodes.",
+        "flow-path width of relay nodes against the other hidden nodes", "Wilcoxon signed-rank over networks",
+        "one pooled comparison", "relay nodes sit on wider paths", correction=None),
+    "ib_compression": _spec(
+        10, "ivanovic", "After fitting, a recurrent layer compresses: its I(X;T) falls in the information "
+                        "plane (Shwartz-Ziv & Tishby 2017; the report's question 3).",
+        "I(X;T) after its peak against the end of training", "Spearman trend over epochs",
+        "seeds × networks × estimators", "I(X;T) falls", correction="bh"),
+    "compression_needs_tanh": _spec(
+        10, "ivanovic", "Compression appears with tanh units but not with ReLU units (Saxe et al. 2018).",
+        "compression of tanh against ReLU layers", "count of compressing estimators", "estimators",
+        "tanh compresses where ReLU does not", correction=None),
+    "information_tracks_learning": _spec(
+        10, "ivanovic", "I(T;Y) rises as the network learns, so it indicates learning (the report's question 4).",
+        "I(T;Y) against the training epoch", "Spearman correlation", "seeds × networks × estimators",
+        "I(T;Y) rises", reproduced_at=0.8, correction="bh"),
+    "drift_diffusion_phases": _spec(
+        10, "ivanovic", "Minibatch training passes from drift (gradient SNR high) to diffusion (SNR near the "
+                        "noise floor), and the switch coincides with the start of compression (Shwartz-Ziv & "
+                        "Tishby 2017; the report's question 5).",
+        "the epoch of the drift → diffusion switch against the start of compression", "coincidence within a window",
+        "seeds × networks × weight matrices", "the two epochs coincide", correction=None),
+    "real_data_learned": _spec(
+        11, "irn", "The method applies to real-world time series classification (the paper's abstract): RNN, "
+                   "GRU and LSTM networks learn such tasks, within 0.05 of the archives' 1-NN baselines.",
+        "test accuracy against the better 1-NN baseline", "threshold (no p-value)",
+        "data set × architecture pairs", "the gap is at least −0.05", correction=None),
+    "real_data_relay_above_null": _spec(
+        11, "irn", "On real time series, relay information at the answer stands clear of what finite samples "
+                   "alone give (shuffle null).",
+        "relay information minus its shuffle-null mean", "Wilcoxon signed-rank over replicates",
+        "data set × architecture pairs", "the corrected relay is above zero"),
+    "real_data_knockout_hits_own_class": _spec(
+        11, "irn", "On real time series, knocking out a class's relay nodes lowers that class's accuracy more "
+                   "than the other classes' and more than random knockouts of the same size.",
+        "accuracy drop of the target class against the other classes and random sets",
+        "Wilcoxon signed-rank over replicates", "data set × architecture pairs", "the target class loses more"),
+    "real_data_rnn_moves_information": _spec(
+        11, "irn", "On real time series, as on the synthetic tasks, the RNN moves information between nodes "
+                   "over time while GRU and LSTM keep it in place.",
+        "r and overlap between consecutive steps, RNN against GRU and LSTM", "Mann–Whitney U over replicates",
+        "data sets × (GRU, LSTM) × (r, overlap)", "the RNN's values are lower"),
+    "relay_holds_at_scale": _spec(
+        12, "irn", "The relay method identifies functional nodes beyond the paper's 12 nodes — the paper names "
+                   "\"a possible scaling to extremely large networks\" as its limitation: knocking out a "
+                   "concept's top relay nodes costs it more than random nodes at every larger size.",
+        "accuracy drop under the top relay nodes' knockout against random nodes of the same number",
+        "Wilcoxon signed-rank over replicates × concepts", "hidden sizes above 12",
+        "relay knockouts cost more"),
 }
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a claim's tests found, ready for the verdict rule.
+
+    supported / contradicted: tests with p < alpha (after the family's correction) in the expected /
+    the opposite direction; total: tests in the family. effect: the claim's main effect (e.g. the
+    mean extra accuracy lost, target − random), with ``low``/``high`` its 95 % bootstrap interval over
+    replicates (NaN when not computed); effect_name: what the effect measures, in words.
+    """
+
+    supported: int
+    total: int
+    contradicted: int = 0
+    effect: float = math.nan
+    low: float = math.nan
+    high: float = math.nan
+    effect_name: str = ""
+
+    def __post_init__(self):
+        params.check_count(self.total, "total", 1)
+        for name in ("supported", "contradicted"):
+            params.require(getattr(self, name), name, params.integer(0, self.total))
+        if self.supported + self.contradicted > self.total:
+            raise ValueError(f"supported + contradicted must be at most total ({self.total}), got "
+                             f"{self.supported} + {self.contradicted}")
+        for name in ("effect", "low", "high"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+                raise ValueError(f"{name} must be a number (NaN when not computed), got {value!r}")
+            object.__setattr__(self, name, float(value))
+        if not isinstance(self.effect_name, str):
+            raise ValueError(f"effect_name must be a string, got {self.effect_name!r}")
+
+    @property
+    def effect_text(self) -> str:
+        """"+0.12 [0.05, 0.20]" (or "—" without an effect)."""
+        if math.isnan(self.effect):
+            return "—"
+        interval = "" if math.isnan(self.low) else f" [{_g(self.low)}, {_g(self.high)}]"
+        return f"{_g(self.effect, sign=True)}{interval}"
+
+
+def _g(value: float, sign: bool = False) -> str:
+    text = f"{value:+.3g}" if sign else f"{value:.3g}"
+    return text.replace("-", "−")
 
 
 @dataclass(frozen=True)
@@ -113,18 +298,22 @@ class Claim:
     """One claim as measured by one chapter run.
 
     value_text: the measured result in words and numbers (e.g. "0.41 vs 0.15, p = 0.0001");
-    stats: the numbers behind it (JSON-serialisable: numbers, strings, lists, dicts);
-    parameters: the chapter's run parameters (e.g. fast, replicates), shown on the summary page.
+    verdict: from ``verdict_of`` (``record`` decides it from ``evidence``); evidence: the counts and
+    the effect (``Evidence`` as a dict; empty for a record made without one); stats: the numbers
+    behind it (JSON-serialisable); parameters: the chapter's run parameters (e.g. fast, replicates).
     """
 
     claim_id: str
-    chapter: int
+    chapter: str
     statement: str
     value_text: str
     verdict: str
     stats: dict = field(default_factory=dict)
     parameters: dict = field(default_factory=dict)
     recorded: str = ""
+    evidence: dict = field(default_factory=dict)
+    source: str = ""
+    test: str = ""
 
     def _repr_markdown_(self) -> str:
         return f"**{self.claim_id}** — *{self.verdict}*: {self.value_text}."
@@ -137,40 +326,167 @@ def claims_dir(directory=None) -> Path:
     return Path(directory)
 
 
-def supports(difference, p_value, expected_sign: int = 1, alpha: float = ALPHA) -> bool:
-    """True when a test backs the claim: p < alpha and ``difference`` has the expected sign."""
-    if expected_sign not in (1, -1):
+# -- the rule ---------------------------------------------------------------------------------------
+def _sign(expected_sign) -> int:
+    if isinstance(expected_sign, bool) or expected_sign not in (1, -1):
         raise ValueError(f"expected_sign must be 1 or -1, got {expected_sign!r}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    return int(expected_sign)
+
+
+def _alpha(alpha) -> float:
+    return float(params.require(alpha, "alpha", params.SIGNIFICANCE))
+
+
+def supports(difference, p_value, expected_sign: int = 1, alpha: float = params.ALPHA) -> bool:
+    """True when a test backs the claim: p < alpha and ``difference`` has the expected sign."""
+    sign, alpha = _sign(expected_sign), _alpha(alpha)
     difference, p_value = float(difference), float(p_value)
-    return bool(p_value < alpha and np.sign(difference) == expected_sign)
+    return bool(p_value < alpha and np.sign(difference) == sign)
 
 
-def can_reach(n: int, alpha: float = ALPHA, paired: bool = True) -> bool:
+def contradicts(difference, p_value, expected_sign: int = 1, alpha: float = params.ALPHA) -> bool:
+    """True when a test significantly points the other way: p < alpha with the opposite sign."""
+    return supports(difference, p_value, -_sign(expected_sign), alpha)
+
+
+def can_reach(n: int, alpha: float = params.ALPHA, paired: bool = True) -> bool:
     """Whether a two-sided rank test over ``n`` replicates can reach p < ``alpha`` at all: its
     smallest p-value is 2 / 2**n (Wilcoxon signed-rank, ``paired``) or 2 / C(2n, n) (Mann–Whitney
     U with n per group)."""
     params.check_count(n, "n", 1)
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    alpha = _alpha(alpha)
     smallest = 2 / 2 ** int(n) if paired else 2 / math.comb(2 * int(n), int(n))
     return smallest < alpha
 
 
-def verdict_of(supported: int, total: int, reproduced_at: float = 1.0, reachable: bool = True) -> str:
-    """"reproduced" when at least the share ``reproduced_at`` of ``total`` tests (or replicates)
-    back the claim (default: all), "partly" when some do, else "not reproduced"; ``NO_VERDICT``
-    when ``reachable`` is False (the tests could not have passed, see ``can_reach``)."""
+def chance_p(count: int, total: int, alpha: float = params.ALPHA) -> float:
+    """How likely ``count`` or more of ``total`` two-sided tests at level ``alpha`` point one given
+    way by chance alone: the one-sided binomial tail P(X ≥ count), X ~ Binomial(total, alpha / 2)."""
     params.check_count(total, "total", 1)
-    if isinstance(supported, bool) or not isinstance(supported, (int, np.integer)) \
-            or not 0 <= supported <= total:
-        raise ValueError(f"supported must be an integer in 0…{total}, got {supported!r}")
-    if not 0 < reproduced_at <= 1:
-        raise ValueError(f"reproduced_at must be a share in (0, 1], got {reproduced_at!r}")
+    params.require(count, "count", params.integer(0, total))
+    return float(sps.binom.sf(int(count) - 1, int(total), _alpha(alpha) / 2))
+
+
+def verdict_of(supported: int, total: int, contradicted: int = 0, *, reproduced_at: float = 1.0,
+               reachable: bool = True, alpha: float = params.ALPHA) -> str:
+    """The verdict on a claim from its tests (DESIGN §16).
+
+    supported / contradicted: tests that back the claim / significantly point the other way
+    (``supports`` / ``contradicts``, after the family's correction); total: tests in the family.
+    "reproduced": at least ``reproduced_at`` × total support it and none contradicts it;
+    "partly": more support it than chance gives (``chance_p(supported, total, alpha) < alpha``)
+    and more support than contradict it; "contradicted": the same for ``contradicted``, and more
+    contradict than support it; otherwise "not reproduced". ``NO_VERDICT`` when ``reachable`` is
+    False (the test could not have reached significance, or has no positive control).
+    """
+    params.check_count(total, "total", 1)
+    params.require(supported, "supported", params.integer(0, total))
+    params.require(contradicted, "contradicted", params.integer(0, total))
+    if supported + contradicted > total:
+        raise ValueError(f"supported + contradicted must be at most total ({total}), got {supported} + {contradicted}")
+    params.require(reproduced_at, "reproduced_at", params.SHARE)
+    params.require(reachable, "reachable", params.boolean())
+    alpha = _alpha(alpha)
     if not reachable:
         return NO_VERDICT
-    return VERDICTS[0] if supported >= reproduced_at * total else VERDICTS[1] if supported else VERDICTS[2]
+    if contradicted == 0 and supported >= reproduced_at * total:
+        return "reproduced"
+    if supported > contradicted and chance_p(supported, total, alpha) < alpha:
+        return "partly"
+    if contradicted > supported and chance_p(contradicted, total, alpha) < alpha:
+        return "contradicted"
+    return "not reproduced"
+
+
+def adjust(p_values, method: str = "holm") -> np.ndarray:
+    """p-values corrected within one family of comparisons.
+
+    method: "holm" (Holm's step-down: family-wise error, for a few comparisons) or "bh"
+    (Benjamini–Hochberg: false-discovery rate, for many — scipy's ``false_discovery_control``).
+    NaN p-values (a comparison that could not be made) stay NaN and do not count in the family.
+    Returns an array of the input's shape.
+    """
+    params.require(method, "method", params.one_of(CORRECTIONS))
+    p = params.array(p_values, "p_values", ndim=1, allow_nan=True)
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    if (p[ok] < 0).any() or (p[ok] > 1).any():
+        raise ValueError("p_values must lie in [0, 1] (or be NaN)")
+    q = p[ok]
+    if q.size == 0:
+        return out
+    if method == "bh":
+        out[ok] = sps.false_discovery_control(q, method="bh")
+        return out
+    order = np.argsort(q, kind="stable")
+    m = q.size
+    stepped = np.maximum.accumulate((m - np.arange(m)) * q[order])
+    holm = np.empty(m)
+    holm[order] = np.minimum(stepped, 1.0)
+    out[ok] = holm
+    return out
+
+
+@dataclass(frozen=True)
+class Tally:
+    """The tests of one family counted for the rule: supported, contradicted, total (tests with a
+    p-value), and the corrected p-values in the input's order (``p_adjusted``)."""
+
+    supported: int
+    contradicted: int
+    total: int
+    p_adjusted: np.ndarray
+
+
+def tally(differences, p_values, expected_sign: int = 1, alpha: float = params.ALPHA,
+          correction: str | None = "holm") -> Tally:
+    """Count a family's tests: correct the p-values (``adjust``; None: as they are), then count
+    ``supports`` and ``contradicts``. differences and p_values: one per test (NaN p: left out)."""
+    sign, alpha = _sign(expected_sign), _alpha(alpha)
+    p = params.array(p_values, "p_values", ndim=1, allow_nan=True)
+    d = params.array(differences, "differences", ndim=1, shape=p.shape, allow_nan=True)
+    if correction is not None:
+        p = adjust(p, correction)
+    ok = ~np.isnan(p)
+    supported = int(sum(supports(x, y, sign, alpha) for x, y in zip(d[ok], p[ok])))
+    contradicted = int(sum(contradicts(x, y, sign, alpha) for x, y in zip(d[ok], p[ok])))
+    return Tally(supported, contradicted, int(ok.sum()), p)
+
+
+def bootstrap_interval(values, statistic=np.mean, level: float = 0.95, resamples: int = 9999,
+                       seed: int = 0) -> tuple[float, float, float]:
+    """(estimate, low, high): ``statistic`` of ``values`` (one per replicate) and its percentile
+    bootstrap interval (scipy.stats.bootstrap). Fewer than 2 values, or values that are all equal,
+    give a zero-width or NaN interval rather than an error."""
+    x = params.array(values, "values", ndim=1, allow_nan=True)
+    x = x[~np.isnan(x)]
+    if not callable(statistic):
+        raise ValueError(f"statistic must be a callable such as np.mean, got {statistic!r}")
+    params.require(level, "level", params.number(0, 1, closed=False))
+    params.check_count(resamples, "resamples", 1)
+    params.require(seed, "seed", params.SEED)
+    if x.size == 0:
+        return math.nan, math.nan, math.nan
+    estimate = float(statistic(x))
+    if x.size < 2:
+        return estimate, math.nan, math.nan
+    if np.ptp(x) == 0:
+        return estimate, estimate, estimate
+    result = sps.bootstrap((x,), statistic, confidence_level=level, n_resamples=resamples,
+                           method="percentile", random_state=np.random.default_rng(seed), vectorized=False)
+    return estimate, float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def evidence(differences, p_values, effects=None, *, expected_sign: int = 1, alpha: float = params.ALPHA,
+             correction: str | None = "holm", effect_name: str = "", seed: int = 0) -> Evidence:
+    """``Evidence`` from one family of tests: ``tally`` of (differences, p_values), and the mean of
+    ``effects`` (one value per replicate, default: the differences) with its bootstrap interval."""
+    counted = tally(differences, p_values, expected_sign, alpha, correction)
+    if counted.total == 0:
+        raise ValueError("p_values must hold at least one test with a p-value")
+    values = differences if effects is None else effects
+    effect, low, high = bootstrap_interval(values, seed=seed)
+    return Evidence(counted.supported, counted.total, counted.contradicted, effect, low, high, effect_name)
 
 
 def _plain(value):
@@ -190,42 +506,89 @@ def _plain(value):
     raise ValueError(f"stats and parameters must hold numbers, strings, lists or dicts; got {type(value).__name__}")
 
 
-def record_claim(claim_id: str, chapter: int, statement: str, value_text: str, verdict: str,
-                 stats: dict | None = None, parameters: dict | None = None, directory=None) -> Claim:
-    """Write ``<claim_id>.json`` into the claims directory and glue the value into the chapter.
-
-    claim_id: lower-case identifier (letters, digits, _), normally a key of ``PAPER_CLAIMS``;
-    verdict: one of ``VERDICTS`` or ``NO_VERDICT``. Glued names: ``claim_id`` (value_text) and
-    ``claim_id + "_verdict"``. Returns the written ``Claim``.
-    """
+def _check_id(claim_id) -> str:
     if not isinstance(claim_id, str) or not _ID.match(claim_id):
         raise ValueError(f"claim_id must be a lower-case identifier (a-z, 0-9, _), got {claim_id!r}")
-    params.check_count(chapter, "chapter", 1)
-    for name, text in (("statement", statement), ("value_text", value_text)):
-        if not isinstance(text, str) or not text.strip():
-            raise ValueError(f"{name} must be a non-empty string, got {text!r}")
-    if verdict not in (*VERDICTS, NO_VERDICT):
-        raise ValueError(f"verdict must be one of {(*VERDICTS, NO_VERDICT)}, got {verdict!r}")
+    return claim_id
+
+
+def _check_texts_and_dicts(value_text, stats, parameters) -> None:
+    if not isinstance(value_text, str) or not value_text.strip():
+        raise ValueError(f"value_text must be a non-empty string, got {value_text!r}")
     for name, value in (("stats", stats), ("parameters", parameters)):
         if value is not None and not isinstance(value, dict):
             raise ValueError(f"{name} must be a dict or None, got {type(value).__name__}")
-    claim = Claim(claim_id, int(chapter), statement, value_text, verdict,
-                  _plain(stats or {}), _plain(parameters or {}),
-                  datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    _plain(stats or {}), _plain(parameters or {})  # refuses what JSON cannot hold, before any write
+
+
+def _write(claim: Claim, directory) -> Claim:
     folder = claims_dir(directory)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"directory must be a folder for claim records, got the file {folder}")
     folder.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(asdict(claim), indent=1, ensure_ascii=False)
-    handle, tmp = tempfile.mkstemp(dir=folder, prefix=f".{claim_id}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, folder / f"{claim_id}.json")
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    glue(claim_id, value_text)
-    glue(f"{claim_id}_verdict", verdict)
+    write_atomic(folder / f"{claim.claim_id}.json", json.dumps(asdict(claim), indent=1, ensure_ascii=False))
+    glue(claim.claim_id, claim.value_text)
+    glue(f"{claim.claim_id}_verdict", claim.verdict)
     return claim
+
+
+def record(claim_id: str, evidence: Evidence, value_text: str, *, reachable: bool = True,
+           alpha: float = params.ALPHA, stats: dict | None = None, parameters: dict | None = None,
+           directory=None) -> Claim:
+    """Decide a registered claim's verdict from ``evidence`` and write its record.
+
+    claim_id: a key of ``REGISTRY`` (its chapter, statement and test come from there);
+    evidence: the counts and effect (``evidence(...)`` or ``Evidence(...)``); value_text: the result
+    in words and numbers; reachable: False when the test could not have reached p < alpha or has not
+    shown it can see the effect (the verdict is then "no verdict"); alpha: the chapter's level.
+    Writes ``<claim_id>.json`` into the claims directory (atomically) and glues ``claim_id`` (the
+    value) and ``claim_id + "_verdict"``. Returns the ``Claim``.
+    """
+    _check_id(claim_id)
+    if claim_id not in REGISTRY:
+        raise ValueError(f"claim_id must be a registered claim (irn.claims.REGISTRY), got {claim_id!r}")
+    if not isinstance(evidence, Evidence):
+        raise ValueError(f"evidence must be an irn.claims.Evidence, got {type(evidence).__name__}")
+    _check_texts_and_dicts(value_text, stats, parameters)
+    spec = REGISTRY[claim_id]
+    verdict = verdict_of(evidence.supported, evidence.total, evidence.contradicted,
+                         reproduced_at=spec.reproduced_at, reachable=reachable, alpha=alpha)
+    claim = Claim(claim_id, spec.chapter, spec.statement, value_text, verdict, _plain(stats or {}),
+                  _plain(parameters or {}), datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  _plain(asdict(evidence)), spec.source, spec.primary_test)
+    return _write(claim, directory)
+
+
+def record_claim(claim_id: str, chapter, statement: str, value_text: str, verdict: str,
+                 stats: dict | None = None, parameters: dict | None = None, directory=None) -> Claim:
+    """A record whose verdict the chapter decided itself (chapters not yet moved to ``record``).
+
+    claim_id: lower-case identifier (letters, digits, _); chapter: its label (2, "3b", …);
+    verdict: one of ``VERDICTS`` or ``NO_VERDICT``. Glued names: ``claim_id`` (value_text) and
+    ``claim_id + "_verdict"``. Returns the written ``Claim``.
+    """
+    _check_id(claim_id)
+    chapter = _chapter(chapter)
+    if not isinstance(statement, str) or not statement.strip():
+        raise ValueError(f"statement must be a non-empty string, got {statement!r}")
+    _check_texts_and_dicts(value_text, stats, parameters)
+    if verdict not in (*VERDICTS, NO_VERDICT):
+        raise ValueError(f"verdict must be one of {(*VERDICTS, NO_VERDICT)}, got {verdict!r}")
+    spec = REGISTRY.get(claim_id)
+    claim = Claim(claim_id, chapter, statement, value_text, verdict, _plain(stats or {}),
+                  _plain(parameters or {}), datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  {}, spec.source if spec else "irn", spec.primary_test if spec else "")
+    return _write(claim, directory)
+
+
+_CHAPTER = re.compile(r"^[1-9][0-9]*[a-z]?$")
+
+
+def _chapter(chapter) -> str:
+    text = str(chapter) if isinstance(chapter, (int, np.integer)) and not isinstance(chapter, bool) else chapter
+    if not isinstance(text, str) or not _CHAPTER.match(text):
+        raise ValueError(f"chapter must be a chapter label such as 4 or '3b', got {chapter!r}")
+    return text
 
 
 #: The MIME prefix under which myst-nb finds a glued value that is not displayed in its cell.
@@ -255,42 +618,49 @@ def glue(name: str, value) -> None:
     display({GLUE_PREFIX + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
 
 
-COLUMNS = ["claim_id", "chapter", "statement", "value_text", "verdict", "parameters", "recorded"]
+COLUMNS = ["claim_id", "chapter", "source", "statement", "test", "value_text", "verdict", "evidence",
+           "parameters", "recorded"]
 
 
 def load_claims(directory=None, expected=None) -> pd.DataFrame:
     """Every claim record in the claims directory, plus a "not run" row for each expected claim
     that has none.
 
-    expected: claim ids that should be there (default: the keys of ``PAPER_CLAIMS``, in that
-    order; other records found follow them). A missing or empty directory gives all "not run".
-    Columns: claim_id, chapter, statement, value_text, verdict (one of ``VERDICTS`` or "not run"),
-    parameters (dict), recorded (UTC time, "" when not run), stats (dict).
+    expected: claim ids that should be there (default: the keys of ``REGISTRY``, in that order;
+    other records found follow them). A missing or empty directory gives all "not run".
+    Columns: claim_id, chapter (label), source (a key of ``SOURCES``), statement, test (the
+    registry's primary test), value_text, verdict (one of ``VERDICTS``, ``NO_VERDICT`` or
+    "not run"), evidence (dict: supported, total, contradicted, effect, low, high, effect_name;
+    empty when not recorded), parameters (dict), recorded (UTC time, "" when not run), stats (dict).
     """
-    expected = list(PAPER_CLAIMS) if expected is None else list(expected)
+    expected = list(REGISTRY) if expected is None else list(expected)
     folder = claims_dir(directory)
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"directory must be a folder of claim records, got the file {folder}")
     found = {}
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-            found[record["claim_id"]] = record
+            record_ = json.loads(path.read_text(encoding="utf-8"))
+            found[record_["claim_id"]] = record_
         except (json.JSONDecodeError, KeyError, TypeError) as error:
             raise ValueError(f"{path} is not a claim record ({error}); delete it or rerun its chapter") from None
     rows = []
     for claim_id in [*expected, *[c for c in found if c not in expected]]:
+        spec = REGISTRY.get(claim_id)
+        base = {"claim_id": claim_id, "chapter": spec.chapter if spec else None,
+                "source": spec.source if spec else "irn", "statement": spec.statement if spec else "",
+                "test": spec.primary_test if spec else "", "value_text": "—", "verdict": NOT_RUN,
+                "evidence": {}, "stats": {}, "parameters": {}, "recorded": ""}
         if claim_id in found:
-            rows.append({**found[claim_id]})
-        else:
-            chapter, statement = PAPER_CLAIMS.get(claim_id, (None, ""))
-            rows.append({"claim_id": claim_id, "chapter": chapter, "statement": statement,
-                         "value_text": "—", "verdict": NOT_RUN, "stats": {}, "parameters": {},
-                         "recorded": ""})
+            got = {k: v for k, v in found[claim_id].items() if v not in (None, "")}
+            base.update(got)
+            base["chapter"] = None if base["chapter"] is None else str(base["chapter"])
+        rows.append(base)
     return pd.DataFrame(rows, columns=[*COLUMNS, "stats"])
 
 
-SUMMARY_COLUMNS = ["chapter", "claim", "this run", "verdict", "protocol"]
+SUMMARY_COLUMNS = ["chapter", "source", "claim", "test", "this run", "supported / contradicted / total",
+                   "effect [95 % CI]", "verdict", "protocol"]
 
 
 def _protocol(parameters: dict) -> str:
@@ -303,20 +673,31 @@ def _protocol(parameters: dict) -> str:
 def summary_table(table: pd.DataFrame) -> pd.DataFrame:
     """The summary page's table: one row per claim of ``load_claims`` output, in its order.
 
-    Columns: chapter (int, or "—" for a record without a known chapter), claim (the paper's
-    statement), this run (the measured value), verdict (one of ``VERDICTS`` or "not run"; a verdict
-    from a fast-preset run gets " (fast preset)" appended, since its tests have few replicates),
-    protocol ("full protocol, 20 replicates", "fast preset, 4 replicates", or "—" when not run).
+    Columns: chapter (label, or "—"), source (the source's name), claim (the statement), test (the
+    registry's primary test), this run (the measured value), supported / contradicted / total (or
+    "—"), effect [95 % CI] (the main effect and its bootstrap interval, with what it measures),
+    verdict (one of ``VERDICTS``, ``NO_VERDICT`` or "not run"; a verdict from a fast-preset run gets
+    " (fast preset)" appended), protocol ("full protocol, 20 replicates", "fast preset, …" or "—").
     """
     missing = [c for c in ("chapter", "statement", "value_text", "verdict", "parameters") if c not in table]
     if missing:
         raise ValueError(f"table must be the output of load_claims; it lacks {missing}")
     rows = []
-    for row in table.itertuples():
-        parameters = row.parameters if isinstance(row.parameters, dict) else {}
-        chapter = "—" if row.chapter is None or pd.isna(row.chapter) else int(row.chapter)
-        fast = row.verdict != NOT_RUN and bool(parameters.get("fast"))
-        verdict = row.verdict + (" (fast preset)" if fast else "")
-        rows.append((chapter, row.statement or "—", row.value_text, verdict,
-                     _protocol(parameters) if row.verdict != NOT_RUN else "—"))
+    for row in table.to_dict("records"):
+        parameters = row["parameters"] if isinstance(row["parameters"], dict) else {}
+        chapter = "—" if row["chapter"] is None or pd.isna(row["chapter"]) else str(row["chapter"])
+        fast = row["verdict"] != NOT_RUN and bool(parameters.get("fast"))
+        verdict = row["verdict"] + (" (fast preset)" if fast else "")
+        found = row.get("evidence") if isinstance(row.get("evidence"), dict) else {}
+        if found.get("total"):
+            counts = f"{found['supported']} / {found.get('contradicted', 0)} / {found['total']}"
+            ev = Evidence(**{k: (math.nan if found.get(k) is None else found[k]) if k in ("effect", "low", "high")
+                             else found.get(k, 0 if k != "effect_name" else "")
+                             for k in ("supported", "total", "contradicted", "effect", "low", "high", "effect_name")})
+            effect = ev.effect_text + (f" ({ev.effect_name})" if ev.effect_name and ev.effect_text != "—" else "")
+        else:
+            counts, effect = "—", "—"
+        rows.append((chapter, SOURCES.get(row.get("source") or "irn", "—"), row["statement"] or "—",
+                     row.get("test") or "—", row["value_text"], counts, effect, verdict,
+                     _protocol(parameters) if row["verdict"] != NOT_RUN else "—"))
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)

@@ -15,9 +15,10 @@ got, before any network is trained or loaded::
     })
 
 ``run`` is the dict of the checked values in spec order, for the chapter's claim records and its
-reproducibility line: ``params.reproducibility(run, trained)`` ends every chapter with the
-parameters, the irn commit, the package versions and the zoo entries the run used. Rules are small frozen dataclasses (``Rule``): a test and the words that
-say what it allows. Hand-written because papermill passes plain Python values and the book needs
+reproducibility line (``irn.provenance.reproducibility(run, trained)``). Rules are small frozen
+dataclasses (``Rule``): a test and the words that say what it allows. ``params`` is the ground
+floor of irn: it imports no other irn module, and every public function of the library checks its
+arguments through ``require`` and the rules here before it does any work. Hand-written because papermill passes plain Python values and the book needs
 messages a reader can act on, not a schema validator's dump (pydantic/jsonschema would add a
 dependency for a dozen rules).
 """
@@ -25,11 +26,14 @@ dependency for a dozen rules).
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, Callable
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,9 @@ def integer(low: int | None = None, high: int | None = None) -> Rule:
 def number(low: float | None = None, high: float | None = None, closed: bool = True) -> Rule:
     """A finite number (int or float, not a bool) between ``low`` and ``high``; ``closed=False``
     excludes the bounds (e.g. a significance level in (0, 1))."""
+    if low is not None and high is not None and (low > high or (low == high and not closed)):
+        raise ValueError(f"high must be {'>' if not closed else '>='} low, got low={low!r}, high={high!r}: "
+                         "the rule would allow nothing")
     def inside(v):
         if not _is_number(v):
             return False
@@ -133,9 +140,57 @@ def rule(test: Callable[[Any], bool], allowed: str) -> Rule:
     return Rule(test, allowed)
 
 
+def directory() -> Rule:
+    """A path (str or ``os.PathLike``) that is a folder or can become one: not an existing file, and
+    no part of it above is a file (so ``mkdir(parents=True)`` would succeed as far as paths go)."""
+    return Rule(lambda v: isinstance(v, (str, os.PathLike)) and str(v) != "" and _can_be_folder(Path(v)),
+                "a folder path (an existing folder, or one that can be created: not a file, not under a file)")
+
+
+def _can_be_folder(path: Path) -> bool:
+    for part in (path, *path.parents):
+        if part.exists():
+            return part.is_dir()
+    return True
+
+
+def callable_() -> Rule:
+    """Anything that can be called (a function, a class, an object with ``__call__``)."""
+    return Rule(callable, "a callable")
+
+
+def sequence(item: Rule | None = None, min_length: int = 0) -> Rule:
+    """A list or tuple (not a string, set or generator: order matters and it is read twice) of at least
+    ``min_length`` items, each allowed by ``item`` (when given)."""
+    words = f"a list or tuple of at least {min_length} item{'s' if min_length != 1 else ''}" if min_length else \
+        "a list or tuple"
+    return Rule(lambda v: isinstance(v, (list, tuple)) and len(v) >= min_length
+                and (item is None or all(item.ok(x) for x in v)),
+                words + (f", each {item.allowed}" if item is not None else ""))
+
+
+def index(high: int | None = None, low: int = 0) -> Rule:
+    """An integer-valued index in ``low…high`` (a Python or numpy integer, or a float with no
+    fractional part: 2.0 is 2, but 2.5 is refused rather than truncated)."""
+    words = f"an integer in {low}…{high}" if high is not None else f"an integer >= {low}"
+    return Rule(lambda v: _is_integral(v) and v >= low and (high is None or v <= high), words)
+
+
+def _is_integral(value) -> bool:
+    if isinstance(value, bool):
+        return False
+    if _is_int(value):
+        return True
+    return isinstance(value, Real) and math.isfinite(float(value)) and float(value) == int(value)
+
+
+#: The book's one significance level: the default of every test and verdict (chapters pass their
+#: own ``alpha`` parameter, checked by ``SIGNIFICANCE``).
+ALPHA = 0.05
 #: The rules most chapters share.
 SEED = integer(low=0)
-ALPHA = number(0, 1, closed=False)
+SIGNIFICANCE = number(0, 1, closed=False)
+SHARE = Rule(lambda v: _is_number(v) and 0 < v <= 1, "a share in (0, 1]")
 
 
 _checked_at: float | None = None  # time.monotonic() of the last successful check: a run's start
@@ -150,6 +205,57 @@ def require(value, name: str, rule: Rule):
     if not rule.ok(value):
         raise ValueError(f"{name} must be {rule.allowed}, got {value!r}")
     return value
+
+
+def array(value, name: str, *, ndim: int | tuple | None = None, shape: tuple | None = None,
+          min_samples: int | None = None, kind: str = "number", allow_nan: bool = False) -> np.ndarray:
+    """``value`` as a numpy array, or one ``ValueError`` naming ``name`` and what is allowed.
+
+    ndim: the allowed number of dimensions (an int or a tuple of ints); shape: the allowed shape,
+    ``None`` entries matching any length; min_samples: at least this many rows (axis 0); kind:
+    "number" (bool, int or float: returned as float64), "integer" (integer-valued: returned as
+    int64, 2.0 accepted, 2.5 refused), "binary" (0/1 only: returned as uint8) or "any" (numeric,
+    dtype kept). Every value must be finite (``allow_nan=True`` lets NaN through, never ±inf).
+    Strings, objects and ragged lists are refused. Torch tensors are read through numpy.
+    """
+    if kind not in ARRAY_KINDS:
+        raise ValueError(f"kind must be one of {ARRAY_KINDS}, got {kind!r}")
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    try:
+        out = np.asarray(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"{name} must be a numeric array, got a ragged or unreadable {type(value).__name__}") from None
+    if out.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold numbers, got dtype {out.dtype} ({type(value).__name__})")
+    allowed = (ndim,) if isinstance(ndim, int) else ndim
+    if allowed is not None and out.ndim not in allowed:
+        dims = " or ".join(str(d) for d in allowed)
+        raise ValueError(f"{name} must be a {dims}-D array, got shape {out.shape}")
+    if shape is not None and (len(shape) != out.ndim or any(s is not None and s != o for s, o in zip(shape, out.shape))):
+        wanted = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+        raise ValueError(f"{name} must have shape {wanted}, got {out.shape}")
+    if min_samples is not None and (out.ndim == 0 or out.shape[0] < min_samples):
+        raise ValueError(f"{name} must hold at least {min_samples} samples (rows), got shape {out.shape}")
+    if out.dtype.kind == "f":
+        bad = ~np.isfinite(out) & ~(np.isnan(out) if allow_nan else False)
+        if bad.any():
+            what = "finite numbers or NaN" if allow_nan else "finite numbers (no NaN or inf)"
+            raise ValueError(f"{name} must hold {what}; {int(bad.sum())} of {out.size} values are not")
+    if kind == "number":
+        return out.astype(np.float64, copy=False)
+    if kind == "integer":
+        if out.dtype.kind == "f" and not np.all(np.isnan(out) | (out == np.round(out))):
+            raise ValueError(f"{name} must hold integer values (no fractions are truncated), got {value!r}")
+        return out.astype(np.int64)
+    if kind == "binary":
+        if not np.all((out == 0) | (out == 1)):
+            raise ValueError(f"{name} must hold binary values 0/1 only")
+        return np.ascontiguousarray(out, dtype=np.uint8)
+    return out
+
+
+ARRAY_KINDS = ("number", "integer", "binary", "any")
 
 
 def check_count(value, name: str, minimum: int) -> int:
@@ -178,78 +284,6 @@ def check(values: dict, spec: dict[str, Rule]) -> dict:
     return {name: values[name] for name in spec}
 
 
-@dataclass(frozen=True)
-class Reproducibility:
-    """What a chapter run depends on, shown as one line at its end.
-
-    parameters: the checked parameters (``check``'s result); commit: the irn commit (None when
-    unknown); versions: package → version; zoo_entries: the zoo entry names the run used;
-    seconds: wall time since the parameters were checked (the run so far), None without a check.
-    """
-
-    parameters: dict
-    commit: str | None
-    versions: dict
-    zoo_entries: tuple
-    seconds: float | None = None
-
-    def _repr_markdown_(self) -> str:
-        shown = ", ".join(f"`{k}={v!r}`" for k, v in self.parameters.items())
-        entries = ", ".join(f"`{e}`" for e in self.zoo_entries) or "none"
-        versions = ", ".join(f"{k} {v}" for k, v in self.versions.items())
-        commit = f"commit `{self.commit[:12]}`" if self.commit else "commit unknown"
-        ran = ""
-        if self.seconds is not None:
-            minutes, seconds = divmod(round(self.seconds), 60)
-            ran = f" This run took {f'{minutes} min ' if minutes else ''}{seconds} s (from the parameter check on)."
-        return (f"**Reproducibility.** Parameters: {shown}. irn {commit}; {versions}. "
-                f"Zoo entries ({len(self.zoo_entries)}): {entries}.{ran}")
-
-
-def irn_commit() -> str | None:
-    """The commit irn was installed from: pip's record of a ``git+`` install (Colab), else
-    ``git rev-parse HEAD`` of the source folder (an editable install), else None."""
-    import json
-    import subprocess
-    from importlib import metadata
-
-    try:
-        record = json.loads(metadata.distribution("irn").read_text("direct_url.json") or "{}")
-    except (metadata.PackageNotFoundError, json.JSONDecodeError):
-        record = {}
-    if record.get("vcs_info", {}).get("commit_id"):
-        return record["vcs_info"]["commit_id"]
-    try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
-                                capture_output=True, text=True, check=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout.strip() or None
-
-
-def reproducibility(parameters: dict, trained=()) -> Reproducibility:
-    """The reproducibility line of a chapter run: its checked ``parameters`` (dict), the irn
-    commit, the versions of python, irn, torch, numpy, pandas, and the zoo entries of ``trained``
-    (``irn.train.Trained`` conditions, or a list of them, which may also hold the names of
-    ``irn.zoo.cached`` entries, ``zoo.cached_key(name, spec)``)."""
-    import platform
-    from importlib import metadata
-
-    if not isinstance(parameters, dict):
-        raise ValueError(f"parameters must be a dict (check's result), got {type(parameters).__name__}")
-    from irn import zoo  # here, not at the top: params is imported before any model code
-    from irn.train import Trained
-
-    trained = [trained] if isinstance(trained, Trained) else list(trained)
-    if not all(isinstance(t, (Trained, str)) for t in trained):
-        raise ValueError("trained must be irn.train.Trained conditions or zoo entry names")
-    versions = {"python": platform.python_version()}
-    for package in ("irn", "torch", "numpy", "pandas"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "not installed"
-    entries = tuple(dict.fromkeys(t if isinstance(t, str) else t.meta.get("key") or zoo.entry_key(t.condition, t.config)
-                                  for t in trained))
-    seconds = None if _checked_at is None else time.monotonic() - _checked_at
-    return Reproducibility(dict(parameters), irn_commit(), versions, entries, seconds)
+def started() -> float | None:
+    """``time.monotonic()`` of the last successful ``check`` — the start of a chapter run — or None."""
+    return _checked_at

@@ -27,8 +27,6 @@ import functools
 import hashlib
 import io
 import json
-import os
-import uuid
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from irn import analysis, knockout, relay, tasks, zoo
+from irn.files import write_atomic
 from irn.models import check_arch
 from irn.parallel import run_units
 from irn.train import Condition, TrainConfig, Trained
@@ -154,13 +153,7 @@ def _work(unit: Unit, config: TrainConfig, zoo_dir, analyse: Callable) -> pd.Dat
 
 
 def _write_frame(path: Path, frame: pd.DataFrame) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
-        tmp.write_text(frame.to_json(orient="table", index=False))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_atomic(path, frame.to_json(orient="table", index=False))
 
 
 def _normalised(frame: pd.DataFrame) -> pd.DataFrame:

@@ -26,7 +26,6 @@ import hashlib
 import json
 import os
 import re
-import uuid
 import warnings
 from pathlib import Path
 
@@ -41,6 +40,7 @@ from safetensors.torch import save as st_save
 
 import irn
 from irn import tasks
+from irn.files import write_atomic
 from irn.models import Stacked
 from irn.parallel import process_pool, run_units
 from irn.train import TRAINING_CODE_VERSION, Condition, TrainConfig, Trained, train, training_groups
@@ -74,18 +74,6 @@ def _paths(zoo: Path, condition: Condition, config: TrainConfig) -> tuple[Path, 
     return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
 
 
-def _atomic_write(path: Path, data: bytes):
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
 
 @contextlib.contextmanager
 def _locked(path: Path, exclusive: bool):
@@ -109,8 +97,8 @@ def _lock_path(weights: Path, purpose: str = "") -> Path:
 def _write_entry(weights: Path, sidecar: Path, blob: bytes, meta: dict) -> None:
     """Write one entry's weights and sidecar as a pair (exclusive lock, atomic renames)."""
     with _locked(_lock_path(weights), exclusive=True):
-        _atomic_write(weights, blob)
-        _atomic_write(sidecar, json.dumps(meta, indent=1).encode())
+        write_atomic(weights, blob)
+        write_atomic(sidecar, json.dumps(meta, indent=1))
 
 
 def _read_entry(weights: Path, sidecar: Path) -> tuple[dict, bytes] | None:
