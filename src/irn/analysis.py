@@ -431,3 +431,212 @@ def relay_chance(rec: Recording, steps, method: str = "median", shuffles: int = 
                              "samples": bits.shape[2], "patterns": patterns, "relay": null.observed,
                              "null_mean": null.null_mean, "corrected": null.corrected, "p_value": null.p_value})
     return pd.DataFrame(rows)
+
+
+# -- chapter 3: greedy against exhaustive, and the shuffle null, for every network × concept --------
+#: Shuffles of the null of every relay value in :func:`relay_statistics` (chapter 3's default).
+STATISTICS_SHUFFLES = 200
+
+
+@dataclass(frozen=True)
+class RelayStatistics:
+    """How good the greedy search is and how far relay stands above sampling noise, for every
+    network × concept of a recording at one step (:func:`relay_statistics`).
+
+    gaps: one row per replicate × concept × subset size 1…nodes — replicate, concept, size,
+        greedy (``I_R`` of the greedy set of that size), best (the best ``I_R`` of any subset of
+        that size), n_subsets, n_better (subsets relaying more than the greedy set), fraction_better,
+        gap (best − greedy), as ``irn.relay.greedy_gap``;
+    random_gaps: the same for a random removal order per replicate × concept instead of the greedy
+        one (column ``greedy`` then holds that order's ``I_R``): what the comparison says about a
+        search that does not look at the data;
+    nulls: one row per replicate × concept — replicate, concept, relay (``I_R`` of all nodes), bias
+        (mean of the shuffle null), corrected (relay − bias), p_value (``irn.relay.relay_null``).
+    """
+
+    gaps: pd.DataFrame
+    random_gaps: pd.DataFrame
+    nulls: pd.DataFrame
+
+
+def relay_statistics(rec: Recording, step: int, method: str = "median", shuffles: int = STATISTICS_SHUFFLES,
+                     seed: int = 0) -> RelayStatistics:
+    """Greedy against exhaustive search, a random removal order against exhaustive search, and the
+    shuffle null of every network × concept of ``rec`` at ``step`` (chapter 3, sections 3.4–3.5).
+
+    Parameters
+    ----------
+    rec : Recording
+        A recording (``record`` or ``record_model``) with at most ``irn.relay.MAX_EXHAUSTIVE_NODES``
+        nodes; hidden: (replicates, samples, steps, nodes).
+    step : int
+        0-based time step whose hidden state is binarised.
+    method : str
+        Binarisation of ``irn.relay.binarize`` ("median", "kmeans" or "sign").
+    shuffles : int
+        Shuffles of the null of every relay value (p-values down to 1 / (shuffles + 1)).
+    seed : int
+        Seeds the shuffles and the random removal orders.
+
+    Returns
+    -------
+    RelayStatistics
+        gaps and random_gaps with replicates × concepts × nodes rows, nulls with replicates ×
+        concepts rows (see :class:`RelayStatistics`).
+    """
+    from irn import params
+
+    if not isinstance(rec, Recording):
+        raise ValueError(f"rec must be an irn.analysis.Recording, got {type(rec).__name__}")
+    params.require(step, "step", params.integer(0, rec.steps - 1))
+    params.require(method, "method", params.one_of(relay.BINARIZE_METHODS))
+    params.require(shuffles, "shuffles", params.integer(1))
+    params.require(seed, "seed", params.SEED)
+    n_nodes = rec.hidden.shape[-1]
+    if n_nodes > relay.MAX_EXHAUSTIVE_NODES:
+        raise ValueError(f"rec has {n_nodes} nodes; the exhaustive search takes at most "
+                         f"{relay.MAX_EXHAUSTIVE_NODES} (2**nodes subsets)")
+    bits = relay.binarize(rec.hidden[:, :, step], method)  # (replicates, samples, nodes)
+    rng = np.random.default_rng(seed)
+    gaps, random_gaps, nulls = [], [], []
+    for r in range(bits.shape[0]):
+        for c, name in enumerate(rec.concepts):
+            x_in, x_out, y = rec.x_in[c], rec.x_out[r, c], bits[r]
+            every = relay.exhaustive(x_in, x_out, y)
+            label = {"replicate": r, "concept": name}
+            gaps.append(relay.greedy_gap(relay.greedy(x_in, x_out, y), every).assign(**label))
+            order = rng.permutation(n_nodes)  # least "relaying" first, as a greedy order
+            masks = np.array([np.sum(1 << order[i:]) for i in range(n_nodes)], dtype=np.int64)
+            blind = relay.GreedyResult(order, every.values[masks], np.zeros(n_nodes))
+            random_gaps.append(relay.greedy_gap(blind, every).assign(**label))
+            null = relay.relay_null(x_in, x_out, y, shuffles=shuffles, seed=seed)
+            nulls.append({**label, "relay": null.observed, "bias": null.null_mean,
+                          "corrected": null.corrected, "p_value": null.p_value})
+    columns = ["replicate", "concept", "size", "greedy", "best", "n_subsets", "n_better", "fraction_better"]
+    tidy = lambda parts: pd.concat(parts, ignore_index=True)[columns].assign(  # noqa: E731
+        gap=lambda g: g.best - g.greedy)
+    return RelayStatistics(tidy(gaps), tidy(random_gaps), pd.DataFrame(nulls))
+
+
+# -- chapter 3b: how much each layer of a deep model relays ---------------------------------------------
+def layer_relay(rec: Recording, steps, method: str = "median") -> pd.DataFrame:
+    """How much of each concept each layer of a deep model relays, at every step (chapter 3b).
+
+    For every replicate × step × concept and layer: ``alone`` is the relay information of the
+    layer's nodes when they are the only nodes, ``I(X_in; X_out) − I(X_in; X_out | layer)`` — what
+    the layer holds of the input–output information; ``unique`` is ``I_R`` (Eq. 1) of the layer's
+    nodes against the nodes of every other layer, ``I(X_in; X_out | others) − I(X_in; X_out | all)``
+    — what the layer holds that the other layers do not. Neither depends on how the greedy search
+    breaks ties. Plug-in estimates, as everywhere in irn: ``patterns`` counts the distinct
+    binarised states of all nodes, so the caller can check there are enough samples per pattern
+    (``irn.relay.SAMPLES_PER_PATTERN``), or that the samples are a whole population of sequences.
+
+    Parameters
+    ----------
+    rec : Recording
+        A recording of a model (``record_model``, which names each node's layer in ``rec.layer``);
+        hidden: (replicates, samples, steps, nodes).
+    steps : sequence of int
+        0-based time steps.
+    method : str
+        Binarisation of ``irn.relay.binarize``.
+
+    Returns
+    -------
+    DataFrame
+        One row per replicate × step × concept × layer: replicate, step, concept, layer, alone,
+        unique, all_nodes (``I_R`` of every node), patterns — information in bits.
+    """
+    from irn import params
+
+    if not isinstance(rec, Recording) or rec.layer is None:
+        raise ValueError("rec must be an irn.analysis.Recording of a model (record_model), which names each "
+                         "node's layer")
+    steps = _check_steps(steps, rec.steps)
+    params.require(method, "method", params.one_of(relay.BINARIZE_METHODS))
+    layers = np.unique(rec.layer)
+    bits = relay.binarize(rec.hidden[:, :, steps].transpose(0, 2, 1, 3), method)  # (R, steps, samples, nodes)
+    rows = []
+    for r in range(bits.shape[0]):
+        for i, step in enumerate(steps):
+            y = bits[r, i]
+            every = _row_code(y)
+            own = {l: _row_code(y[:, rec.layer == l]) for l in layers}
+            others = {l: _row_code(y[:, rec.layer != l]) for l in layers}
+            patterns = int(every.max()) + 1
+            xy = 2 * rec.x_in.astype(np.int64) + rec.x_out[r]  # (concepts, samples)
+            left = _cmi_of_codes(xy, every)  # I(X_in; X_out | Y) per concept
+            total = _cmi_of_codes(xy, np.zeros_like(every))  # I(X_in; X_out)
+            for l in layers:
+                alone, unique = total - _cmi_of_codes(xy, own[l]), _cmi_of_codes(xy, others[l]) - left
+                rows += [{"replicate": r, "step": step, "concept": concept, "layer": int(l), "alone": alone[c],
+                          "unique": unique[c], "all_nodes": total[c] - left[c], "patterns": patterns}
+                         for c, concept in enumerate(rec.concepts)]
+    return pd.DataFrame(rows).sort_values(["replicate", "step", "concept", "layer"], kind="stable",
+                                          ignore_index=True)
+
+
+def _row_code(bits: np.ndarray) -> np.ndarray:
+    """Dense ids 0…k−1 of the distinct rows of (samples, nodes) bits (no columns: all 0)."""
+    if bits.shape[1] == 0:
+        return np.zeros(bits.shape[0], dtype=np.int64)
+    return np.unique(bits, axis=0, return_inverse=True)[1].ravel().astype(np.int64)
+
+
+def _cmi_of_codes(xy: np.ndarray, code: np.ndarray) -> np.ndarray:
+    """I(X; Y | Z) in bits per row of xy = 2·x + y (two bits; (concepts, samples)) given a dense
+    code of Z ((samples,)): (concepts,)."""
+    concepts, n = xy.shape
+    k = int(code.max()) + 1
+    keys = (np.arange(concepts)[:, None] * k + code[None]) * 4 + xy
+    t = np.bincount(keys.ravel(), minlength=concepts * k * 4).reshape(concepts, k, 2, 2).astype(float)
+    plogp = lambda c: np.where(c > 0, c * np.log2(np.where(c > 0, c, 1)), 0.0)  # noqa: E731
+    return (plogp(t).sum(axis=(1, 2, 3)) + plogp(t.sum(axis=(2, 3))).sum(axis=1)
+            - plogp(t.sum(axis=3)).sum(axis=(1, 2)) - plogp(t.sum(axis=2)).sum(axis=(1, 2))) / n
+
+
+def top_share(frame: pd.DataFrame, top: int, column: str = "layer") -> pd.DataFrame:
+    """Where a concept's most relaying nodes lie: for every replicate × step × concept of a relay
+    table, the share of its ``top`` largest contributions that fall in each value of ``column``
+    (e.g. each layer of a deep model).
+
+    Nodes tied at the boundary of the top set share its remaining places equally — what breaking
+    those ties at random gives on average — so a step where every node ties (nothing relayed yet)
+    gives each layer its share of the nodes, not the layer with the highest node indices.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``relay_of_recording`` output (replicate, step, concept, node, contribution and ``column``),
+        complete: every node of every replicate × step × concept.
+    top : int
+        Size of the top set, 1…nodes.
+    column : str
+        The column whose values the shares are counted over.
+
+    Returns
+    -------
+    DataFrame
+        One row per replicate × step × concept × value of ``column``: replicate, step, concept,
+        ``column``, share (the shares of a replicate × step × concept sum to 1).
+    """
+    from irn import params
+
+    needed = ["replicate", "step", "concept", "node", "contribution", column]
+    if not isinstance(frame, pd.DataFrame) or any(c not in frame for c in needed):
+        raise ValueError(f"frame must be a relay table (relay_of_recording) with columns {needed}")
+    n_nodes = frame["node"].nunique()
+    params.require(top, "top", params.integer(1, n_nodes))
+    keys = ["replicate", "step", "concept"]
+    ordered = frame.sort_values([*keys, "node"], kind="stable")
+    if len(ordered) % n_nodes or ordered.duplicated([*keys, "node"]).any():
+        raise ValueError("frame must hold every node exactly once per replicate × step × concept")
+    values = ordered["contribution"].to_numpy(float).round(RANK_DECIMALS).reshape(-1, n_nodes)
+    labels = ordered[column].to_numpy().reshape(-1, n_nodes)
+    edge = -np.sort(-values, axis=1)[:, top - 1:top]  # the top-th largest value of every run
+    above, tied = values > edge, values == edge
+    weight = above + tied * ((top - above.sum(axis=1, keepdims=True)) / tied.sum(axis=1, keepdims=True))
+    runs = ordered.iloc[::n_nodes][keys].reset_index(drop=True)
+    parts = [runs.assign(**{column: value, "share": (weight * (labels == value)).sum(axis=1) / top})
+             for value in np.unique(labels)]
+    return pd.concat(parts, ignore_index=True).sort_values([*keys, column], kind="stable", ignore_index=True)
