@@ -513,8 +513,9 @@ def relay_statistics(rec: Recording, step: int, method: str = "median", shuffles
             nulls.append({**label, "relay": null.observed, "bias": null.null_mean,
                           "corrected": null.corrected, "p_value": null.p_value})
     columns = ["replicate", "concept", "size", "greedy", "best", "n_subsets", "n_better", "fraction_better"]
-    tidy = lambda parts: pd.concat(parts, ignore_index=True)[columns].assign(  # noqa: E731
-        gap=lambda g: g.best - g.greedy)
+    def tidy(parts):
+        return pd.concat(parts, ignore_index=True)[columns].assign(gap=lambda g: g.best - g.greedy)
+
     return RelayStatistics(tidy(gaps), tidy(random_gaps), pd.DataFrame(nulls))
 
 
@@ -590,7 +591,10 @@ def _cmi_of_codes(xy: np.ndarray, code: np.ndarray) -> np.ndarray:
     k = int(code.max()) + 1
     keys = (np.arange(concepts)[:, None] * k + code[None]) * 4 + xy
     t = np.bincount(keys.ravel(), minlength=concepts * k * 4).reshape(concepts, k, 2, 2).astype(float)
-    plogp = lambda c: np.where(c > 0, c * np.log2(np.where(c > 0, c, 1)), 0.0)  # noqa: E731
+
+    def plogp(c):
+        return np.where(c > 0, c * np.log2(np.where(c > 0, c, 1)), 0.0)
+
     return (plogp(t).sum(axis=(1, 2, 3)) + plogp(t.sum(axis=(2, 3))).sum(axis=1)
             - plogp(t.sum(axis=3)).sum(axis=(1, 2)) - plogp(t.sum(axis=2)).sum(axis=(1, 2))) / n
 

@@ -779,3 +779,50 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
                      _controls(row.get("stats")) if row["verdict"] != NOT_RUN else "—",
                      _protocol(parameters) if row["verdict"] != NOT_RUN else "—"))
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+EXPORT_COLUMNS = ["claim_id", "chapter", "source", "source_name", "statement", "test", "value", "verdict", "fast",
+                  "supported", "contradicted", "total", "effect", "low", "high", "effect_name", "controls",
+                  "protocol", "recorded"]
+
+
+def export_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The claims as plain columns, for a CSV or JSON download: one row per claim of ``load_claims``
+    output, in its order.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``load_claims`` output (claims of the registry and any others recorded).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``EXPORT_COLUMNS``: claim_id, chapter ("" when unknown), source (a key of
+        ``SOURCES``), source_name, statement, test, value (the measured value in words), verdict,
+        fast (the record came from a fast-preset run), supported, contradicted, total (empty when
+        the record has no evidence), effect, low, high (NaN when absent), effect_name, controls (as
+        on the summary page), protocol, recorded (UTC time, "" when not run).
+    """
+    missing = [c for c in ("claim_id", "chapter", "statement", "value_text", "verdict", "parameters") if c not in table]
+    if missing:
+        raise ValueError(f"table must be the output of load_claims; it lacks {missing}")
+    shown = summary_table(table)
+    rows = []
+    for row, human in zip(table.to_dict("records"), shown.to_dict("records")):
+        found = row.get("evidence") if isinstance(row.get("evidence"), dict) else {}
+        parameters = row["parameters"] if isinstance(row["parameters"], dict) else {}
+        source = row.get("source") or "irn"
+        number = {k: math.nan if found.get(k) is None else float(found[k]) for k in ("effect", "low", "high")}
+        counted = bool(found.get("total"))
+        count = {k: int(found.get(k, 0)) if counted else None for k in ("supported", "contradicted", "total")}
+        rows.append({
+            "claim_id": row["claim_id"], "chapter": "" if human["chapter"] == "—" else human["chapter"],
+            "source": source, "source_name": SOURCES.get(source, source), "statement": row["statement"] or "",
+            "test": row.get("test") or "", "value": row["value_text"], "verdict": row["verdict"],
+            "fast": row["verdict"] != NOT_RUN and bool(parameters.get("fast")),
+            **count, **number,
+            "effect_name": found.get("effect_name") or "", "controls": human["controls"],
+            "protocol": human["protocol"], "recorded": row.get("recorded") or ""})
+    return pd.DataFrame(rows, columns=EXPORT_COLUMNS).astype({"supported": "Int64", "contradicted": "Int64",
+                                                             "total": "Int64"})

@@ -49,13 +49,23 @@ family's conditions first (e.g. the six architecture × task pairs), then
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import torch
 
-from dataclasses import dataclass
-
-from irn import analysis, claims, dynamics, knockout, latent, models, params, tasks, train
+from irn import (
+    analysis,
+    claims,
+    dynamics,
+    knockout,
+    latent,
+    models,
+    params,
+    tasks,
+    train,
+)
 
 #: Hintze & Adami (2023): fewer than 0.3 % of node subsets beat the greedy set of their size.
 GREEDY_BEATEN = 0.003
