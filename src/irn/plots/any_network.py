@@ -10,9 +10,11 @@ from irn import stats
 from irn.plots.relay import CONTRIBUTION_TITLE, LEGEND, RELAY_SCALE
 
 KIND_COLORS = alt.Scale(domain=["its relay nodes", "random nodes"], range=["#d62728", "#777777"])
+#: Legend of a line chart with bands: entries drawn as solid lines, not as the pale bands.
+LINE_LEGEND = alt.Legend(orient="bottom", symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=3)
 
 
-def layer_relay_matrix(frame: pd.DataFrame, width: int = 260) -> alt.Chart:
+def layer_relay_matrix(frame: pd.DataFrame, width: int = 220) -> alt.Chart:
     """The nodes × concepts relay matrix of one network at one step, one panel per layer.
 
     frame: ``irn.analysis.relay_of_recording`` rows of one replicate at one step (columns concept,
@@ -34,16 +36,16 @@ LAYER_PANELS = {"share": "share of top relay nodes", "alone": "relay of the laye
                 "unique": "relay only this layer holds (bits)"}
 
 
-def relay_by_layer(curves: pd.DataFrame, chance: float, width: int = 300) -> alt.VConcatChart:
+def relay_by_layer(curves: pd.DataFrame, chance: float, width: int = 270) -> alt.VConcatChart:
     """Where a deep model's information sits, layer by layer, over time: one panel per measure.
 
     curves: columns panel (a key of ``LAYER_PANELS``), step, layer, mean, lo, hi (means over
     replicates with 95 % intervals); chance: the share of top relay nodes a layer gets when the
     search picks nodes at random (its share of all nodes), drawn as a dashed rule in the top panel.
-    Layers are colours with a legend; every panel is ``width`` px wide (fits a phone at 300).
+    Layers are colours with a legend; every panel is ``width`` px wide (fits a phone).
     """
     data = curves.assign(layer_name=curves.layer.map(lambda k: LAYER_TITLES.get(int(k), f"layer {k}")))
-    color = alt.Color("layer_name:N", title=None, scale=alt.Scale(scheme="tableau10"), legend=LEGEND)
+    color = alt.Color("layer_name:N", title=None, scale=alt.Scale(scheme="tableau10"), legend=LINE_LEGEND)
     panels = []
     for key, title in LAYER_PANELS.items():
         part = data[data.panel == key]
@@ -61,7 +63,7 @@ def relay_by_layer(curves: pd.DataFrame, chance: float, width: int = 300) -> alt
     return alt.vconcat(*panels).resolve_scale(color="shared")
 
 
-def knockout_target_vs_random(frame: pd.DataFrame, width: int = 300) -> alt.Chart:
+def knockout_target_vs_random(frame: pd.DataFrame, width: int = 270) -> alt.Chart:
     """Accuracy on a concept when its k most relaying nodes are knocked out, against k random nodes.
 
     frame: ``irn.knockout.experiment_on`` output. Relay sets are scored on their own concept;
@@ -74,7 +76,7 @@ def knockout_target_vs_random(frame: pd.DataFrame, width: int = 300) -> alt.Char
     curve = stats.mean_interval(per_rep, ["kind", "set_size"], "accuracy")
     base = alt.Chart(curve).encode(
         x=alt.X("set_size:Q", title="nodes knocked out", scale=alt.Scale(reverse=True)),
-        color=alt.Color("kind:N", scale=KIND_COLORS, title="knocked out", legend=LEGEND))
+        color=alt.Color("kind:N", scale=KIND_COLORS, title="knocked out", legend=LINE_LEGEND))
     band = base.mark_area(opacity=0.18).encode(y=alt.Y("lo:Q", title="accuracy on the concept"), y2="hi:Q")
     line = base.mark_line().encode(y="mean:Q", tooltip=["kind", "set_size", alt.Tooltip("mean:Q", format=".3f")])
     return alt.layer(band, line).properties(width=width, height=180)
