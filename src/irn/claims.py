@@ -33,7 +33,10 @@ Benjamini–Hochberg for many). Chapters do not re-type any of it.
 
 ``Evidence`` carries the counts with the claim's main effect and its 95 % bootstrap interval over
 replicates (``bootstrap_interval``, scipy's percentile bootstrap), and ``record`` decides the verdict
-from it with the registry's rule — no chapter types a verdict.
+from it with the registry's rule — no chapter types a verdict. A ``Control`` is the same count run
+on data with a known answer (a planted effect the test must find, or a null case where it must find
+none); ``record(..., controls=...)`` stores them with the claim and gives "no verdict" when one
+fails. ``export_table`` gives the claims as plain columns for the summary page's downloads.
 """
 
 from __future__ import annotations

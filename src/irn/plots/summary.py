@@ -45,7 +45,7 @@ def verdict_map(claims_table: pd.DataFrame, tile: int = TILE) -> alt.Chart:
         y=alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelFontSize=12, ticks=False, domain=False)))
     tooltip = ["chapter", "statement", "verdict", "preset"]
     tiles = base.mark_rect(stroke="#444", strokeWidth=0.6).encode(
-        color=alt.Color("verdict:N", title="verdict", legend=alt.Legend(orient="bottom", columns=3),
+        color=alt.Color("verdict:N", title="verdict", legend=alt.Legend(orient="bottom", columns=2),
                         scale=alt.Scale(domain=list(VERDICT_COLORS), range=list(VERDICT_COLORS.values()))),
         tooltip=tooltip)
     labels = base.mark_text(fontSize=10).encode(
