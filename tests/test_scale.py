@@ -364,3 +364,41 @@ def test_run_timed_trains_once_then_loads(tmp_path):
     assert first.entries == tuple(zoo_entry.stem for zoo_entry in sorted(tmp_path.glob("*.safetensors")))
     with pytest.raises(ValueError, match="workers"):
         sweep.run_timed(units, config, workers=0, zoo_dir=tmp_path)
+
+
+def test_scale_charts_fit_the_column_and_draw_line_legends():
+    vl_convert = pytest.importorskip("vl_convert")
+    import re
+
+    import pandas as pd
+
+    from irn.plots import scale as sp
+
+    rng = np.random.default_rng(0)
+    recovery = pd.DataFrame([{"nodes": h, "samples": n, "method": m, "recovered": rng.random()}
+                             for h in (4, 16, 64, 256) for n in (250, 1000, 4000, 16000) for m in sp.METHOD_ORDER])
+    drops = pd.DataFrame([{"task": t, "arch": a, "hidden": h, "kind": k, "drop": rng.random()}
+                          for t in ("memory", "block") for a in ("rnn", "gru", "lstm") for h in (12, 64, 256)
+                          for k in sp.KO_ORDER])
+    extra = pd.DataFrame([{"arch": a, "hidden": h, "order": o, "mean": 0.1, "lo": 0.0, "hi": 0.2}
+                          for a in ("rnn", "gru", "lstm") for h in (64, 128, 256) for o in sp.EXTRA_ORDER])
+    for number, chart in {"12.1": sp.planted_recovery(recovery), "12.2": sp.knockout_by_size(drops),
+                          "12.3": sp.extra_loss_by_size(extra)}.items():
+        svg = vl_convert.vegalite_to_svg(chart.to_dict())
+        assert float(re.search(r'<svg[^>]*\swidth="([0-9.]+)"', svg).group(1)) <= 660, number
+    dash = sp.knockout_by_size(drops).to_dict()["spec"]["layer"][0]["encoding"]["strokeDash"]
+    assert dash["legend"]["symbolType"] == "stroke" and dash["legend"]["symbolStrokeColor"]  # visible line symbols
+    assert len({tuple(d) for d in dash["scale"]["range"]}) == 3  # solid, dashed, dotted
+
+
+def test_tables_show_p_as_text_and_human_names():
+    import pandas as pd
+
+    from irn.plots import scale as sp
+
+    tests = pd.DataFrame([{"arch": "gru", "hidden": 64, "order": o, "difference": 0.05, "p_value": p}
+                          for o, p in zip(sp.EXTRA_ORDER, (0.0, 0.004, 0.6))])
+    shown = sp.tests_display(tests, ["arch", "hidden"])
+    assert shown.loc[("GRU", 64), ("probe order", "p")] == "p < 0.001"
+    assert shown.loc[("GRU", 64), ("random (control)", "p")] == "0.6"
+    assert not shown.isna().any().any()

@@ -80,6 +80,16 @@ def require_aeon():
 
     aeon ships the UCR/UEA data sets and the 1-NN classifier; it is irn's ``data`` extra
     (:data:`INSTALL`), not part of the core install.
+
+    Returns
+    -------
+    module
+        ``aeon.datasets``.
+
+    Raises
+    ------
+    ModuleNotFoundError
+        When aeon is not installed; the message names ``pip install "irn[data]"``.
     """
     try:
         import aeon.datasets

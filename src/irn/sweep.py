@@ -334,9 +334,19 @@ def entropy_table(frame: pd.DataFrame, by=("arch", "hidden"), alpha: float = par
 
 # -- the default analysis ------------------------------------------------------------------------
 def training_summary(trained: Trained) -> pd.DataFrame:
-    """What training cost, per replicate: ``Trained.summary()`` (replicate, epochs, restarts, seed,
-    accuracy). Run as a sweep's analysis it trains (or loads) every unit and nothing more, so the
-    sweep's wall time is the training time and a second sweep can analyse from the zoo."""
+    """What training cost, per replicate. Run as a sweep's analysis it trains (or loads) every unit
+    and nothing more, so that sweep's wall time is the training time.
+
+    Parameters
+    ----------
+    trained : Trained
+        One unit's replicates.
+
+    Returns
+    -------
+    DataFrame
+        ``Trained.summary()``: replicate, epochs, restarts, seed, accuracy (and the condition).
+    """
     params.require(trained, "trained", params.rule(lambda v: isinstance(v, Trained), "an irn.train.Trained"))
     return trained.summary()
 
@@ -463,12 +473,33 @@ class KnockoutTests:
     by: tuple
 
     def of(self, order: str) -> pd.DataFrame:
-        """The tests of one order (a key of ``ORDERS``), one row per group."""
+        """The tests of one order.
+
+        Parameters
+        ----------
+        order : str
+            A key of ``ORDERS``.
+
+        Returns
+        -------
+        DataFrame
+            One row per group: the ``by`` columns, order, difference, p_value, n.
+        """
         params.require(order, "order", params.one_of(ORDERS))
         return self.tests[self.tests.order == order].reset_index(drop=True)
 
     def effects(self, order: str) -> np.ndarray:
-        """(networks,) the per-network extra loss of one order."""
+        """The per-network extra loss of one order (the values to bootstrap an effect over).
+
+        Parameters
+        ----------
+        order : str
+            A key of ``ORDERS``.
+
+        Returns
+        -------
+        ndarray, shape (networks,)
+        """
         params.require(order, "order", params.one_of(ORDERS))
         return self.per_network[self.per_network.order == order].extra.to_numpy()
 

@@ -17,7 +17,7 @@ import pandas as pd
 from irn import params
 from irn.plots.style import ARCH_COLORS, ARCH_ORDER
 
-LEGEND = alt.Legend(orient="bottom", symbolOpacity=1)
+LEGEND = alt.Legend(orient="bottom", symbolOpacity=1, labelExpr="upper(datum.label)")
 #: Width in pixels of one panel of a three-panel row (three panels, an axis and a legend margin
 #: fit the ~740-px text column).
 PANEL = 150
@@ -27,8 +27,18 @@ KIND_DASHES = alt.Scale(domain=KIND_ORDER, range=[[1, 0], [5, 3]])
 
 
 def p_text(p) -> str:
-    """A p-value as a table shows it: "p < 0.001" below 0.001, else two significant digits
-    ("0.0039", "0.25"); "—" for a missing one (NaN or None)."""
+    """A p-value as a table shows it.
+
+    Parameters
+    ----------
+    p : float or None
+        A p-value in [0, 1], or NaN/None when there is none.
+
+    Returns
+    -------
+    str
+        "p < 0.001" below 0.001, else two significant digits ("0.0039", "0.25"); "—" when missing.
+    """
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return "—"
     params.require(p, "p", params.number(0, 1))
@@ -36,14 +46,38 @@ def p_text(p) -> str:
 
 
 def arch_name(arch: str) -> str:
-    """"rnn" → "RNN" (the names the book's prose and tables use)."""
+    """The name the book's prose and tables use for an architecture.
+
+    Parameters
+    ----------
+    arch : str
+        "rnn", "gru" or "lstm".
+
+    Returns
+    -------
+    str
+        "RNN", "GRU" or "LSTM".
+    """
     return str(arch).upper()
 
 
 def line_legend(title: str, columns: int | None = None, stroke: str | None = None) -> alt.Legend:
     """A bottom legend whose symbols are short lines drawn with each series' dash (not dots), so
-    solid, dashed and dotted lines are told apart; ``stroke`` colours the symbols when no colour
-    encoding shares the legend."""
+    solid, dashed and dotted lines are told apart.
+
+    Parameters
+    ----------
+    title : str
+        The legend's title.
+    columns : int, optional
+        Entries per row.
+    stroke : str, optional
+        Colour of the symbols, for a legend that no colour encoding shares.
+
+    Returns
+    -------
+    altair.Legend
+    """
     extra = {"columns": columns} if columns else {}
     if stroke:
         extra["symbolStrokeColor"] = stroke
@@ -82,27 +116,42 @@ def accuracy_vs_baselines(accuracy: pd.DataFrame, baselines: pd.DataFrame) -> al
         column=alt.Column("dataset:N", title=None))
 
 
-def relay_matrices(frame: pd.DataFrame, width: int = PANEL) -> alt.Chart:
-    """Per-class relay matrices (class × node) of one example network per data set (rows) and
-    architecture (columns). Colour: each network's accumulated contribution as a share of its
+def relay_matrices(frame: pd.DataFrame, width: int = 140) -> alt.Chart:
+    """Per-class relay matrices (class × node) of one example network per data set (rows of panels)
+    and architecture (columns). Colour: each network's accumulated contribution as a share of its
     largest absolute one, so networks of data sets with different class counts share one legend.
 
-    frame: ``irn.analysis.relay_of_recording`` rows at one step with an extra column ``dataset``.
+    Parameters
+    ----------
+    frame : DataFrame
+        ``irn.analysis.relay_of_recording`` rows at one step with an extra column ``dataset``.
+    width : int
+        Width of one panel in pixels.
+
+    Returns
+    -------
+    altair.VConcatChart
+        One row of architecture panels per data set, each row with its own class axis.
     """
     network = ["dataset", "arch", "replicate"]
     scale = frame.groupby(network).contribution.transform(lambda c: c.abs().max())
     data = frame.assign(share=(frame.contribution / scale.where(scale > 0, 1.0)))
-    return alt.Chart(data).mark_rect().encode(
-        x=alt.X("node:O", title="node"), y=alt.Y("concept:N", title="class", sort=None),
-        color=alt.Color("share:Q", scale=alt.Scale(scheme="redblue", domain=[-1, 1], reverse=True),
-                        title="contribution (share of the network's largest)",
-                        legend=alt.Legend(orient="bottom", gradientLength=220)),
-        tooltip=["dataset", "arch", "replicate", "concept", "node", alt.Tooltip("contribution:Q", format=".3f"),
-                 alt.Tooltip("share:Q", format=".2f")],
-    ).properties(width=width, height=80).facet(
-        row=alt.Row("dataset:N", title=None), column=alt.Column("arch:N", sort=ARCH_ORDER, title=None,
-                                                                 header=_upper_header()),
-        spacing=6).resolve_scale(y="independent")
+    colour = alt.Color("share:Q", scale=alt.Scale(scheme="redblue", domain=[-1, 1], reverse=True),
+                       title="contribution, share of the network's largest",
+                       legend=alt.Legend(orient="bottom", gradientLength=220, titleLimit=400))
+    rows = []
+    last = data.dataset.nunique() - 1
+    for i, (name, part) in enumerate(data.groupby("dataset", sort=False)):
+        header = _upper_header() if i == 0 else alt.Header(labels=False)
+        rows.append(alt.Chart(part).mark_rect().encode(
+            x=alt.X("node:O", title="node" if i == last else None),
+            y=alt.Y("concept:N", title=None, sort=None), color=colour,
+            tooltip=["dataset", "arch", "replicate", "concept", "node", alt.Tooltip("contribution:Q", format=".3f"),
+                     alt.Tooltip("share:Q", format=".2f")],
+        ).properties(width=width, height=12 * part.concept.nunique()).facet(
+            column=alt.Column("arch:N", sort=ARCH_ORDER, title=None, header=header), spacing=6,
+        ).properties(title=alt.Title(name, anchor="start", fontSize=12)))
+    return alt.vconcat(*rows, spacing=6)
 
 
 def relay_against_null(summary: pd.DataFrame) -> alt.Chart:
@@ -113,7 +162,8 @@ def relay_against_null(summary: pd.DataFrame) -> alt.Chart:
     summary: dataset, arch, before (steps before the answer), kind ("observed" / "shuffle null"),
     value (bits).
     """
-    x = alt.X("before:Q", scale=alt.Scale(reverse=True), title="steps before the answer", axis=alt.Axis(tickMinStep=1))
+    x = alt.X("before:Q", scale=alt.Scale(reverse=True), title="steps before the answer",
+              axis=alt.Axis(values=sorted(int(b) for b in summary.before.unique()), format="d"))
     y = alt.Y("value:Q", title="relay of all nodes (bits)")
     lines = alt.Chart().mark_line().encode(
         x=x, y=y, color=_arch_color(),
@@ -124,7 +174,7 @@ def relay_against_null(summary: pd.DataFrame) -> alt.Chart:
         fill=alt.condition(alt.datum.kind == "observed", alt.Fill("arch:N", scale=ARCH_COLORS, legend=None),
                            alt.value("white")),
         tooltip=["dataset", "arch", "before", "kind", alt.Tooltip("value:Q", format=".3f")])
-    return alt.layer(lines, points, data=summary).properties(width=PANEL, height=140).facet(
+    return alt.layer(lines, points, data=summary).properties(width=PANEL - 15, height=140).facet(
         column=alt.Column("dataset:N", title=None)).resolve_scale(y="independent")
 
 
@@ -142,8 +192,20 @@ def by_architecture(per_replicate: pd.DataFrame, value: str, title: str) -> alt.
 
 
 def by_architecture_rows(per_replicate: pd.DataFrame, values: dict) -> alt.Chart:
-    """:func:`by_architecture` for several measures, one row of data-set panels per measure
-    (``values``: column → axis title), stacked so the chart stays within the text column."""
+    """:func:`by_architecture` for several measures, one row of data-set panels per measure, stacked
+    so the chart stays within the text column.
+
+    Parameters
+    ----------
+    per_replicate : DataFrame
+        dataset, arch, replicate and every column of ``values``.
+    values : dict
+        Column → axis title, one row of panels each.
+
+    Returns
+    -------
+    altair.VConcatChart
+    """
     params.require(values, "values", params.rule(lambda v: isinstance(v, dict) and len(v) > 0,
                                                  "a non-empty dict of column -> axis title"))
     return alt.vconcat(*(by_architecture(per_replicate, column, title) for column, title in values.items()),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from irn.plots.realdata import line_legend
+from irn.plots.realdata import line_legend, p_text
 from irn.plots.style import ARCH_COLORS, ARCH_ORDER
 
 METHOD_ORDER = ["plug-in", "probe"]
@@ -95,7 +95,7 @@ def knockout_by_size(summary: pd.DataFrame, width: int = 150, height: int = 110)
         spacing=8)
 
 
-def extra_loss_by_size(summary: pd.DataFrame, width: int = 200, height: int = 150, columns: int = 3) -> alt.Chart:
+def extra_loss_by_size(summary: pd.DataFrame, width: int = 170, height: int = 150, columns: int = 3) -> alt.Chart:
     """Extra accuracy a concept loses when its top relay nodes are knocked out instead of random
     nodes (mean and 95 % interval over replicates × concepts) against hidden size, one line per
     order, one panel per architecture; a dashed rule at 0.
@@ -126,3 +126,61 @@ def extra_loss_by_size(summary: pd.DataFrame, width: int = 200, height: int = 15
     return alt.layer(zero, band, line, data=summary).properties(width=width, height=height).facet(
         facet=alt.Facet("arch:N", sort=ARCH_ORDER, title=None, header=alt.Header(labelExpr="upper(datum.value)")),
         columns=columns, spacing=12)
+
+
+# -- tables that fit the text column ---------------------------------------------------------------
+def entropy_display(table: pd.DataFrame, epochs: pd.Series | None = None) -> pd.DataFrame:
+    """``irn.sweep.entropy_table`` as the chapter shows it: short headers grouped by estimator.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``irn.sweep.entropy_table`` output, indexed by its group columns (e.g. hidden, or arch ×
+        hidden; an ``arch`` level is shown as "RNN", "GRU", "LSTM").
+    epochs : Series, optional
+        Median epochs to criterion per group (same index), shown first.
+
+    Returns
+    -------
+    DataFrame
+        Columns (group, measure): ("networks", …), ("patterns", "median" / "most"), and for
+        "plug-in" and "probe": "relay", "null" (bits, 3 decimals) and "p < α" (share of values above
+        their null).
+    """
+    _require(table, {"networks", "patterns", "patterns_max", "relay", "null_mean", "above_null", "probe_relay",
+                     "probe_null_mean", "probe_above_null"}, "table")
+    columns = {("networks", ""): table.networks}
+    if epochs is not None:
+        columns[("epochs", "median")] = epochs.reindex(table.index).round(0)
+    columns |= {("patterns", "median"): table.patterns.round(0).astype(int), ("patterns", "most"): table.patterns_max,
+                ("plug-in", "relay"): table.relay.round(3), ("plug-in", "null"): table.null_mean.round(3),
+                ("plug-in", "p < α"): table.above_null.round(2), ("probe", "relay"): table.probe_relay.round(3),
+                ("probe", "null"): table.probe_null_mean.round(3), ("probe", "p < α"): table.probe_above_null.round(2)}
+    out = pd.DataFrame(columns)
+    return out.rename(index=str.upper, level="arch") if "arch" in (out.index.names or []) else out
+
+
+def tests_display(tests: pd.DataFrame, index, p_column: str = "p_value", p_title: str = "p") -> pd.DataFrame:
+    """One row per group, one (Δ, p) pair of columns per knockout order, p as "p < 0.001" or two
+    significant digits.
+
+    Parameters
+    ----------
+    tests : DataFrame
+        ``irn.sweep.KnockoutTests.tests`` (optionally with a corrected p column).
+    index : list of str
+        The group columns (e.g. ["hidden"] or ["arch", "hidden"]).
+    p_column, p_title : str
+        The p-value column to show and its header (e.g. "p_holm", "p (Holm)").
+
+    Returns
+    -------
+    DataFrame
+    """
+    _require(tests, {*index, "order", "difference", p_column}, "tests")
+    shown = tests.assign(p=tests[p_column].map(p_text), Δ=tests.difference.round(3))
+    if "arch" in index:
+        shown = shown.assign(arch=shown.arch.str.upper())
+    out = shown.pivot(index=index, columns="order", values=["Δ", "p"]).swaplevel(axis=1)
+    orders = [o for o in EXTRA_ORDER if o in out.columns.get_level_values(0)]
+    return out.reindex(columns=pd.MultiIndex.from_product([orders, ["Δ", "p"]])).rename(columns={"p": p_title}, level=1)

@@ -52,8 +52,17 @@ _SIZES = params.rule(lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and l
 def recovered(order, relays) -> float:
     """Share of the planted ``relays`` among the last ``len(relays)`` survivors of a greedy ``order``.
 
-    order: (nodes,) removal order, least relaying first (``GreedyResult.order``); relays: the planted
-    node indices. Returns a number in [0, 1].
+    Parameters
+    ----------
+    order : ndarray, shape (nodes,)
+        Removal order, least relaying first (``GreedyResult.order``).
+    relays : ndarray, shape (relays,)
+        The planted node indices.
+
+    Returns
+    -------
+    float
+        A share in [0, 1].
     """
     order = params.array(order, "order", ndim=1, kind="integer")
     relays = params.array(relays, "relays", ndim=1, kind="integer")
@@ -84,15 +93,39 @@ class PlantedStudy:
     flip: float
 
     def holds_up_to(self, method: str, samples: int) -> float:
-        """Largest size at which ``method`` holds with ``samples`` samples (NaN: no size)."""
+        """Largest size at which ``method`` holds with ``samples`` samples.
+
+        Parameters
+        ----------
+        method : str
+            A method of the study ("plug-in" or "probe").
+        samples : int
+            A sample count of the study.
+
+        Returns
+        -------
+        float
+            The number of nodes, or NaN when the method holds at no size.
+        """
         params.require(method, "method", params.one_of(self.limits.method.unique()))
         params.require(samples, "samples", params.one_of(self.limits.samples.unique()))
         hit = self.limits[(self.limits.method == method) & (self.limits.samples == samples)]
         return float(hit.holds_up_to.iloc[0])
 
     def nodes_per_doubling(self, method: str = "plug-in") -> float:
-        """How many nodes the limit of ``method`` grows per doubling of the samples, between the
-        smallest and the largest sample count at which it holds anywhere (NaN: fewer than two)."""
+        """How many nodes the limit of ``method`` grows per doubling of the samples.
+
+        Parameters
+        ----------
+        method : str
+            A method of the study.
+
+        Returns
+        -------
+        float
+            (limit at the largest − limit at the smallest sample count) / log2(their ratio), over the
+            sample counts at which the method holds at some size; NaN with fewer than two.
+        """
         params.require(method, "method", params.one_of(self.limits.method.unique()))
         known = self.limits[(self.limits.method == method)].dropna(subset=["holds_up_to"]).sort_values("samples")
         if len(known) < 2:
