@@ -151,7 +151,7 @@ def entropy_display(table: pd.DataFrame, epochs: pd.Series | None = None) -> pd.
                      "probe_null_mean", "probe_above_null"}, "table")
     columns = {("networks", ""): table.networks}
     if epochs is not None:
-        columns[("epochs", "median")] = epochs.reindex(table.index).round(0)
+        columns[("epochs", "median")] = epochs.reindex(table.index).round(0).astype(int)
     columns |= {("patterns", "median"): table.patterns.round(0).astype(int), ("patterns", "most"): table.patterns_max,
                 ("plug-in", "relay"): table.relay.round(3), ("plug-in", "null"): table.null_mean.round(3),
                 ("plug-in", "p < α"): table.above_null.round(2), ("probe", "relay"): table.probe_relay.round(3),
@@ -182,5 +182,7 @@ def tests_display(tests: pd.DataFrame, index, p_column: str = "p_value", p_title
     if "arch" in index:
         shown = shown.assign(arch=shown.arch.str.upper())
     out = shown.pivot(index=index, columns="order", values=["Δ", "p"]).swaplevel(axis=1)
+    out = out.reindex(pd.MultiIndex.from_frame(shown[index].drop_duplicates()) if len(index) > 1
+                      else shown[index[0]].drop_duplicates())
     orders = [o for o in EXTRA_ORDER if o in out.columns.get_level_values(0)]
     return out.reindex(columns=pd.MultiIndex.from_product([orders, ["Δ", "p"]])).rename(columns={"p": p_title}, level=1)
