@@ -398,6 +398,7 @@ def test_a_leaky_model_round_trips_through_the_zoo(tmp_path):
 
     built = Stacked("rnn", 2, 3, 5, seeds=[1, 2], readout="linear", leak=0.4)
     model, _ = zoo.cached("leaky-test", {"what": "a leaky rnn"}, lambda: (built, {}), zoo=tmp_path)
+    assert model is built
     again, _ = zoo.cached("leaky-test", {"what": "a leaky rnn"}, lambda: pytest.fail("rebuilt"), zoo=tmp_path)
     assert again is not built and again.leak == 0.4 and again.signature() == built.signature()
     x = torch.randn(3, 6, 3)
