@@ -62,6 +62,9 @@ from irn.models import LEAK, Stacked
 from irn.train import evaluate_flipflop
 
 POSITIVE = params.number(0, closed=False)
+CONFIG = params.rule(lambda v: isinstance(v, EchoStateConfig), "an irn.reservoir.EchoStateConfig")
+RESERVOIR = params.rule(lambda v: isinstance(v, Stacked) and v.arch == "rnn" and v.layers == 1,
+                        "a one-layer irn.models.Stacked RNN (an echo state network)")
 SHARE = params.rule(lambda v: params.number(0, 1).ok(v) and v > 0, "a number in (0, 1]")
 NON_NEGATIVE = params.number(0)
 
@@ -134,9 +137,7 @@ class ReservoirWeights:
 
 
 def _check_config(config) -> EchoStateConfig:
-    if not isinstance(config, EchoStateConfig):
-        raise ValueError(f"config must be an irn.reservoir.EchoStateConfig, got {type(config).__name__}")
-    return config
+    return params.require(config, "config", CONFIG)
 
 
 def reservoir_weights(config: EchoStateConfig, n_inputs: int, n_outputs: int = 3,
@@ -238,14 +239,11 @@ def collect_states(model: Stacked, inputs, feedback=None, teacher=None) -> np.nd
     -------
     ndarray, shape (replicates, batch, steps, hidden)
     """
-    if not isinstance(model, Stacked) or model.arch != "rnn" or model.layers != 1:
-        raise ValueError("model must be a one-layer irn.models.Stacked RNN (an echo state network)")
+    params.require(model, "model", RESERVOIR)
     x = params.array(inputs, "inputs", ndim=3, shape=(None, None, model.n_inputs), min_samples=1)
     if feedback is not None:
-        fb = params.array(feedback, "feedback", ndim=3)
-        y = params.array(teacher, "teacher", ndim=3, shape=(x.shape[0], x.shape[1], fb.shape[-1]))
-        if fb.shape[:2] != (model.replicates, model.hidden):
-            raise ValueError(f"feedback must have shape ({model.replicates}, {model.hidden}, K), got {fb.shape}")
+        fb = params.array(feedback, "feedback", shape=(model.replicates, model.hidden, None))
+        y = params.array(teacher, "teacher", shape=(x.shape[0], x.shape[1], fb.shape[-1]))
         x = np.concatenate([x, np.pad(y, ((0, 0), (1, 0), (0, 0)))[:, :-1]], axis=-1)
     states = []
     for r in range(model.replicates):
@@ -290,8 +288,7 @@ def fit_readout(model: Stacked, inputs, targets, *, ridge: float = 1e-6, washout
     -------
     Readout (model, weight (R, K, H), bias (R, K), samples, train_mse (R,)).
     """
-    if not isinstance(model, Stacked) or model.arch != "rnn" or model.layers != 1:
-        raise ValueError("model must be a one-layer irn.models.Stacked RNN (an echo state network)")
+    params.require(model, "model", RESERVOIR)
     x = params.array(inputs, "inputs", ndim=3, shape=(None, None, model.n_inputs), min_samples=1)
     y = params.array(targets, "targets", ndim=3, shape=(x.shape[0], x.shape[1], model.n_outputs))
     params.require(ridge, "ridge", POSITIVE)
@@ -352,8 +349,8 @@ def hold_accuracy(model: Stacked, steps: int = HOLD_STEPS) -> np.ndarray:
     -------
     ndarray, shape (replicates,)
     """
-    if not isinstance(model, Stacked) or model.n_inputs != model.n_outputs:
-        raise ValueError("model must be an irn.models.Stacked with one output per input channel (a flip-flop)")
+    params.require(model, "model", params.rule(lambda m: isinstance(m, Stacked) and m.n_inputs == m.n_outputs,
+                                               "an irn.models.Stacked with one output per input channel (a flip-flop)"))
     params.require(steps, "steps", params.integer(low=1))
     k = model.n_inputs
     patterns = np.array(list(itertools.product((-1.0, 1.0), repeat=k)))  # (2^K, K)
@@ -415,11 +412,9 @@ def train_flipflop(config: EchoStateConfig | None = None, replicates: int = 1, *
     EchoState (model, weights, readout, config, accuracy).
     """
     config = FLIPFLOP if config is None else _check_config(config)
-    for name, value in (("replicates", replicates), ("n", n), ("steps", steps), ("eval_n", eval_n),
-                        ("eval_steps", eval_steps)):
-        params.require(value, name, params.integer(low=1))
-    if steps <= config.washout:
-        raise ValueError(f"steps must be more than the washout ({config.washout}), got {steps}")
+    for name, value, low in (("replicates", replicates, 1), ("n", n, 1), ("steps", steps, config.washout + 1),
+                             ("eval_n", eval_n, 1), ("eval_steps", eval_steps, 1)):
+        params.require(value, name, params.integer(low=low))
     k = len(tasks.CONCEPTS["flipflop"])
     weights = reservoir_weights(config, k, k, replicates)
     model = echo_state_network(config, k, k, replicates)
@@ -479,10 +474,10 @@ def flipflop_search(grid: dict | None = None, base: EchoStateConfig | None = Non
     base = FLIPFLOP_BASE if base is None else _check_config(base)
     params.require(replicates, "replicates", params.integer(low=1))
     fields = [f.name for f in dataclasses.fields(EchoStateConfig)]
-    if not isinstance(grid, dict) or not grid or any(k not in fields for k in grid) \
-            or not all(isinstance(v, (list, tuple)) and v for v in grid.values()):
-        raise ValueError(f"grid must be a dict of EchoStateConfig fields ({', '.join(fields)}) to non-empty "
-                         f"lists of values, got {grid!r}")
+    params.require(grid, "grid", params.rule(
+        lambda g: isinstance(g, dict) and g and all(k in fields for k in g)
+        and all(params.sequence(min_length=1).ok(v) for v in g.values()),
+        f"a dict of EchoStateConfig fields ({', '.join(fields)}) to non-empty lists of values"))
     configs = [dataclasses.replace(base, **dict(zip(grid, values))) for values in itertools.product(*grid.values())]
     rows = []
     for config in configs:
