@@ -484,8 +484,6 @@ def relay_statistics(rec: Recording, step: int, method: str = "median", shuffles
         gaps and random_gaps with replicates × concepts × nodes rows, nulls with replicates ×
         concepts rows (see :class:`RelayStatistics`).
     """
-    from irn import params
-
     if not isinstance(rec, Recording):
         raise ValueError(f"rec must be an irn.analysis.Recording, got {type(rec).__name__}")
     params.require(step, "step", params.integer(0, rec.steps - 1))
@@ -548,8 +546,6 @@ def layer_relay(rec: Recording, steps, method: str = "median") -> pd.DataFrame:
         One row per replicate × step × concept × layer: replicate, step, concept, layer, alone,
         unique, all_nodes (``I_R`` of every node), patterns — information in bits.
     """
-    from irn import params
-
     if not isinstance(rec, Recording) or rec.layer is None:
         raise ValueError("rec must be an irn.analysis.Recording of a model (record_model), which names each "
                          "node's layer")
@@ -624,8 +620,6 @@ def top_share(frame: pd.DataFrame, top: int, column: str = "layer") -> pd.DataFr
         One row per replicate × step × concept × value of ``column``: replicate, step, concept,
         ``column``, share (the shares of a replicate × step × concept sum to 1).
     """
-    from irn import params
-
     needed = ["replicate", "step", "concept", "node", "contribution", column]
     if not isinstance(frame, pd.DataFrame) or any(c not in frame for c in needed):
         raise ValueError(f"frame must be a relay table (relay_of_recording) with columns {needed}")
