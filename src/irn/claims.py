@@ -167,9 +167,10 @@ REGISTRY = {
     "nodes_relay_several_concepts": _spec(
         6, "hintze", "Individual nodes may relay information about multiple concepts: some nodes appear to "
                      "store information about more than one concept (smearing).",
-        "per architecture × task, the share of networks that have a node carrying two or more concepts",
-        "95 % bootstrap interval over replicates against one half (no p-value)", "architecture × task pairs",
-        "the interval lies above one half (wholly below one half contradicts)", correction=None),
+        "per architecture × task, the share of networks that have a node carrying two or more concepts (a "
+        "claim of existence: 'some nodes')", "95 % bootstrap interval over replicates against 0 (no p-value)",
+        "architecture × task pairs", "the interval lies above 0 (no such node in any network of the pair "
+        "contradicts)", correction=None),
     "pca_resolves_states": _spec(
         7, "hintze", "A 2-D PCA of an RNN's hidden states resolves the 8 states of the memory task.",
         "per replicate, the closest pair of the 8 state centroids on two principal components, relative to "

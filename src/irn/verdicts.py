@@ -30,10 +30,12 @@ How each claim counts (the registry says the same in words):
 * ``rnn_random_delay_localises`` (chapter 5): the random-delay RNN against the fixed-delay RNN
   (support: higher) and against the random-delay GRU and LSTM (a significant gap below them
   contradicts), Holm.
-* ``concepts_spread_over_nodes`` / ``nodes_relay_several_concepts`` (chapter 6), no p-values: per
-  architecture × task pair, the share (of concepts with two or more carriers / of networks with a
-  node carrying two or more concepts) supports the claim when its bootstrap interval over
-  replicates lies above one half and contradicts it when it lies below. Controls: planted relay
+* ``concepts_spread_over_nodes`` (chapter 6), no p-values: per architecture × task pair, the share
+  of concepts with two or more carriers supports the claim when its bootstrap interval over
+  replicates lies above one half and contradicts it when it lies below.
+  ``nodes_relay_several_concepts`` is a claim of existence ("some nodes"): a pair supports it when
+  the share of networks with a node carrying two or more concepts has an interval above 0, and
+  contradicts it when no network of the pair has such a node. Controls: planted relay
   matrices with spread and single carriers, and with and without shared nodes.
 * ``pca_resolves_states`` (chapter 7), no p-values: a replicate supports the claim when its closest
   pair of states is at least ``resolved_at`` of the median distance apart and contradicts it when
@@ -512,12 +514,20 @@ def spread(smear: pd.DataFrame) -> claims.Evidence:
 
 
 def several(smear: pd.DataFrame) -> claims.Evidence:
-    """Evidence on ``nodes_relay_several_concepts`` from ``irn.dynamics.smearing`` output: per network
-    whether a node carries two or more concepts; per architecture × task the share of such networks
-    against one half (see module docstring)."""
+    """Evidence on ``nodes_relay_several_concepts`` from ``irn.dynamics.smearing`` output. The claim is
+    one of existence ("some nodes appear to store information about more than one concept"): per
+    network whether a node carries two or more concepts; an architecture × task pair supports the
+    claim when the share of such networks has a bootstrap interval over replicates above 0 (they are
+    found reliably), and contradicts it when no network of the pair has such a node."""
     summary = dynamics.smearing_summary(smear)
-    return _majority(summary.assign(any_shared=(summary.shared > 0).astype(float)), "any_shared",
-                     "share of networks with a node carrying ≥ 2 concepts")
+    per_network = summary.assign(any_shared=(summary.shared > 0).astype(float))
+    support, contradict = [], []
+    for _, group in per_network.groupby(["task", "arch"], sort=False):
+        _, low, high = claims.bootstrap_interval(group.any_shared.to_numpy(float))
+        support.append(low > 0)
+        contradict.append(high == 0)
+    return _counted(support, contradict, _per_replicate(per_network.any_shared, per_network.replicate),
+                    "share of networks with a node carrying ≥ 2 concepts")
 
 
 def smearing_controls(claim: str, replicates: int, pairs, step: int, within: str = "matrix",
