@@ -542,7 +542,7 @@ def prepare_source(src: Path, chapters: list[Chapter], keep: set[str]) -> None:
 CORE_ONLY = Path(__file__).resolve().parent / "core_only"  # its sitecustomize blocks the book extra
 #: Top-level import names of the book extra (pyproject.toml) and of the build stack it pulls in.
 BOOK_ONLY = ("jupyter_book", "jupytext", "papermill", "myst_nb", "myst_parser", "sphinx",
-             "sphinx_book_theme", "vl_convert", "mathjax")
+             "sphinx_book_theme", "vl_convert", "mathjax", "numpydoc")
 
 
 def core_only_env(environ: dict | None = None) -> dict:
