@@ -15,8 +15,18 @@ KIND_COLORS = alt.Scale(domain=["its relay nodes", "random nodes"], range=["#d62
 def layer_relay_matrix(frame: pd.DataFrame, width: int = 250) -> alt.Chart:
     """The nodes × concepts relay matrix of one network at one step, one panel per layer.
 
-    frame: ``irn.analysis.relay_of_recording`` rows of one replicate at one step (columns concept,
-    node, layer, contribution).
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        `irn.analysis.relay_of_recording` rows of one replicate at one step (columns concept, node,
+        layer, contribution).
+    width : int, optional
+        Width of one panel in pixels.
+
+    Returns
+    -------
+    altair.Chart
+        One heat map per layer.
     """
     data = frame.assign(node_in_layer=frame.node - frame.layer * (frame.node.max() + 1) // (frame.layer.max() + 1))
     return alt.Chart(data).mark_rect().encode(
@@ -31,7 +41,17 @@ def layer_relay_matrix(frame: pd.DataFrame, width: int = 250) -> alt.Chart:
 def relay_by_layer(share: pd.DataFrame, width: int = 420) -> alt.Chart:
     """The share of a concept's top relay nodes that sit in each layer, over time.
 
-    share: columns step, layer, mean, lo, hi (``irn.stats.mean_interval`` over replicates).
+    Parameters
+    ----------
+    share : pandas.DataFrame
+        Columns step, layer, mean, lo, hi (`irn.stats.mean_interval` over replicates).
+    width : int, optional
+        Width of the chart in pixels.
+
+    Returns
+    -------
+    altair.Chart
+        One line with a band per layer.
     """
     base = alt.Chart(share).encode(x=alt.X("step:O", title="time step (0-based)"),
                                    color=alt.Color("layer:N", title="layer", legend=LEGEND))
@@ -44,9 +64,20 @@ def relay_by_layer(share: pd.DataFrame, width: int = 420) -> alt.Chart:
 def knockout_target_vs_random(frame: pd.DataFrame, width: int = 420) -> alt.Chart:
     """Accuracy on a concept when its k most relaying nodes are knocked out, against k random nodes.
 
-    frame: ``irn.knockout.experiment_on`` output. Relay sets are scored on their own concept;
-    random sets on every concept. Means over concepts, draws and replicates; bands 95 % CIs over
-    replicates.
+    Relay sets are scored on their own concept; random sets on every concept. Means over concepts,
+    draws and replicates; bands are 95 % CIs over replicates.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        `irn.knockout.experiment_on` output.
+    width : int, optional
+        Width of the chart in pixels.
+
+    Returns
+    -------
+    altair.Chart
+        Accuracy against k, one line per kind of set.
     """
     own = frame[(frame.kind == "relay") & (frame.concept == frame.target_concept)].assign(kind="its relay nodes")
     rand = frame[frame.kind == "random"].assign(kind="random nodes")

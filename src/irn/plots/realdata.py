@@ -20,8 +20,17 @@ def accuracy_vs_baselines(accuracy: pd.DataFrame, baselines: pd.DataFrame) -> al
     """Test accuracy of every replicate (points) and its mean (tick) per data set and architecture,
     with the 1-NN baselines as dashed rules (one dash per distance) and chance as a grey rule.
 
-    accuracy: dataset, arch, replicate, test (accuracy), chance (1 / classes);
-    baselines: dataset, distance, accuracy.
+    Parameters
+    ----------
+    accuracy : pandas.DataFrame
+        Columns dataset, arch, replicate, test (accuracy), chance (1 / classes).
+    baselines : pandas.DataFrame
+        Columns dataset, distance, accuracy.
+
+    Returns
+    -------
+    altair.Chart
+        One panel per data set.
     """
     data = pd.concat([accuracy[["dataset", "arch", "replicate", "test", "chance"]].assign(layer="network"),
                       baselines.rename(columns={"accuracy": "test"}).assign(layer="baseline")],
@@ -44,7 +53,17 @@ def relay_matrices(frame: pd.DataFrame, width: int = 150) -> alt.Chart:
     """Per-class relay matrices (class × node, colour = accumulated contribution) of one example
     network per data set (rows) and architecture (columns).
 
-    frame: ``irn.analysis.relay_of_recording`` rows at one step with an extra column ``dataset``.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        `irn.analysis.relay_of_recording` rows at one step with an extra column ``dataset``.
+    width : int, optional
+        Width of one panel in pixels.
+
+    Returns
+    -------
+    altair.Chart
+        One heat map per data set and architecture.
     """
     return alt.Chart(frame).mark_rect().encode(
         x=alt.X("node:O", title="node"), y=alt.Y("concept:N", title="class", sort=None),
@@ -61,8 +80,16 @@ def relay_against_null(summary: pd.DataFrame) -> alt.Chart:
     """Relay of all nodes (solid) and its shuffle-null mean (dashed) by steps before the answer,
     means over replicates and classes, one panel per data set; the colour is the architecture.
 
-    summary: dataset, arch, before (steps before the answer), kind ("observed" / "shuffle null"),
-    value (bits).
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Columns dataset, arch, before (steps before the answer), kind ("observed" / "shuffle
+        null"), value (bits).
+
+    Returns
+    -------
+    altair.Chart
+        One panel per data set.
     """
     return alt.Chart(summary).mark_line(point=alt.OverlayMarkDef(size=16)).encode(
         x=alt.X("before:Q", scale=alt.Scale(reverse=True), title="steps before the answer"),
@@ -74,7 +101,22 @@ def relay_against_null(summary: pd.DataFrame) -> alt.Chart:
 
 def by_architecture(per_replicate: pd.DataFrame, value: str, title: str) -> alt.Chart:
     """One point per replicate and the mean (tick) of ``value`` per data set and architecture,
-    with a dashed rule at 0; per_replicate: dataset, arch, replicate and ``value``."""
+    with a dashed rule at 0.
+
+    Parameters
+    ----------
+    per_replicate : pandas.DataFrame
+        Columns dataset, arch, replicate and ``value``.
+    value : str
+        The column to draw.
+    title : str
+        The y axis title.
+
+    Returns
+    -------
+    altair.Chart
+        One panel per data set.
+    """
     x = alt.X("arch:N", sort=ARCH_ORDER, title=None)
     points = alt.Chart().mark_circle(size=28, opacity=0.6).encode(
         x=x, y=alt.Y(f"{value}:Q", title=title), color=_arch_color(None),

@@ -1,5 +1,5 @@
 """Charts of chapter 12 (scale): planted-relay recovery against network size, and the knockout
-test of chapter 4 at hidden sizes beyond the paper's 12 nodes (DESIGN §14)."""
+test of chapter 4 at hidden sizes beyond the paper's 12 nodes."""
 
 from __future__ import annotations
 
@@ -17,7 +17,17 @@ def planted_recovery(recovery: pd.DataFrame, width: int = 230, height: int = 150
     """Fraction of planted relay nodes among the greedy's last survivors, against the number of
     nodes (log scale), one panel per sample count, one line per estimator.
 
-    recovery: columns nodes, samples, method ("plug-in" | "probe"), recovered (mean over seeds).
+    Parameters
+    ----------
+    recovery : pandas.DataFrame
+        Columns nodes, samples, method ("plug-in" | "probe"), recovered (mean over random seeds).
+    width, height : int, optional
+        Size of one panel in pixels.
+
+    Returns
+    -------
+    altair.Chart
+        One panel per sample count.
     """
     needed = {"nodes", "samples", "method", "recovered"}
     if not needed <= set(recovery.columns):
@@ -36,8 +46,17 @@ def knockout_by_size(summary: pd.DataFrame, width: int = 150, height: int = 110)
     """Mean accuracy drop of a concept when k = H/4 of its nodes are knocked out — its top relay
     nodes by the plug-in order, by the probe order, or random nodes — against hidden size.
 
-    summary: columns task, arch, hidden, kind (``KO_ORDER``), drop (mean over replicates and
-    concepts). Rows are tasks, columns architectures.
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Columns task, arch, hidden, kind (``KO_ORDER``), drop (mean over replicates and concepts).
+    width, height : int, optional
+        Size of one panel in pixels.
+
+    Returns
+    -------
+    altair.Chart
+        Rows are tasks, columns architectures.
     """
     needed = {"task", "arch", "hidden", "kind", "drop"}
     if not needed <= set(summary.columns):
