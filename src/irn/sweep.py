@@ -35,10 +35,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from irn import analysis, knockout, relay, tasks, zoo
+from irn import analysis, knockout, params, relay, tasks, zoo
 from irn.files import write_atomic
-from irn.models import check_arch
-from irn.parallel import run_units
+from irn.models import ARCHS
+from irn.parallel import check_executor, run_units
 from irn.train import Condition, TrainConfig, Trained
 
 __all__ = ["Unit", "SweepResult", "grid", "run", "relay_summary", "learning_rate", "KNOCKOUT_FRACTION",
@@ -179,13 +179,13 @@ def grid(archs=("rnn", "gru", "lstm"), task_names=tasks.TASKS, delays=("random",
     list of Unit
         The units, blocks innermost.
     """
+    params.require(archs, "archs", params.sequence(params.one_of(ARCHS), min_length=1))
+    params.require(task_names, "task_names", params.sequence(params.one_of(tasks.ALL_TASKS), min_length=1))
+    params.require(delays, "delays", params.sequence(min_length=1))
+    params.require(hidden, "hidden", params.sequence(params.integer(low=1), min_length=1))
     tasks.check_count(replicates, "replicates", 1)
     block = replicates if block is None else block
     tasks.check_count(block, "block", 1)
-    for a in archs:
-        check_arch(a)
-    for h in hidden:
-        tasks.check_count(h, "hidden", 1)
     units = []
     for a in archs:
         for t in task_names:
@@ -274,14 +274,16 @@ def run(units: Sequence[Unit], config: TrainConfig = TrainConfig(), analyse: Cal
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be an irn.train.TrainConfig, got {type(config).__name__}")
     analyse = relay_summary if analyse is None else analyse
-    if not callable(analyse):
-        raise ValueError(f"analyse must be a callable Trained -> DataFrame, got {analyse!r}")
+    params.require(analyse, "analyse", params.rule(callable, "a callable Trained -> DataFrame"))
+    check_executor(executor)
+    params.require(store, "store", params.optional(params.directory()))
+    params.require(zoo_dir, "zoo_dir", params.optional(params.directory()))
+    params.require(progress, "progress", params.boolean())
     zoo_dir = str(zoo.default_zoo() if zoo_dir is None else zoo_dir)
     frames: dict[int, pd.DataFrame] = {}
     paths: dict[int, Path] = {}
-    if store is not None:
+    if store is not None:  # created when the first unit's result is written, not before
         store = Path(store)
-        store.mkdir(parents=True, exist_ok=True)
         for i, u in enumerate(units):
             paths[i] = store / f"{_unit_key(u, config, analyse)}.json"
             if paths[i].exists():
@@ -295,6 +297,7 @@ def run(units: Sequence[Unit], config: TrainConfig = TrainConfig(), analyse: Cal
         i = todo[k]
         frames[i] = frame = _normalised(frame)
         if store is not None:
+            store.mkdir(parents=True, exist_ok=True)
             _write_frame(paths[i], frame)
 
     run_units([(units[i], config, zoo_dir, analyse) for i in todo], _work, executor=executor,
