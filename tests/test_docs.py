@@ -19,7 +19,6 @@ import importlib
 import inspect
 import pkgutil
 import re
-import sys
 import textwrap
 import warnings
 from pathlib import Path
@@ -59,7 +58,7 @@ NOT_YET: dict[str, set[str]] = {
     },
     "irn.models": {
         "Cell", "Cell.jacobians", "Cell.project_step", "CellStep", "Knockout", "Stacked",
-        "Stacked.cell", "Stacked.concat", "Stacked.forward", "Stacked.from_torch",
+        "Stacked.cell", "Stacked.forward", "Stacked.from_torch",
         "Stacked.layer_of", "Stacked.layer_weights", "Stacked.select", "Stacked.shape_kwargs",
         "Stacked.signature", "Stacked.to_torch", "Trace", "check_arch", "check_choice",
         "check_inputs", "layer_parameter"
@@ -131,9 +130,8 @@ def public_objects(name: str) -> dict[str, object]:
             for member, value in vars(obj).items():
                 if member.startswith("_"):
                     continue
-                if isinstance(value, (staticmethod, classmethod)):
-                    value = value.__func__
-                if inspect.isfunction(value) or isinstance(value, property):
+                if isinstance(value, (staticmethod, classmethod)) or inspect.isfunction(value) \
+                        or isinstance(value, property):
                     found[f"{attr}.{member}"] = value
     return found
 
@@ -183,6 +181,9 @@ def docstring_problems(qualname: str, obj) -> list[str]:
     """What the docstring of one public object lacks (an empty list when it is complete)."""
     if isinstance(obj, property):
         return [] if (obj.__doc__ or "").strip() else ["no docstring"]
+    static = isinstance(obj, staticmethod)
+    if isinstance(obj, (staticmethod, classmethod)):
+        obj = obj.__func__
     function = inspect.unwrap(getattr(obj, "py_func", obj))
     text = inspect.getdoc(obj) if inspect.isclass(obj) else inspect.getdoc(function)
     if not text or not text.strip():
@@ -213,9 +214,7 @@ def docstring_problems(qualname: str, obj) -> list[str]:
         if missing:
             problems.append(f"parameters not documented: {', '.join(missing)}")
         return problems
-    is_method = "." in qualname
-    wanted = _signature_names(function, skip_first=is_method and not isinstance(
-        inspect.getattr_static(sys.modules[function.__module__], function.__name__, None), staticmethod))
+    wanted = _signature_names(function, skip_first="." in qualname and not static)
     documented = _documented(doc, "Parameters", "Other Parameters")
     missing = [n for n in wanted if n not in documented]
     extra = sorted(documented - set(wanted) - {"args", "kwargs"})
@@ -346,6 +345,38 @@ def test_the_check_catches_what_is_missing():
         curve: list
 
     assert docstring_problems("Result", Result) == ["fields not documented (Attributes): curve"]
+
+    class Network:
+        """A network."""
+
+        @staticmethod
+        def build(nodes):
+            """Build one.
+
+            Parameters
+            ----------
+            nodes : int
+                Nodes.
+
+            Returns
+            -------
+            Network
+                The network.
+            """
+            return Network()
+
+        def run(self, steps):
+            """Run it.
+
+            Parameters
+            ----------
+            steps : int
+                Steps.
+            """
+            print(steps)
+
+    assert docstring_problems("Network.build", vars(Network)["build"]) == []
+    assert docstring_problems("Network.run", vars(Network)["run"]) == []
 
 
 # --- the reference part of the book -------------------------------------------------------------
