@@ -182,7 +182,7 @@ def test_chart_probe_names_the_figure_wider_than_the_column(tmp_path):
     assert all(w.room == room and w.drawn <= w.room for w in widths)  # shrunk, not cut
     assert [w.scale < check_charts.MIN_SCALE for w in widths] == [True, False, False]
     problems = check_charts.dom_problems(phone, 3, "book/x", window=check_charts.PHONE_WINDOW, tables=False)
-    assert len(problems) == 1 and problems[0].startswith("Fig 3b.2 (book/x, chart 1) is not whole on a 390 px")
+    assert len(problems) == 1 and problems[0].startswith("Fig 3b.2 (book/x, chart 1) is shrunk to ")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["page.html", "profile"]
 
 

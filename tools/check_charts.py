@@ -317,10 +317,12 @@ def dom_problems(dom: str, expected_charts: int, label: str, window: tuple[int, 
         if item.kind == "table" and not tables:
             continue
         if phone and not item.whole:
+            state = ("is cut" if item.drawn > item.room else
+                     f"is shrunk to {item.scale:.0%} (at least {MIN_SCALE:.0%} needed to read it)")
             problems.append(
-                f"{item.label(label)} is not whole on a {window[0]} px phone: laid out {item.width} px "
-                f"wide, drawn {item.drawn} px at {item.scale:.0%} in a {item.room} px column (at least "
-                f"{MIN_SCALE:.0%} needed): fewer panels per row (irn.plots.style.grid(..., max_columns=2))"
+                f"{item.label(label)} {state} on a {window[0]} px phone: laid out {item.width} px "
+                f"wide for a {item.room} px column: fewer panels per row "
+                f"(irn.plots.style.grid(..., max_columns=2))"
             )
         elif not phone and not item.fits:
             fix = ("show fewer or narrower columns" if item.kind == "table" else
