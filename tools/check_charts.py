@@ -1,15 +1,23 @@
 """Check that every Altair chart of the built book draws, offline, in a real browser.
 
-Each chapter page is opened in headless Debian ``chromium`` (file:// URL, no network needed)
+Each page is opened in headless Debian ``chromium`` (file:// URL, no network needed)
 and the DOM is dumped after the page's scripts ran. vega-embed leaves an ``<svg>`` or a
 ``<canvas>`` inside every chart container ``<div id="altair-viz-...">``; a chart that could not
 load Vega shows "Error loading script" instead. The number of containers on a page must equal
 the number of Altair outputs in the chapter's executed notebook, and every one must have drawn.
 
-Every table of a page must also fit the text column of a 1280-pixel-wide window (a laptop
-screen): a table wider than its column would be cut off or scroll sideways. Before the DOM is
-dumped, a small script (`TABLE_PROBE`) added to a copy of the page measures each table and writes
-the widths into the DOM.
+Every chart and every table of a page must also fit the text column of a 1280-pixel-wide window
+(a laptop screen): 676 px, the 740-px article less its padding. A chart or table wider than its
+column would be cut off behind a scroll bar. Before the DOM is dumped, a small script
+(`WIDTH_PROBE`) added to a copy of the page measures each table, and each chart as Vega laid it
+out plus vega-embed's action menu, and writes the widths into the DOM; a chart is named by the
+number of the caption that follows it ("Fig 8.1 (book/08_attractors, chart 1) is 832 px wide").
+
+Chosen pages (`PHONE_PAGES`, ``--phone``) are drawn again on a 390-px phone, in a frame because
+headless chromium's window is never narrower than 500 px. There the book's style sheet
+(tools/build_book.py, ``BOOK_CSS``) shrinks a chart to the column; the check fails when a chart is
+cut, or shrunk below `MIN_SCALE` (half size, where its text can no longer be read). ``--report``
+lists every chart with its widths instead of checking.
 
 A static check (no browser) also reads every page: no ``<script src>`` from the internet, and
 every Altair chart must find the Vega versions it asks for already loaded by the book's
@@ -17,7 +25,7 @@ every Altair chart must find the Vega versions it asks for already loaded by the
 
 Usage (after ``python tools/build_book.py``)::
 
-    python tools/check_charts.py [--out _build]
+    python tools/check_charts.py [--out _build] [--phone book/08_attractors ...] [--report]
 """
 
 from __future__ import annotations
