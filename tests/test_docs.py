@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import importlib
+import importlib.util
 import inspect
 import pkgutil
 import re
@@ -430,7 +431,6 @@ def _load_extension():
 def test_docstring_extension_shows_plain_text_as_written():
     """book/_ext/irn_docstrings.py: bars outside literals are escaped (no rST substitutions); a
     docstring of code that is not in NumPy style comes out as preformatted text after numpydoc."""
-    import importlib.util  # noqa: F401  (used by _load_extension)
 
     extension = _load_extension()
 
@@ -455,7 +455,7 @@ def test_docstring_extension_shows_plain_text_as_written():
     assert module_text == [r"Module \|x\|."]
 
 
-def test_names_in_the_reference_are_the_glossary_words():
+def test_intro_and_glossary_cite_nothing_a_reader_lacks():
     """The glossary defines each word once; the intro and glossary cite no file a reader lacks."""
     for page in ("intro.md", "glossary.md"):
         text = (ROOT / "book" / page).read_text(encoding="utf-8")
