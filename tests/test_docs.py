@@ -59,10 +59,10 @@ NOT_YET: dict[str, set[str]] = {
     },
     "irn.models": {
         "Cell", "Cell.jacobians", "Cell.project_step", "CellStep", "Knockout", "Stacked",
-        "Stacked.cell", "Stacked.forward", "Stacked.from_torch",
-        "Stacked.layer_of", "Stacked.layer_weights", "Stacked.select", "Stacked.shape_kwargs",
-        "Stacked.signature", "Stacked.to_torch", "Trace", "check_arch", "check_choice",
-        "check_inputs", "layer_parameter"
+        "Stacked.cell", "Stacked.forward", "Stacked.from_torch", "Stacked.layer_of",
+        "Stacked.layer_weights", "Stacked.select", "Stacked.shape_kwargs", "Stacked.signature",
+        "Stacked.to_torch", "Trace", "check_arch", "check_choice", "check_inputs",
+        "layer_parameter"
     },
     "irn.optim": {
         "StackedAdam", "StackedAdam.keep", "StackedAdam.step", "StackedAdam.zero_grad"
@@ -85,7 +85,10 @@ NOT_YET: dict[str, set[str]] = {
         "greedy_runs", "merge_rows", "pattern_counts", "probe_values", "relabel"
     },
     "irn.relay.nulls": {
-        "greedy_null", "relay_null"
+        "greedy_null", "relay_null", "tail_p_value"
+    },
+    "irn.relay.planted": {
+        "PlantedConcept", "PlantedStudy"
     },
     "irn.relay.probe": {
         "probe_greedy"
