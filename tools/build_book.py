@@ -23,9 +23,12 @@ output-free pair ``book/NN_name.ipynb``; a chapter without the header is a plain
    checks that the chapters run as on Colab (`core_only_env`). A failing cell fails the build.
    Chapters left out by ``--chapters`` keep their executed copy from an earlier build, if there
    is one;
-4. writes the offline Vega bundle and MathJax into ``OUT/src/_static`` (`write_vega_bundle`,
+4. writes the offline Vega bundle, the book's style sheet and MathJax into ``OUT/src/_static``
+   (`write_vega_bundle`, `write_styles`,
    `write_mathjax`), so the book draws charts and formulas without internet;
 5. runs ``jupyter-book build OUT/src -W -n --keep-going`` and moves the HTML to ``OUT/html``;
+   the reference part (``book/reference``) is generated there from the docstrings of this
+   checkout's ``src/irn`` (Sphinx autodoc, with ``src`` first on the path);
 6. checks that no page would fetch a script from the internet, and prints ``OUT/html/index.html``.
 
 The committed notebooks are never executed in place.
@@ -556,6 +559,30 @@ def write_vega_bundle(static: Path) -> dict[str, str]:
     return versions
 
 
+#: The book's own style sheet (``_static/irn.css``, listed in ``html_css_files``). A chart wider
+#: than its column -- on a phone or in a narrow window -- shrinks to the column instead of hiding
+#: behind a scroll bar (Vega's SVG has a viewBox, so it scales whole). In a 1280-px window every
+#: chart is laid out to fit (``irn.plots.style.COLUMN``; tools/check_charts.py) and keeps its size.
+#: On a phone the action menu ("…": save as SVG/PNG) is hidden, so the chart has the whole column.
+BOOK_CSS = """/* irn: charts shrink to fit a column narrower than they are laid out for (a phone) */
+article .vega-embed .chart-wrapper { min-width: 0; max-width: 100%; }
+article .vega-embed details { flex-shrink: 0; }
+article .vega-embed svg.marks, article .vega-embed canvas.marks { max-width: 100%; height: auto; }
+/* on a phone the chart takes the whole column: no room kept for the action menu (the caption's
+   CSV link stays) */
+@media (max-width: 600px) {
+  article .vega-embed.has-actions { padding-right: 0; }
+  article .vega-embed details { display: none; }
+}
+"""
+
+
+def write_styles(static: Path) -> None:
+    """Write the book's style sheet `BOOK_CSS` into ``static`` as ``irn.css``."""
+    static.mkdir(parents=True, exist_ok=True)
+    (static / "irn.css").write_text(BOOK_CSS, encoding="utf-8")
+
+
 def write_mathjax(extra: Path) -> None:
     """Copy MathJax 3 (package django-static-mathjax) into ``extra/_static/mathjax``.
 
@@ -643,7 +670,7 @@ def prepare_source(src: Path, chapters: list[Chapter], keep: set[str]) -> None:
 CORE_ONLY = Path(__file__).resolve().parent / "core_only"  # its sitecustomize blocks the book extra
 #: Top-level import names of the book extra (pyproject.toml) and of the build stack it pulls in.
 BOOK_ONLY = ("jupyter_book", "jupytext", "papermill", "myst_nb", "myst_parser", "sphinx",
-             "sphinx_book_theme", "vl_convert", "mathjax")
+             "sphinx_book_theme", "vl_convert", "mathjax", "numpydoc")
 
 
 def core_only_env(environ: dict | None = None) -> dict:
@@ -699,10 +726,13 @@ def run_jupyter_book(src: Path) -> None:
         "build", str(src), "-W", "-n", "--keep-going", "-q",
     ]
     print("$ jupyter-book build " + " ".join(command[4:]), flush=True)
+    # the library reference (book/reference) documents this checkout's irn, whatever is installed
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p)
     # Jupyter Book ends with a banner naming src/_build/html; the HTML moves to OUT/html, so a
     # successful build's banner is dropped (a failed build's is shown) to name one place only.
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, bufsize=1) as process:
+                          text=True, bufsize=1, env=env) as process:
         banner: list[str] = []
         for line in process.stdout:
             if banner or line.lstrip("\x1b[0123456789;m").startswith("====="):
@@ -759,6 +789,7 @@ def build(out: Path, fast: bool, selected: list[str] | None) -> Path:
         print(f"[{index}/{len(run)}] {chapter.name} done in {seconds:.1f} s", flush=True)
 
     write_vega_bundle(src / "_static")
+    write_styles(src / "_static")
     write_mathjax(src / EXTRA_DIR)
     run_jupyter_book(src)
     html = out.resolve() / "html"

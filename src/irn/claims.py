@@ -16,7 +16,7 @@ of comparisons it counts over, the expected direction, the share of the family t
 it (``reproduced_at``) and the correction applied within the family (Holm for a few comparisons,
 Benjamini–Hochberg for many). Chapters do not re-type any of it.
 
-**The verdict rule** (DESIGN §16), ``verdict_of(supported, total, contradicted)``:
+**The verdict rule**, ``verdict_of(supported, total, contradicted)``:
 
 * a test *supports* the claim when p < alpha with the expected sign (``supports``) and
   *contradicts* it when p < alpha with the opposite sign (``contradicts``); p-values are first
@@ -77,10 +77,26 @@ SOURCES = {
 class ClaimSpec:
     """One claim and its primary test, stated before any chapter runs.
 
-    chapter: the chapter label ("2", "3b", …); source: a key of ``SOURCES``; statement: the claim;
-    compares: what is compared; test: the statistical test; family: the comparisons it counts over;
-    direction: the direction that supports the claim; reproduced_at: the share of the family that
-    must support it for "reproduced"; correction: "holm", "bh" or None (one test, or no p-values).
+    Attributes
+    ----------
+    chapter : str
+        The chapter label ("2", "3b", …).
+    source : str
+        A key of `SOURCES`.
+    statement : str
+        The claim.
+    compares : str
+        What is compared.
+    test : str
+        The statistical test.
+    family : str
+        The comparisons it counts over.
+    direction : str
+        The direction that supports the claim.
+    reproduced_at : float
+        The share of the family that must support it for "reproduced".
+    correction : str or None
+        "holm", "bh" or None (one test, or no p-values).
     """
 
     chapter: str
@@ -274,10 +290,20 @@ _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 class Evidence:
     """What a claim's tests found, ready for the verdict rule.
 
-    supported / contradicted: tests with p < alpha (after the family's correction) in the expected /
-    the opposite direction; total: tests in the family. effect: the claim's main effect (e.g. the
-    mean extra accuracy lost, target − random), with ``low``/``high`` its 95 % bootstrap interval over
-    replicates (NaN when not computed); effect_name: what the effect measures, in words.
+    Attributes
+    ----------
+    supported : int
+        Tests with p < alpha (after the family's correction) in the expected direction.
+    total : int
+        Tests in the family.
+    contradicted : int
+        Tests with p < alpha in the opposite direction.
+    effect : float
+        The claim's main effect (e.g. the mean extra accuracy lost, target − random).
+    low, high : float
+        Its 95 % bootstrap interval over replicates (NaN when not computed).
+    effect_name : str
+        What the effect measures, in words.
     """
 
     supported: int
@@ -356,10 +382,30 @@ def _g(value: float, sign: bool = False) -> str:
 class Claim:
     """One claim as measured by one chapter run.
 
-    value_text: the measured result in words and numbers (e.g. "0.41 vs 0.15, p = 0.0001");
-    verdict: from ``verdict_of`` (``record`` decides it from ``evidence``); evidence: the counts and
-    the effect (``Evidence`` as a dict; empty for a record made without one); stats: the numbers
-    behind it (JSON-serialisable); parameters: the chapter's run parameters (e.g. fast, replicates).
+    Attributes
+    ----------
+    claim_id : str
+        A key of `REGISTRY`.
+    chapter : str
+        The chapter label.
+    statement : str
+        The claim.
+    value_text : str
+        The measured result in words and numbers (e.g. "0.41 vs 0.15, p = 0.0001").
+    verdict : str
+        From `verdict_of` (`record` decides it from ``evidence``).
+    stats : dict
+        The numbers behind it (JSON-serialisable).
+    parameters : dict
+        The chapter's run parameters (e.g. fast, replicates).
+    recorded : str
+        UTC time of the record.
+    evidence : dict
+        The counts and the effect (`Evidence` as a dict; empty for a record made without one).
+    source : str
+        A key of `SOURCES`.
+    test : str
+        The registry's primary test.
     """
 
     claim_id: str
@@ -379,7 +425,18 @@ class Claim:
 
 
 def claims_dir(directory=None) -> Path:
-    """The claims directory: ``directory``, else env ``IRN_CLAIMS_DIR``, else ``./_claims``."""
+    """The claims directory.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike or None, optional
+        A folder to use instead.
+
+    Returns
+    -------
+    pathlib.Path
+        ``directory``, else env ``IRN_CLAIMS_DIR``, else ``./_claims``.
+    """
     if directory is None or directory == "":
         directory = os.environ.get(CLAIMS_ENV) or DEFAULT_DIR
     return Path(directory)
@@ -397,21 +454,71 @@ def _alpha(alpha) -> float:
 
 
 def supports(difference, p_value, expected_sign: int = 1, alpha: float = params.ALPHA) -> bool:
-    """True when a test backs the claim: p < alpha and ``difference`` has the expected sign."""
+    """Whether a test backs the claim: p < alpha and the difference has the expected sign.
+
+    Parameters
+    ----------
+    difference : float
+        The test's effect (its sign is compared).
+    p_value : float
+        Its p-value (after the family's correction).
+    expected_sign : {1, -1}, optional
+        The sign that supports the claim.
+    alpha : float, optional
+        The significance level.
+
+    Returns
+    -------
+    bool
+        True when the test supports the claim.
+    """
     sign, alpha = _sign(expected_sign), _alpha(alpha)
     difference, p_value = float(difference), float(p_value)
     return bool(p_value < alpha and np.sign(difference) == sign)
 
 
 def contradicts(difference, p_value, expected_sign: int = 1, alpha: float = params.ALPHA) -> bool:
-    """True when a test significantly points the other way: p < alpha with the opposite sign."""
+    """Whether a test significantly points the other way: p < alpha with the opposite sign.
+
+    Parameters
+    ----------
+    difference : float
+        The test's effect (its sign is compared).
+    p_value : float
+        Its p-value (after the family's correction).
+    expected_sign : {1, -1}, optional
+        The sign that supports the claim.
+    alpha : float, optional
+        The significance level.
+
+    Returns
+    -------
+    bool
+        True when the test contradicts the claim.
+    """
     return supports(difference, p_value, -_sign(expected_sign), alpha)
 
 
 def can_reach(n: int, alpha: float = params.ALPHA, paired: bool = True) -> bool:
-    """Whether a two-sided rank test over ``n`` replicates can reach p < ``alpha`` at all: its
-    smallest p-value is 2 / 2**n (Wilcoxon signed-rank, ``paired``) or 2 / C(2n, n) (Mann–Whitney
-    U with n per group)."""
+    """Whether a two-sided rank test over ``n`` replicates can reach p < ``alpha`` at all.
+
+    Its smallest p-value is 2 / 2**n (Wilcoxon signed-rank, ``paired``) or 2 / C(2n, n)
+    (Mann–Whitney U with n per group).
+
+    Parameters
+    ----------
+    n : int
+        Replicates (pairs, or per group).
+    alpha : float, optional
+        The significance level.
+    paired : bool, optional
+        Signed-rank (True) or Mann–Whitney (False).
+
+    Returns
+    -------
+    bool
+        True when p < alpha is possible.
+    """
     params.check_count(n, "n", 1)
     alpha = _alpha(alpha)
     smallest = 2 / 2 ** int(n) if paired else 2 / math.comb(2 * int(n), int(n))
@@ -419,8 +526,23 @@ def can_reach(n: int, alpha: float = params.ALPHA, paired: bool = True) -> bool:
 
 
 def chance_p(count: int, total: int, alpha: float = params.ALPHA) -> float:
-    """How likely ``count`` or more of ``total`` two-sided tests at level ``alpha`` point one given
-    way by chance alone: the one-sided binomial tail P(X ≥ count), X ~ Binomial(total, alpha / 2)."""
+    """How likely ``count`` or more of ``total`` two-sided tests at level ``alpha`` point one given way
+    by chance alone.
+
+    Parameters
+    ----------
+    count : int
+        Tests that point the given way.
+    total : int
+        Tests in the family.
+    alpha : float, optional
+        Their level.
+
+    Returns
+    -------
+    float
+        The one-sided binomial tail P(X ≥ count), X ~ Binomial(total, alpha / 2).
+    """
     params.check_count(total, "total", 1)
     params.require(count, "count", params.integer(0, total))
     return float(sps.binom.sf(int(count) - 1, int(total), _alpha(alpha) / 2))
@@ -428,15 +550,32 @@ def chance_p(count: int, total: int, alpha: float = params.ALPHA) -> float:
 
 def verdict_of(supported: int, total: int, contradicted: int = 0, *, reproduced_at: float = 1.0,
                reachable: bool = True, alpha: float = params.ALPHA) -> str:
-    """The verdict on a claim from its tests (DESIGN §16).
+    """The verdict on a claim from its tests (the verdict rule of the module docstring).
 
-    supported / contradicted: tests that back the claim / significantly point the other way
-    (``supports`` / ``contradicts``, after the family's correction); total: tests in the family.
     "reproduced": at least ``reproduced_at`` × total support it and none contradicts it;
-    "partly": more support it than chance gives (``chance_p(supported, total, alpha) < alpha``)
-    and more support than contradict it; "contradicted": the same for ``contradicted``, and more
-    contradict than support it; otherwise "not reproduced". ``NO_VERDICT`` when ``reachable`` is
-    False (the test could not have reached significance, or has no positive control).
+    "partly": more support it than chance gives (``chance_p(supported, total, alpha) < alpha``) and
+    more support than contradict it; "contradicted": the same for ``contradicted``, and more
+    contradict than support it; otherwise "not reproduced".
+
+    Parameters
+    ----------
+    supported : int
+        Tests that back the claim (`supports`, after the family's correction).
+    total : int
+        Tests in the family.
+    contradicted : int, optional
+        Tests that significantly point the other way (`contradicts`).
+    reproduced_at : float, optional
+        The share of the family that must support it for "reproduced".
+    reachable : bool, optional
+        False when the test could not have reached significance, or has no positive control.
+    alpha : float, optional
+        The significance level.
+
+    Returns
+    -------
+    str
+        One of `VERDICTS`, or `NO_VERDICT` when ``reachable`` is False.
     """
     params.check_count(total, "total", 1)
     params.require(supported, "supported", params.integer(0, total))
@@ -460,10 +599,20 @@ def verdict_of(supported: int, total: int, contradicted: int = 0, *, reproduced_
 def adjust(p_values, method: str = "holm") -> np.ndarray:
     """p-values corrected within one family of comparisons.
 
-    method: "holm" (Holm's step-down: family-wise error, for a few comparisons) or "bh"
-    (Benjamini–Hochberg: false-discovery rate, for many — scipy's ``false_discovery_control``).
     NaN p-values (a comparison that could not be made) stay NaN and do not count in the family.
-    Returns an array of the input's shape.
+
+    Parameters
+    ----------
+    p_values : array_like
+        The family's p-values, any shape.
+    method : {"holm", "bh"}, optional
+        "holm" (Holm's step-down: family-wise error, for a few comparisons) or "bh"
+        (Benjamini–Hochberg: false-discovery rate, for many — scipy's ``false_discovery_control``).
+
+    Returns
+    -------
+    ndarray
+        The corrected p-values, in the input's shape.
     """
     params.require(method, "method", params.one_of(CORRECTIONS))
     p = params.array(p_values, "p_values", ndim=1, allow_nan=True)
@@ -488,8 +637,19 @@ def adjust(p_values, method: str = "holm") -> np.ndarray:
 
 @dataclass(frozen=True)
 class Tally:
-    """The tests of one family counted for the rule: supported, contradicted, total (tests with a
-    p-value), and the corrected p-values in the input's order (``p_adjusted``)."""
+    """The tests of one family counted for the rule.
+
+    Attributes
+    ----------
+    supported : int
+        Tests that back the claim.
+    contradicted : int
+        Tests that significantly point the other way.
+    total : int
+        Tests with a p-value.
+    p_adjusted : ndarray
+        The corrected p-values in the input's order.
+    """
 
     supported: int
     contradicted: int
@@ -499,8 +659,27 @@ class Tally:
 
 def tally(differences, p_values, expected_sign: int = 1, alpha: float = params.ALPHA,
           correction: str | None = "holm") -> Tally:
-    """Count a family's tests: correct the p-values (``adjust``; None: as they are), then count
-    ``supports`` and ``contradicts``. differences and p_values: one per test (NaN p: left out)."""
+    """Count a family's tests: correct the p-values (`adjust`), then count `supports` and
+    `contradicts`.
+
+    Parameters
+    ----------
+    differences : array_like, shape (tests,)
+        One effect per test.
+    p_values : array_like, shape (tests,)
+        One p-value per test (NaN: left out).
+    expected_sign : {1, -1}, optional
+        The sign that supports the claim.
+    alpha : float, optional
+        The significance level.
+    correction : {"holm", "bh"} or None, optional
+        The family's correction (None: the p-values as they are).
+
+    Returns
+    -------
+    Tally
+        The counts and the corrected p-values.
+    """
     sign, alpha = _sign(expected_sign), _alpha(alpha)
     p = params.array(p_values, "p_values", ndim=1, allow_nan=True)
     d = params.array(differences, "differences", ndim=1, shape=p.shape, allow_nan=True)
@@ -514,9 +693,32 @@ def tally(differences, p_values, expected_sign: int = 1, alpha: float = params.A
 
 def bootstrap_interval(values, statistic=np.mean, level: float = 0.95, resamples: int = 9999,
                        seed: int = 0) -> tuple[float, float, float]:
-    """(estimate, low, high): ``statistic`` of ``values`` (one per replicate) and its percentile
-    bootstrap interval (scipy.stats.bootstrap). Fewer than 2 values, or values that are all equal,
-    give a zero-width or NaN interval rather than an error."""
+    """A statistic of per-replicate values and its percentile bootstrap interval
+    (``scipy.stats.bootstrap``).
+
+    Fewer than 2 values, or values that are all equal, give a zero-width or NaN interval rather than
+    an error.
+
+    Parameters
+    ----------
+    values : array_like, shape (replicates,)
+        One value per replicate.
+    statistic : callable, optional
+        The statistic (default the mean).
+    level : float, optional
+        The confidence level.
+    resamples : int, optional
+        Bootstrap resamples.
+    seed : int, optional
+        Random seed of the resampling.
+
+    Returns
+    -------
+    estimate : float
+        The statistic of ``values``.
+    low, high : float
+        The interval's bounds.
+    """
     x = params.array(values, "values", ndim=1, allow_nan=True)
     x = x[~np.isnan(x)]
     if not callable(statistic):
@@ -541,8 +743,33 @@ def bootstrap_interval(values, statistic=np.mean, level: float = 0.95, resamples
 
 def evidence(differences, p_values, effects=None, *, expected_sign: int = 1, alpha: float = params.ALPHA,
              correction: str | None = "holm", effect_name: str = "", seed: int = 0) -> Evidence:
-    """``Evidence`` from one family of tests: ``tally`` of (differences, p_values), and the mean of
-    ``effects`` (one value per replicate, default: the differences) with its bootstrap interval."""
+    """`Evidence` from one family of tests: `tally` of the differences and p-values, and the mean
+    effect with its bootstrap interval.
+
+    Parameters
+    ----------
+    differences : array_like, shape (tests,)
+        One effect per test.
+    p_values : array_like, shape (tests,)
+        One p-value per test (NaN: left out).
+    effects : array_like or None, optional
+        One value per replicate for the main effect (default: the differences).
+    expected_sign : {1, -1}, optional
+        The sign that supports the claim.
+    alpha : float, optional
+        The significance level.
+    correction : {"holm", "bh"} or None, optional
+        The family's correction.
+    effect_name : str, optional
+        What the effect measures, in words.
+    seed : int, optional
+        Random seed of the bootstrap.
+
+    Returns
+    -------
+    Evidence
+        The counts, the effect and its interval.
+    """
     counted = tally(differences, p_values, expected_sign, alpha, correction)
     if counted.total == 0:
         raise ValueError("p_values must hold at least one test with a p-value")
@@ -597,17 +824,40 @@ def _write(claim: Claim, directory) -> Claim:
 def record(claim_id: str, evidence: Evidence, value_text: str, *, reachable: bool = True,
            alpha: float = params.ALPHA, stats: dict | None = None, parameters: dict | None = None,
            controls=(), directory=None) -> Claim:
-    """Decide a registered claim's verdict from ``evidence`` and write its record.
+    """Decide a registered claim's verdict from its evidence and write its record.
 
-    claim_id: a key of ``REGISTRY`` (its chapter, statement and test come from there);
-    evidence: the counts and effect (``evidence(...)`` or ``Evidence(...)``); value_text: the result
-    in words and numbers; reachable: False when the test could not have reached p < alpha or has not
-    shown it can see the effect (the verdict is then "no verdict"); alpha: the chapter's level;
-    controls: the test's ``Control`` runs — unless every positive control found its planted effect
-    and no negative control found one, the verdict is "no verdict" (they are stored in
-    ``stats["controls"]``; a claim recorded without controls shows none on the summary page).
+    Unless every positive control found its planted effect and no negative control found one, the
+    verdict is "no verdict"; the controls are stored in ``stats["controls"]`` (a claim recorded
+    without controls shows none on the summary page).
     Writes ``<claim_id>.json`` into the claims directory (atomically) and glues ``claim_id`` (the
-    value) and ``claim_id + "_verdict"``. Returns the ``Claim``.
+    value) and ``claim_id + "_verdict"`` into the chapter.
+
+    Parameters
+    ----------
+    claim_id : str
+        A key of `REGISTRY` (its chapter, statement and test come from there).
+    evidence : Evidence
+        The counts and effect (`evidence` or ``Evidence(...)``).
+    value_text : str
+        The result in words and numbers.
+    reachable : bool, optional
+        False when the test could not have reached p < alpha or has not shown it can see the effect
+        (the verdict is then "no verdict").
+    alpha : float, optional
+        The chapter's level.
+    stats : dict or None, optional
+        The numbers behind it (JSON-serialisable).
+    parameters : dict or None, optional
+        The chapter's run parameters.
+    controls : list of Control, optional
+        The test's positive and negative control runs.
+    directory : str or os.PathLike or None, optional
+        The claims directory (default `claims_dir`).
+
+    Returns
+    -------
+    Claim
+        The record written.
     """
     _check_id(claim_id)
     if claim_id not in REGISTRY:
@@ -634,11 +884,31 @@ def record(claim_id: str, evidence: Evidence, value_text: str, *, reachable: boo
 
 def record_claim(claim_id: str, chapter, statement: str, value_text: str, verdict: str,
                  stats: dict | None = None, parameters: dict | None = None, directory=None) -> Claim:
-    """A record whose verdict the chapter decided itself (chapters not yet moved to ``record``).
+    """A record whose verdict the chapter decided itself (chapters not yet moved to `record`).
 
-    claim_id: lower-case identifier (letters, digits, _); chapter: its label (2, "3b", …);
-    verdict: one of ``VERDICTS`` or ``NO_VERDICT``. Glued names: ``claim_id`` (value_text) and
-    ``claim_id + "_verdict"``. Returns the written ``Claim``.
+    Parameters
+    ----------
+    claim_id : str
+        Lower-case identifier (letters, digits, _).
+    chapter : str or int
+        Its label (2, "3b", …).
+    statement : str
+        The claim.
+    value_text : str
+        The result in words and numbers.
+    verdict : str
+        One of `VERDICTS` or `NO_VERDICT`.
+    stats : dict or None, optional
+        The numbers behind it.
+    parameters : dict or None, optional
+        The chapter's run parameters.
+    directory : str or os.PathLike or None, optional
+        The claims directory (default `claims_dir`).
+
+    Returns
+    -------
+    Claim
+        The record written; ``claim_id`` (value_text) and ``claim_id + "_verdict"`` are glued.
     """
     _check_id(claim_id)
     chapter = _chapter(chapter)
@@ -669,12 +939,19 @@ GLUE_PREFIX = "application/papermill.record/"
 
 
 def glue(name: str, value) -> None:
-    """Glue ``value`` into the running notebook under ``name``, for ``{glue:text}`name```.
+    """Glue a value into the running notebook, for ``{glue:text}`name```.
 
-    The output myst-nb's ``glue(name, value, display=False)`` writes — the value's display data
-    under the papermill-record MIME prefix, named in ``scrapbook`` metadata — written with IPython
-    alone, so a chapter runs where myst-nb (the book extra) is not installed, as on Colab. Nothing
-    happens outside a notebook kernel (scripts, tests).
+    The output myst-nb's ``glue(name, value, display=False)`` writes — the value's display data under
+    the papermill-record MIME prefix, named in ``scrapbook`` metadata — written with IPython alone,
+    so a chapter runs where myst-nb (the book extra) is not installed, as on Colab. Nothing happens
+    outside a notebook kernel (scripts, tests).
+
+    Parameters
+    ----------
+    name : str
+        The glue name.
+    value : object
+        The value (shown as its text).
     """
     if not isinstance(name, str) or not _ID.match(name):
         raise ValueError(f"name must be a lower-case identifier (a-z, 0-9, _), got {name!r}")
@@ -696,15 +973,26 @@ COLUMNS = ["claim_id", "chapter", "source", "statement", "test", "value_text", "
 
 
 def load_claims(directory=None, expected=None) -> pd.DataFrame:
-    """Every claim record in the claims directory, plus a "not run" row for each expected claim
-    that has none.
+    """Every claim record in the claims directory, plus a "not run" row for each expected claim that
+    has none.
 
-    expected: claim ids that should be there (default: the keys of ``REGISTRY``, in that order;
-    other records found follow them). A missing or empty directory gives all "not run".
-    Columns: claim_id, chapter (label), source (a key of ``SOURCES``), statement, test (the
-    registry's primary test), value_text, verdict (one of ``VERDICTS``, ``NO_VERDICT`` or
-    "not run"), evidence (dict: supported, total, contradicted, effect, low, high, effect_name;
-    empty when not recorded), parameters (dict), recorded (UTC time, "" when not run), stats (dict).
+    A missing or empty directory gives all "not run".
+
+    Parameters
+    ----------
+    directory : str or os.PathLike or None, optional
+        The claims directory (default `claims_dir`).
+    expected : sequence of str or None, optional
+        Claim ids that should be there (default: the keys of `REGISTRY`, in that order; other
+        records found follow them).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns claim_id, chapter (label), source (a key of `SOURCES`), statement, test (the
+        registry's primary test), value_text, verdict (one of `VERDICTS`, `NO_VERDICT` or "not
+        run"), evidence (dict: supported, total, contradicted, effect, low, high, effect_name; empty
+        when not recorded), parameters (dict), recorded (UTC time, "" when not run), stats (dict).
     """
     expected = list(REGISTRY) if expected is None else list(expected)
     folder = claims_dir(directory)
@@ -758,15 +1046,24 @@ def _controls(stats) -> str:
 
 
 def summary_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The summary page's table: one row per claim of ``load_claims`` output, in its order.
+    """The summary page's table: one row per claim, in order.
 
-    Columns: chapter (label, or "—"), source (the source's name), claim (the statement), test (the
-    registry's primary test), this run (the measured value), supported / contradicted / total (or
-    "—"), effect [95 % CI] (the main effect and its bootstrap interval, with what it measures),
-    verdict (one of ``VERDICTS``, ``NO_VERDICT`` or "not run"; a verdict from a fast-preset run gets
-    " (fast preset)" appended), controls (what the test's positive and negative controls did:
-    "planted effect found; null case clean", …, "none shown" for a record without controls, "—"
-    when not run), protocol ("full protocol, 20 replicates", "fast preset, …" or "—").
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        `load_claims` output.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns chapter (label, or "—"), source (the source's name), claim (the statement), test
+        (the registry's primary test), this run (the measured value), supported / contradicted /
+        total (or "—"), effect [95 % CI] (the main effect and its bootstrap interval, with what it
+        measures), verdict (one of `VERDICTS`, `NO_VERDICT` or "not run"; a verdict from a
+        fast-preset run gets " (fast preset)" appended), protocol ("full protocol, 20 replicates",
+        "fast preset, …" or "—"), controls (what the test's positive and negative controls did:
+        "planted effect found; null case clean", …, "none shown" for a record without controls, "—"
+        when not run).
     """
     missing = [c for c in ("chapter", "statement", "value_text", "verdict", "parameters") if c not in table]
     if missing:

@@ -17,8 +17,18 @@ LINE_LEGEND = alt.Legend(orient="bottom", symbolType="stroke", symbolOpacity=1, 
 def layer_relay_matrix(frame: pd.DataFrame, width: int = 220) -> alt.Chart:
     """The nodes × concepts relay matrix of one network at one step, one panel per layer.
 
-    frame: ``irn.analysis.relay_of_recording`` rows of one replicate at one step (columns concept,
-    node, layer, contribution).
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        `irn.analysis.relay_of_recording` rows of one replicate at one step (columns concept, node,
+        layer, contribution).
+    width : int, optional
+        Width of one panel in pixels.
+
+    Returns
+    -------
+    altair.Chart
+        One heat map per layer.
     """
     data = frame.assign(node_in_layer=frame.node - frame.layer * (frame.node.max() + 1) // (frame.layer.max() + 1))
     return alt.Chart(data).mark_rect().encode(
@@ -39,10 +49,23 @@ LAYER_PANELS = {"share": "share of top relay nodes", "alone": "relay of the laye
 def relay_by_layer(curves: pd.DataFrame, chance: float, width: int = 270) -> alt.VConcatChart:
     """Where a deep model's information sits, layer by layer, over time: one panel per measure.
 
-    curves: columns panel (a key of ``LAYER_PANELS``), step, layer, mean, lo, hi (means over
-    replicates with 95 % intervals); chance: the share of top relay nodes a layer gets when the
-    search picks nodes at random (its share of all nodes), drawn as a dashed rule in the top panel.
     Layers are colours with a legend; every panel is ``width`` px wide (fits a phone).
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        Columns panel (a key of ``LAYER_PANELS``), step, layer, mean, lo, hi (means over replicates
+        with 95 % intervals).
+    chance : float
+        The share of top relay nodes a layer gets when the search picks nodes at random (its share
+        of all nodes), drawn as a dashed rule in the top panel.
+    width : int, optional
+        Width of each panel in pixels.
+
+    Returns
+    -------
+    altair.VConcatChart
+        One panel per measure, stacked.
     """
     data = curves.assign(layer_name=curves.layer.map(lambda k: LAYER_TITLES.get(int(k), f"layer {k}")))
     color = alt.Color("layer_name:N", title=None, scale=alt.Scale(scheme="tableau10"), legend=LINE_LEGEND)
@@ -66,9 +89,20 @@ def relay_by_layer(curves: pd.DataFrame, chance: float, width: int = 270) -> alt
 def knockout_target_vs_random(frame: pd.DataFrame, width: int = 270) -> alt.Chart:
     """Accuracy on a concept when its k most relaying nodes are knocked out, against k random nodes.
 
-    frame: ``irn.knockout.experiment_on`` output. Relay sets are scored on their own concept;
-    random sets on every concept. Means over concepts, draws and replicates; bands 95 % CIs over
-    replicates; a legend names the red and grey lines.
+    Relay sets are scored on their own concept; random sets on every concept. Means over concepts,
+    draws and replicates; bands are 95 % CIs over replicates; a legend names the red and grey lines.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        `irn.knockout.experiment_on` output.
+    width : int, optional
+        Width of the chart in pixels.
+
+    Returns
+    -------
+    altair.Chart
+        Accuracy against k, one line per kind of set.
     """
     own = frame[(frame.kind == "relay") & (frame.concept == frame.target_concept)].assign(kind="its relay nodes")
     rand = frame[frame.kind == "random"].assign(kind="random nodes")
