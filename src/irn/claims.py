@@ -131,6 +131,15 @@ REGISTRY = {
         "accuracy drop of the target concept under its relay-node knockout, against the other concepts "
         "and against random sets of the same size", "Wilcoxon signed-rank over replicates",
         "architecture × task pairs × (specific, vs random)", "the target concept loses more"),
+    "relay_beats_baselines": _spec(
+        "4b", "irn", "Relay ordering finds the nodes whose knockout hurts a concept at least as well as the best "
+                     "of the simple baselines.",
+        "the knockout area on held-out sequences (accuracy a concept loses as its first 1…k nodes are knocked "
+        "out, averaged over k) of the greedy relay order against the family's best one-pass baseline (single-node "
+        "information, activation variance, mean |h|, readout weights, L1 probe, saliency, gradient × activation, "
+        "integrated gradients, random)",
+        "Wilcoxon signed-rank over replicates of relay + δ − best baseline (non-inferiority margin δ = 0.01)",
+        "network families", "relay is at most δ worse than the best baseline"),
     "gated_keep_information_in_place": _spec(
         5, "hintze", "GRU and LSTM keep a concept's information in the same nodes over time, while the "
                      "RNN moves it between nodes.",

@@ -1,0 +1,95 @@
+"""A network whose relay nodes are known: the positive control of the comparison (DESIGN §14, §19).
+
+``planted`` builds, by hand, memory-task RNNs in the spirit of ``irn.relay.planted_relays``: for each
+concept, ``relays`` nodes copy the concept's input bit when it arrives and hold it (a self-loop), and
+the concept's output reads their sum — the planted relay nodes. ``distractors`` more nodes each copy
+a channel of pure noise at every step, loud (large, saturated activity) but read by nothing; any
+other node stays silent. Every replicate places the nodes at its own random positions. Knocking out
+one relay of a concept leaves the other to carry it (the sign of the sum holds, only the margin
+shrinks); knocking out all of them leaves the concept at chance.
+
+What each method can see here: the relay nodes are the only nodes that carry a concept and the
+only ones its output depends on, so relay, single-node information, readout weights, the probe, the
+gradients and the ablation oracle can find them; activation variance and mean |h| cannot — the
+distractors are louder — and random cannot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from irn import analysis, params, tasks
+from irn.attribution.data import Sets, sets
+from irn.models import Stacked
+
+TASK = "memory"
+COPY = 1.0  # input weight of a relay node
+HOLD = 1.2  # self-loop of a relay node: it holds ±0.66 (the fixed point of tanh(1.2 h))
+LOUD = 6.0  # input weight of a distractor on its noise channel: |h| near 1
+READ = 2.0  # readout weight of a relay node
+
+
+@dataclass(frozen=True)
+class Planted:
+    """Hand-built networks with known relay nodes.
+
+    model: the replicates (RNN, ``3 + distractors`` inputs: the memory task's channels, then one noise
+    channel per distractor); sets: fitted and held-out sequences (``irn.attribution.Sets``), knocked
+    out at ``irn.analysis.RELAY_STEP``; truth: replicate, concept, node — the planted relay nodes;
+    distractors: replicate, node — the loud nodes nothing reads.
+    """
+
+    model: Stacked
+    sets: Sets
+    truth: pd.DataFrame
+    distractors: pd.DataFrame
+
+
+def planted(replicates: int = 8, hidden: int = 12, relays: int = 2, distractors: int = 4, samples: int = 1000,
+            held_out: int = 256, seed: int = 0) -> Planted:
+    """``replicates`` planted memory-task RNNs of ``hidden`` nodes: ``relays`` relay nodes per concept
+    and ``distractors`` loud noise nodes (see the module). fit: ``samples`` sequences at the analysis
+    delay (5) with fresh noise; held_out: ``held_out`` more, drawn independently (seed + 1)."""
+    params.require(replicates, "replicates", params.integer(low=1))
+    params.require(relays, "relays", params.integer(low=1))
+    params.require(distractors, "distractors", params.integer(low=0))
+    concepts = tasks.CONCEPTS[TASK]
+    params.require(hidden, "hidden", params.integer(low=max(2, relays * len(concepts) + distractors)))
+    params.require(samples, "samples", params.integer(low=2))
+    params.require(held_out, "held_out", params.integer(low=2))
+    params.require(seed, "seed", params.SEED)
+    channels = tasks.n_inputs(TASK)
+    model = Stacked("rnn", replicates, channels + distractors, hidden)
+    rng = np.random.default_rng(seed)
+    truth, loud = [], []
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        for r in range(replicates):
+            place = rng.permutation(hidden)
+            for k, concept in enumerate(concepts):
+                for node in place[k * relays:(k + 1) * relays]:
+                    model.weight_ih[r, node, k] = COPY
+                    model.weight_hh[r, node, node] = HOLD
+                    model.readout_weight[r, k, node] = READ
+                    truth.append((r, concept, int(node)))
+            for j, node in enumerate(place[len(concepts) * relays:len(concepts) * relays + distractors]):
+                model.weight_ih[r, node, channels + j] = LOUD
+                loud.append((r, int(node)))
+    delay = analysis.analysis_delay("random")
+
+    def draw(n: int, s: int) -> analysis.Probe:
+        batch = tasks.sample(TASK, n, delay=delay, seed=s)
+        noise = torch.from_numpy(np.random.default_rng([s, 1]).standard_normal(
+            (n, batch.inputs.shape[1], distractors)).astype(np.float32))
+        inputs = torch.cat([batch.inputs, noise], dim=-1)
+        return analysis.probe(model, inputs, batch.targets, batch.answer_step, concepts=concepts)
+
+    text = (f"{samples} sequences with fresh noise ranked on, {held_out} more held out")
+    return Planted(model, sets(draw(samples, seed), draw(held_out, seed + 1), analysis.RELAY_STEP, "start", text),
+                   pd.DataFrame(truth, columns=["replicate", "concept", "node"]),
+                   pd.DataFrame(loud, columns=["replicate", "node"]))

@@ -1,0 +1,484 @@
+"""Scores of node rankings on held-out sequences: knockout curves and their areas, specificity, the
+gap to the ablation oracle, precision against planted nodes, agreement between methods (Kendall's
+τ), and paired tests over replicates (DESIGN §8, §19).
+
+``compare`` is the one call a chapter makes per network family: rank (``irn.attribution.rank``),
+knock out each method's top-k nodes on ``sets.held_out`` (``knockout_curves``), score the curves
+(``scores``) and compare the rankings (``agreement``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from irn import claims, params, stats
+from irn.attribution.data import Sets, distinct_rows
+from irn.attribution.methods import (IG_STEPS, LABELS, METHODS, ORACLE_SIZE, PROBE_C, SEARCHES, SHORTLIST, SPANS,
+                                     Knockouts, Ranking, rank)
+from irn.models import KNOCKOUT_STATES, Stacked
+
+#: The comparison's upper bound, and the methods a relay ordering is measured against.
+ORACLE = "ablation"
+BASELINES = tuple(m for m in METHODS if m not in SEARCHES)
+#: Knockout sizes of a curve: every size up to this many, else this many sizes spaced geometrically.
+CURVE_POINTS = 12
+
+
+def sizes_for(nodes: int, largest: int | None = None) -> tuple:
+    """The knockout set sizes of a curve for a network of ``nodes`` nodes: 1…largest (default
+    ``min(nodes − 1, max(11, nodes // 4))``: 1…11 for the paper's 12 nodes, as chapter 4), or
+    ``CURVE_POINTS`` sizes spaced geometrically when there are more."""
+    params.require(nodes, "nodes", params.integer(low=2))
+    largest = min(nodes - 1, max(11, nodes // 4)) if largest is None else params.require(
+        largest, "largest", params.integer(1, nodes))
+    if largest <= CURVE_POINTS:
+        return tuple(range(1, largest + 1))
+    return tuple(int(s) for s in np.unique(np.round(np.geomspace(1, largest, CURVE_POINTS)).astype(int)))
+
+
+def knockout_curves(model: Stacked, sets: Sets, ranking: Ranking, sizes=None, span: str = "step",
+                    state: str = "both") -> pd.DataFrame:
+    """Every concept's accuracy on ``sets.held_out`` as each method's top-k nodes are knocked out.
+
+    For every replicate, step of ``ranking``, method and target concept, the target's k first nodes
+    (k in ``sizes``; default ``sizes_for(model.nodes)``) are zeroed at the step (``irn.knockout``
+    semantics: span, state) and every concept is scored (accuracy; recall of the class for class
+    concepts). Size 0 is the intact network. Returns columns replicate, step, method,
+    target_concept, size, concept, accuracy.
+    """
+    if not isinstance(model, Stacked) or not isinstance(sets, Sets) or not isinstance(ranking, Ranking):
+        raise ValueError("model, sets and ranking must be a Stacked, a Sets and a Ranking (irn.attribution.rank)")
+    sizes = sizes_for(model.nodes) if sizes is None else sizes
+    params.require(sizes, "sizes", params.sequence(params.integer(1, model.nodes), min_length=1))
+    params.require(span, "span", params.one_of(SPANS))
+    params.require(state, "state", params.one_of(KNOCKOUT_STATES))
+    sizes = np.array(sorted(set(int(s) for s in sizes)))
+    concepts = list(sets.concepts)
+    table = ranking.table
+    methods = list(dict.fromkeys(table.method))
+    if set(table.replicate) != set(range(model.replicates)) or table.node.max() >= model.nodes:
+        raise ValueError("ranking must come from this model (every replicate, its nodes)")
+    frames = []
+    for step in ranking.steps:
+        rows = distinct_rows(sets.held_out, sets.at(sets.held_out, step))
+        at_step = table[table.step == step]
+        rank_of = np.zeros((model.replicates, len(methods), len(concepts), model.nodes), dtype=np.int64)
+        rank_of[at_step.replicate.to_numpy(), at_step.method.map(methods.index).to_numpy(),
+                at_step.concept.map(concepts.index).to_numpy(), at_step.node.to_numpy()] = at_step["rank"]
+        for r in range(model.replicates):
+            knocked = rank_of[r][:, :, None, :] < sizes[None, None, :, None]  # (M, K, S, N)
+            keep = torch.cat([torch.ones(1, model.nodes),
+                              torch.as_tensor(~knocked, dtype=torch.float32).reshape(-1, model.nodes)])
+            acc, _ = Knockouts(model, r, rows, len(concepts), span, state).evaluate(keep)
+            intact, rest = acc[0], acc[1:].reshape(len(methods), len(concepts), len(sizes), len(concepts))
+            full = np.concatenate([np.broadcast_to(intact, (len(methods), len(concepts), 1, len(concepts))), rest],
+                                  axis=2)
+            idx = np.indices(full.shape).reshape(4, -1)
+            frames.append(pd.DataFrame({
+                "replicate": r, "step": step, "method": np.asarray(methods)[idx[0]],
+                "target_concept": np.asarray(concepts)[idx[1]], "size": np.concatenate([[0], sizes])[idx[2]],
+                "concept": np.asarray(concepts)[idx[3]], "accuracy": full.reshape(-1)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def scores(curves: pd.DataFrame, oracle: str = ORACLE) -> pd.DataFrame:
+    """Per replicate, step, method and target concept, from ``knockout_curves``:
+
+    area — the target concept's accuracy drop (intact − knocked out), averaged over the set sizes;
+    other — the same for the other concepts (their mean); specificity — area − other; gap — area −
+    the oracle's area for the same replicate and target (NaN without the oracle). Returns those
+    columns after replicate, step, method, target_concept (and any label columns of ``curves`` such
+    as family).
+    """
+    need = ["replicate", "step", "method", "target_concept", "size", "concept", "accuracy"]
+    missing = [c for c in need if c not in curves]
+    if missing:
+        raise ValueError(f"curves must be the output of knockout_curves; it lacks {missing}")
+    labels = [c for c in curves.columns if c not in need]
+    keys = [*labels, "replicate", "step", "method", "target_concept"]
+    base = curves[curves["size"] == 0].groupby([*keys, "concept"], sort=False).accuracy.first().rename("base")
+    knocked = curves[curves["size"] > 0].join(base, on=[*keys, "concept"])
+    knocked = knocked.assign(drop=knocked.base - knocked.accuracy, own=knocked.concept == knocked.target_concept)
+    area = knocked[knocked.own].groupby(keys, sort=False)["drop"].mean().rename("area")
+    other = knocked[~knocked.own].groupby(keys, sort=False)["drop"].mean().rename("other")
+    out = pd.concat([area, other], axis=1).reset_index()
+    out["specificity"] = out.area - out.other
+    same = [k for k in keys if k != "method"]
+    bound = out.loc[out.method == oracle, [*same, "area"]].rename(columns={"area": "oracle"})
+    out = out.merge(bound, on=same, how="left")
+    out["gap"] = out.area - out.pop("oracle")
+    return out
+
+
+def per_replicate(frame: pd.DataFrame, value: str = "area") -> pd.DataFrame:
+    """``scores`` (or any frame with replicate, method, target_concept) averaged over target concepts
+    and steps: one value per replicate and method (and label columns such as family)."""
+    labels = [c for c in frame.columns if c not in ("replicate", "step", "method", "target_concept", "area", "other",
+                                                    "specificity", "gap", "precision", "k", "concept")]
+    if value not in frame:
+        raise ValueError(f"value must be a column of frame, got {value!r}")
+    return frame.groupby([*labels, "replicate", "method"], sort=False)[value].mean().reset_index()
+
+
+def summary(frame: pd.DataFrame, value: str = "area") -> pd.DataFrame:
+    """Mean of ``value`` per method (and label columns such as family) with a Student-t 95 % CI over
+    replicates (each replicate first averaged over target concepts). Returns the labels, method,
+    mean, lo, hi, n."""
+    per = per_replicate(frame, value)
+    labels = [c for c in per.columns if c not in ("replicate", "method", value)]
+    return stats.mean_interval(per, [*labels, "method"], value)
+
+
+def agreement(table: pd.DataFrame) -> pd.DataFrame:
+    """Kendall's τ-b between the node rankings of every pair of methods, per replicate, step and
+    concept. A method is compared by its score (ties count as ties) — the search methods (relay,
+    ablation) by their order. Returns replicate, step, concept, a, b, tau (NaN when one ranking is
+    constant)."""
+    need = ["replicate", "concept", "step", "method", "node", "rank", "score"]
+    if any(c not in table for c in need):
+        raise ValueError(f"table must be Ranking.table (columns {need})")
+    methods = list(dict.fromkeys(table.method))
+    key = np.where(table.method.isin(SEARCHES), -table["rank"].to_numpy(float), table.score.to_numpy(float))
+    frame = table.assign(key=np.round(key, 9))
+    wide = frame.pivot_table(index=["replicate", "step", "concept", "node"], columns="method", values="key",
+                             sort=False)[methods]
+    pairs = [(i, j) for i in range(len(methods)) for j in range(i + 1, len(methods))]
+    rows = []
+    for (replicate, step, concept), g in wide.groupby(level=[0, 1, 2], sort=False):
+        values = g.to_numpy().T  # (M, N)
+        upper = np.triu_indices(values.shape[1], k=1)
+        sign = np.sign(values[:, :, None] - values[:, None, :])[:, upper[0], upper[1]]  # (M, pairs of nodes)
+        dot = sign @ sign.T
+        norm = np.sqrt(np.diag(dot))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tau = dot / np.outer(norm, norm)
+        rows += [(replicate, step, concept, methods[i], methods[j], tau[i, j]) for i, j in pairs]
+    return pd.DataFrame(rows, columns=["replicate", "step", "concept", "a", "b", "tau"])
+
+
+def precision_at_k(table: pd.DataFrame, truth: pd.DataFrame, k: int | None = None) -> pd.DataFrame:
+    """Share of each method's k first nodes that are planted nodes, per replicate, concept and step.
+
+    truth: replicate, concept, node — the planted nodes; k: default the number of planted nodes of
+    that replicate and concept. Returns replicate, concept, step, method, k, precision.
+    """
+    if any(c not in truth for c in ("replicate", "concept", "node")):
+        raise ValueError("truth must have columns replicate, concept, node")
+    params.require(k, "k", params.optional(params.integer(low=1)))
+    planted = truth.groupby(["replicate", "concept"]).node.apply(frozenset)
+    rows = []
+    for (replicate, concept, step, method), g in table.groupby(["replicate", "concept", "step", "method"], sort=False):
+        nodes = planted.get((replicate, concept))
+        if nodes is None:
+            continue
+        top = k or len(nodes)
+        first = set(g.nsmallest(top, "rank").node)
+        rows.append((replicate, concept, step, method, top, len(first & nodes) / top))
+    return pd.DataFrame(rows, columns=["replicate", "concept", "step", "method", "k", "precision"])
+
+
+def best_baseline(frame: pd.DataFrame, baselines=BASELINES, value: str = "area") -> pd.Series:
+    """Per label group (e.g. family): the baseline method with the largest mean ``value``."""
+    per = per_replicate(frame[frame.method.isin(baselines)], value)
+    labels = [c for c in per.columns if c not in ("replicate", "method", value)]
+    means = per.groupby([*labels, "method"], sort=False)[value].mean().reset_index()
+    if not labels:
+        return pd.Series({"all": means.loc[means[value].idxmax(), "method"]})
+    return means.loc[means.groupby(labels, sort=False)[value].idxmax()].set_index(labels)["method"]
+
+
+def differences(frame: pd.DataFrame, method: str, other, value: str = "area") -> pd.DataFrame:
+    """Per network: ``method``'s ``value`` minus ``other``'s (one method, or a Series label group →
+    method such as ``best_baseline``), each averaged over concepts first. Returns the labels,
+    replicate, difference."""
+    per = per_replicate(frame, value)
+    labels = [c for c in per.columns if c not in ("replicate", "method", value)]
+    wide = per.pivot_table(index=[*labels, "replicate"], columns="method", values=value, sort=False)
+    if isinstance(other, str):
+        rival = wide[other]
+    else:
+        keys = wide.index.droplevel("replicate")
+        rival = pd.Series([wide.at[i, other.loc[k]] for i, k in zip(wide.index, keys)], index=wide.index)
+    return (wide[method] - rival).rename("difference").reset_index()
+
+
+@dataclass(frozen=True)
+class Against:
+    """``method`` against the best of several baselines, per label group (``against_best``).
+
+    tests: the labels, best (the baseline chosen most often), mean (``method``), baseline (the mean
+    of the baselines chosen per network), difference (mean of ``method`` − chosen baseline), p_value
+    (Wilcoxon of difference + margin), n; differences: the labels, replicate, best (chosen for this
+    network), difference."""
+
+    tests: pd.DataFrame
+    differences: pd.DataFrame
+
+
+def against_best(frame: pd.DataFrame, method: str = "relay", baselines=BASELINES, value: str = "area",
+                 margin: float = 0.0) -> Against:
+    """``method`` against the best baseline of each label group (e.g. family), chosen without the
+    network it is compared on: for network r the best baseline is the one with the largest mean
+    ``value`` over the group's other networks (leave one out), so choosing the best on the same data
+    does not favour it. Paired Wilcoxon over networks of (``method`` − chosen baseline + ``margin``);
+    see ``versus`` for the margin. Returns an ``Against``."""
+    params.require(margin, "margin", params.number(0, None))
+    per = per_replicate(frame[frame.method.isin([method, *baselines])], value)
+    labels = [c for c in per.columns if c not in ("replicate", "method", value)]
+    wide = per.pivot_table(index=[*labels, "replicate"], columns="method", values=value, sort=False)
+    if method not in wide:
+        raise ValueError(f"frame must hold scores of {method!r}")
+    pool_ = [b for b in baselines if b in wide]
+    if not pool_:
+        raise ValueError(f"frame must hold scores of at least one of the baselines {tuple(baselines)}")
+    rows, diffs = [], []
+    groups = wide.groupby(level=list(range(len(labels))), sort=False) if labels else [("all", wide)]
+    for key, g in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        values = g[pool_].to_numpy()
+        total, n = values.sum(axis=0), len(g)
+        rest = (total[None, :] - values) / max(n - 1, 1) if n > 1 else values  # leave-one-out means
+        chosen = np.asarray(pool_)[np.argmax(rest, axis=1)]
+        rival = values[np.arange(n), np.argmax(rest, axis=1)]
+        d = g[method].to_numpy() - rival
+        test = stats.paired_test(d + margin, np.zeros(n))
+        names, counts = np.unique(chosen, return_counts=True)
+        rows.append({**dict(zip(labels, key)), "best": names[np.argmax(counts)], "mean": g[method].mean(),
+                     "baseline": rival.mean(), "difference": d.mean(), "p_value": test.p_value, "n": n})
+        diffs.append(pd.DataFrame({**{lab: k for lab, k in zip(labels, key)},
+                                   "replicate": g.index.get_level_values("replicate"), "best": chosen,
+                                   "difference": d}))
+    return Against(pd.DataFrame(rows), pd.concat(diffs, ignore_index=True))
+
+
+def versus(frame: pd.DataFrame, method: str, other, value: str = "area", margin: float = 0.0) -> pd.DataFrame:
+    """Paired Wilcoxon tests over replicates: ``method`` against ``other`` per label group.
+
+    other: one method for every group, or a Series group → method (e.g. ``best_baseline``). margin:
+    a non-inferiority margin δ: the test is of (``method`` + δ) − ``other``, so p < alpha with a
+    positive difference means ``method`` is at most δ worse, with a negative one that it is more than
+    δ worse. Returns the labels, method, other, mean, other_mean, difference (``method`` − ``other``,
+    without δ), p_value, n.
+    """
+    params.require(margin, "margin", params.number(0, None))
+    per = per_replicate(frame, value)
+    labels = [c for c in per.columns if c not in ("replicate", "method", value)]
+    wide = per.pivot_table(index=[*labels, "replicate"], columns="method", values=value, sort=False)
+    rows = []
+    groups = wide.groupby(level=list(range(len(labels))), sort=False) if labels else [("all", wide)]
+    for key, g in groups:
+        rival = other if isinstance(other, str) else other.loc[key]
+        if method not in g or rival not in g:
+            raise ValueError(f"frame must hold scores of {method!r} and {rival!r}")
+        a, b = g[method].to_numpy(), g[rival].to_numpy()
+        test = stats.paired_test(a + margin, b)
+        rows.append({**dict(zip(labels, key if isinstance(key, tuple) else (key,))), "method": method, "other": rival,
+                     "mean": a.mean(), "other_mean": b.mean(), "difference": (a - b).mean(),
+                     "p_value": test.p_value, "n": len(a)})
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Everything ``compare`` measured on one network family.
+
+    ranking: ``Ranking``; curves: ``knockout_curves``; scores: ``scores``; agreement: ``agreement``;
+    cost: method, seconds (CPU), networks, per_network (seconds / networks) — ranking only; scoring
+    the curves (knockouts on the held-out sequences) took ``scoring_seconds``; sizes: the knockout sizes.
+    """
+
+    ranking: Ranking
+    curves: pd.DataFrame
+    scores: pd.DataFrame
+    agreement: pd.DataFrame
+    cost: pd.DataFrame
+    scoring_seconds: float
+    sizes: tuple
+
+    def labelled(self, **labels) -> "Comparison":
+        """The same comparison with label columns (e.g. ``family="GRU, memory"``) added to every table."""
+        add = lambda f: f.assign(**labels)  # noqa: E731
+        ranking = Ranking(add(self.ranking.table), add(self.ranking.cost), add(self.ranking.relay),
+                          add(self.ranking.completeness), self.ranking.steps, self.ranking.align)
+        return Comparison(ranking, add(self.curves), add(self.scores), add(self.agreement), add(self.cost),
+                          self.scoring_seconds, self.sizes)
+
+
+def compare(model: Stacked, sets: Sets, methods=METHODS, sizes=None, seed: int = 0, ig_steps: int = IG_STEPS,
+            probe_c: float = PROBE_C, oracle_size: int | None = None, shortlist: int = SHORTLIST,
+            span: str = "step", state: str = "both") -> Comparison:
+    """Rank the nodes of ``model`` on ``sets.fit`` by every method and score the rankings on
+    ``sets.held_out``.
+
+    sizes: knockout set sizes (default ``sizes_for(model.nodes)``); oracle_size: the most nodes the
+    ablation oracle picks one by one (default ``ORACLE_SIZE``; never more than the largest size).
+    Other arguments as in ``irn.attribution.rank``. Returns a ``Comparison``.
+    """
+    if not isinstance(model, Stacked):
+        raise ValueError(f"model must be an irn.models.Stacked, got {type(model).__name__}")
+    sizes = sizes_for(model.nodes) if sizes is None else sizes
+    params.require(sizes, "sizes", params.sequence(params.integer(1, model.nodes), min_length=1))
+    params.require(oracle_size, "oracle_size", params.optional(params.integer(low=1)))
+    oracle_size = min(max(sizes), model.nodes - 1, ORACLE_SIZE if oracle_size is None else oracle_size)
+    ranking = rank(model, sets, methods, seed=seed, ig_steps=ig_steps, probe_c=probe_c,
+                   oracle_size=oracle_size, shortlist=shortlist, span=span, state=state)
+    start = time.process_time()
+    curves = knockout_curves(model, sets, ranking, sizes, span, state)
+    scoring = time.process_time() - start
+    cost = ranking.cost.assign(per_network=ranking.cost.seconds / ranking.cost.networks)
+    return Comparison(ranking, curves, scores(curves), agreement(ranking.table), cost, scoring,
+                      tuple(sorted(set(int(s) for s in sizes))))
+
+
+def combine(comparisons: dict) -> Comparison:
+    """One ``Comparison`` from several, each table labelled with its key as ``family``.
+
+    comparisons: {family label: Comparison}. The ranking's steps and align are those of the first;
+    ``scoring_seconds`` is the sum; sizes are the union."""
+    if not isinstance(comparisons, dict) or not comparisons or \
+            not all(isinstance(c, Comparison) for c in comparisons.values()):
+        raise ValueError("comparisons must be a non-empty dict of family label -> irn.attribution.Comparison")
+    parts = [c.labelled(family=str(label)) for label, c in comparisons.items()]
+    cat = lambda f: pd.concat([f(c) for c in parts], ignore_index=True)  # noqa: E731
+    first = parts[0].ranking
+    ranking = Ranking(cat(lambda c: c.ranking.table), cat(lambda c: c.ranking.cost), cat(lambda c: c.ranking.relay),
+                      cat(lambda c: c.ranking.completeness), first.steps, first.align)
+    return Comparison(ranking, cat(lambda c: c.curves), cat(lambda c: c.scores), cat(lambda c: c.agreement),
+                      cat(lambda c: c.cost), float(sum(c.scoring_seconds for c in parts)),
+                      tuple(sorted(set().union(*(c.sizes for c in parts)))))
+
+
+def curve_summary(curves: pd.DataFrame) -> pd.DataFrame:
+    """The target concept's accuracy drop per set size, mean over replicates with a 95 % CI (each
+    replicate first averaged over its target concepts): the labels (e.g. family), method, size,
+    mean, lo, hi, n."""
+    need = ["replicate", "method", "target_concept", "size", "concept", "accuracy"]
+    if any(c not in curves for c in need):
+        raise ValueError(f"curves must be the output of knockout_curves (columns {need})")
+    labels = [c for c in curves.columns if c not in (*need, "step")]
+    own = curves[curves.concept == curves.target_concept]
+    keys = [*labels, "replicate", "method", "target_concept"]
+    base = own[own["size"] == 0].groupby(keys, sort=False).accuracy.first().rename("base")
+    own = own.join(base, on=keys)
+    own = own.assign(drop=own.base - own.accuracy)
+    per = own.groupby([*labels, "replicate", "method", "size"], sort=False)["drop"].mean().reset_index()
+    return stats.mean_interval(per, [*labels, "method", "size"], "drop")
+
+
+def as_good(frame: pd.DataFrame, cost: pd.DataFrame, reference: str = "relay", margin: float = 0.0,
+            alpha: float = params.ALPHA, value: str = "area") -> pd.DataFrame:
+    """Which methods find nodes at least as harmful to knock out as ``reference``, and which of them
+    cost less.
+
+    Per label group (e.g. family) and method: the mean of ``value`` against the reference's, a
+    paired Wilcoxon test over replicates of (method + ``margin``) − reference, Holm-corrected over the
+    methods of the group; as_good when the corrected p < alpha with a positive difference (the
+    method is at most ``margin`` worse); cheaper when its CPU time per network (``cost``: method,
+    seconds, networks, and the same labels) is below the reference's. Returns the labels, method,
+    mean, reference_mean, difference, p_value, p_holm, as_good, per_network, cheaper.
+    """
+    params.require(alpha, "alpha", params.SIGNIFICANCE)
+    methods = [m for m in dict.fromkeys(frame.method) if m != reference]
+    rows = [versus(frame, m, reference, value, margin) for m in methods]
+    out = pd.concat(rows, ignore_index=True).rename(columns={"other": "reference", "other_mean": "reference_mean"})
+    labels = [c for c in out.columns if c not in ("method", "reference", "mean", "reference_mean", "difference",
+                                                   "p_value", "n")]
+    group = out.groupby(labels, sort=False) if labels else [(None, out)]
+    out["p_holm"] = np.nan
+    for _, g in group:
+        out.loc[g.index, "p_holm"] = claims.adjust(g.p_value.to_numpy(), "holm")
+    out["as_good"] = (out.p_holm < alpha) & (out.difference + margin > 0)
+    per = cost.assign(per_network=cost.seconds / cost.networks)
+    keys = [c for c in labels if c in per.columns]
+    price = per.set_index([*keys, "method"]).per_network
+    out["per_network"] = [price.get(tuple([*(r[k] for k in keys), r["method"]]) if keys else r["method"], np.nan)
+                          for _, r in out.iterrows()]
+    mine = [price.get(tuple([*(r[k] for k in keys), reference]) if keys else reference, np.nan)
+            for _, r in out.iterrows()]
+    out["cheaper"] = out.per_network < np.asarray(mine)
+    return out
+
+
+def agreement_matrix(agreement_frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean Kendall's τ of every ordered pair of methods (both triangles and the diagonal, τ = 1)
+    over all replicates, concepts, steps and families of ``agreement``. Returns a, b, tau."""
+    if any(c not in agreement_frame for c in ("a", "b", "tau")):
+        raise ValueError("agreement_frame must be the output of agreement (columns a, b, tau)")
+    mean = agreement_frame.groupby(["a", "b"], sort=False).tau.mean().reset_index()
+    methods = list(dict.fromkeys([*mean.a, *mean.b]))
+    both = pd.concat([mean, mean.rename(columns={"a": "b", "b": "a"}),
+                      pd.DataFrame({"a": methods, "b": methods, "tau": 1.0})], ignore_index=True)
+    return both[["a", "b", "tau"]]
+
+
+def cost_benefit(comparison: "Comparison", oracle: str = ORACLE) -> pd.DataFrame:
+    """Per method: CPU seconds per network (all families together) and the share of the oracle's
+    knockout area it reaches — per family mean area / the oracle's, then the mean over families with a
+    Student-t 95 % CI over families. Returns method, per_network, relative, lo, hi, families."""
+    if not isinstance(comparison, Comparison):
+        raise ValueError(f"comparison must be an irn.attribution.Comparison, got {type(comparison).__name__}")
+    means = summary(comparison.scores)
+    labels = [c for c in means.columns if c not in ("method", "mean", "lo", "hi", "n")]
+    if not labels:
+        means = means.assign(family="all")
+        labels = ["family"]
+    bound = means[means.method == oracle].set_index(labels)["mean"]
+    if bound.empty:
+        raise ValueError(f"comparison must include the {oracle!r} method (the reference of the shares)")
+    means = means.join(bound.rename("oracle"), on=labels)
+    means = means.assign(relative=means["mean"] / means.oracle)
+    share = stats.mean_interval(means, ["method"], "relative").rename(columns={"mean": "relative", "n": "families"})
+    cost = comparison.cost.groupby("method", sort=False)[["seconds", "networks"]].sum()
+    share["per_network"] = share.method.map(cost.seconds / cost.networks)
+    return share[["method", "per_network", "relative", "lo", "hi", "families"]]
+
+
+def overview(comparison: "Comparison", reference: str = "relay") -> pd.DataFrame:
+    """One row per method over every family of ``comparison`` (``combine``): the share of the
+    oracle's knockout area (mean over families, with its 95 % CI), specificity and gap to the oracle
+    (means over families of the per-family means), mean Kendall's τ with ``reference``, and CPU
+    milliseconds per network. Indexed by the methods' names (``LABELS``)."""
+    share = cost_benefit(comparison).set_index("method")
+    per_family = lambda v: summary(comparison.scores, v).groupby("method", sort=False)["mean"].mean()  # noqa: E731
+    tau = comparison.agreement[(comparison.agreement.a == reference) | (comparison.agreement.b == reference)]
+    tau = tau.assign(other=np.where(tau.a == reference, tau.b, tau.a)).groupby("other").tau.mean()
+    methods = [m for m in METHODS if m in share.index]
+    out = pd.DataFrame({
+        "share of the oracle's area": share.relative, "low": share.lo, "high": share.hi,
+        "specificity": per_family("specificity"), "gap to the oracle": per_family("gap"),
+        f"τ with {LABELS[reference]}": tau, "CPU ms per network": 1000 * share.per_network}).loc[methods]
+    out.loc[reference, f"τ with {LABELS[reference]}"] = 1.0
+    return out.rename(index=LABELS).rename_axis("method")
+
+
+def pool(comparisons: dict) -> Comparison:
+    """One family from comparisons of different models (e.g. one per network size): every table
+    concatenated with the replicates numbered on from one model to the next, so each network stays
+    its own pair in the paired tests. comparisons: {name: Comparison}; the names are not kept."""
+    if not isinstance(comparisons, dict) or not comparisons or \
+            not all(isinstance(c, Comparison) for c in comparisons.values()):
+        raise ValueError("comparisons must be a non-empty dict of name -> irn.attribution.Comparison")
+    parts, offset = [], 0
+    for c in comparisons.values():
+        shift = lambda f, o=offset: f.assign(replicate=f.replicate + o) if "replicate" in f else f  # noqa: E731
+        parts.append((c, shift))
+        offset += int(c.ranking.cost.networks.iloc[0])
+    cat = lambda f: pd.concat([s(f(c)) for c, s in parts], ignore_index=True)  # noqa: E731
+    first = parts[0][0].ranking
+    cost = pd.concat([c.cost for c, _ in parts]).groupby("method", sort=False)[["seconds", "networks"]].sum()
+    cost = cost.reset_index().assign(per_network=lambda f: f.seconds / f.networks)
+    ranking = Ranking(cat(lambda c: c.ranking.table), cost[["method", "seconds", "networks"]],
+                      cat(lambda c: c.ranking.relay), cat(lambda c: c.ranking.completeness), first.steps, first.align)
+    return Comparison(ranking, cat(lambda c: c.curves), cat(lambda c: c.scores), cat(lambda c: c.agreement), cost,
+                      float(sum(c.scoring_seconds for c, _ in parts)),
+                      tuple(sorted(set().union(*(c.sizes for c, _ in parts)))))
+
+
+def p_text(p: float) -> str:
+    """A p-value for a table: "< 0.001" below 0.001, else two significant digits."""
+    return "< 0.001" if p < 0.001 else f"{p:.2g}"

@@ -1,0 +1,139 @@
+"""Trained networks that more than one chapter uses, one library call each (DESIGN §6, §10, §13).
+
+A chapter that trains a network of its own shape stores it in the zoo with ``irn.zoo.cached`` under a
+hash of everything that determines its weights. A later chapter that reuses it must rebuild exactly
+that description, or it trains a second copy; so the description and the training live here, and
+every chapter calls the same function:
+
+* ``pulse_task`` / ``pulse_networks``: chapter 3b's five-class pulse task (a class pulse, two
+  distractors, a delay, then the answer) and its deep networks (two GRU layers of 32 nodes, a
+  linear readout, cross-entropy); chapter 4b ranks their nodes.
+* ``dataset_networks``: chapter 11's classifiers of a real data set (``irn.datasets``) of one
+  architecture; chapter 4b ranks their nodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from irn import datasets, params, train, zoo
+from irn.models import ARCHS, Stacked
+
+#: Steps of the pulse task: the class pulse, then two distractor pulses of half its size.
+PULSE_STEPS = (3, 6, 9)
+DISTRACTOR = 0.5
+PULSE_FIT = {"loss": "cross_entropy", "lr": 0.01, "epochs": 1500, "criterion": 0.99}
+
+
+@dataclass(frozen=True)
+class Networks:
+    """Trained replicates from the zoo: model (``Stacked``), meta (the training record: epochs,
+    reached …) and entry (the zoo entry's name, for ``irn.provenance.reproducibility``)."""
+
+    model: Stacked
+    meta: dict
+    entry: str
+
+
+@dataclass(frozen=True)
+class PulseTask:
+    """The five-class pulse task (chapter 3b).
+
+    x_train, y_train: random training sequences (samples, 10 + delay, classes) and their classes;
+    x_test, y_test: every distinct sequence once (classes³ of them); answer: the answer step;
+    names: the concepts' names ("class 0" …).
+    """
+
+    x_train: torch.Tensor
+    y_train: np.ndarray
+    x_test: torch.Tensor
+    y_test: np.ndarray
+    answer: int
+    names: tuple
+
+
+def pulses(label, first, second, delay: int, classes: int) -> torch.Tensor:
+    """(n, 10 + delay, classes) inputs: a +1 pulse on channel ``label`` at step 3 (the class) and
+    distractors of half that size on channels ``first`` (step 6) and ``second`` (step 9)."""
+    label, first, second = (np.asarray(v, dtype=np.int64) for v in (label, first, second))
+    x = np.zeros((len(label), 10 + delay, classes), np.float32)
+    for t, channel, size in zip(PULSE_STEPS, (label, first, second), (1.0, DISTRACTOR, DISTRACTOR)):
+        x[np.arange(len(label)), t, channel] += size
+    return torch.from_numpy(x)
+
+
+def pulse_task(classes: int = 5, delay: int = 4, samples: int = 1000, seed: int = 0) -> PulseTask:
+    """The training sequences (``samples`` random ones from ``seed``) and every distinct sequence."""
+    params.require(classes, "classes", params.integer(2, 20))
+    params.require(delay, "delay", params.integer(0, 50))
+    params.require(samples, "samples", params.integer(low=10))
+    params.require(seed, "seed", params.SEED)
+    draw = np.random.default_rng(seed).integers(0, classes, size=(3, samples))
+    every = np.indices((classes,) * 3).reshape(3, -1)
+    return PulseTask(pulses(*draw, delay, classes), draw[0], pulses(*every, delay, classes), every[0], 9 + delay,
+                     tuple(f"class {k}" for k in range(classes)))
+
+
+def pulse_networks(arch: str = "gru", layers: int = 2, hidden: int = 32, classes: int = 5, delay: int = 4,
+                   samples: int = 1000, replicates: int = 10, seed: int = 0) -> Networks:
+    """Chapter 3b's deep classifiers of the pulse task, from the zoo (trained once when missing).
+
+    ``replicates`` networks of ``layers`` × ``hidden`` nodes and a linear readout of ``classes``
+    outputs, trained side by side with cross-entropy (Adam, lr 0.01) until 0.99 training accuracy or
+    1500 epochs, initial weights from seeds ``1000 · seed + r``.
+    """
+    params.require(arch, "arch", params.one_of(ARCHS))
+    params.require(layers, "layers", params.integer(1, 8))
+    params.require(hidden, "hidden", params.integer(2, 512))
+    params.require(replicates, "replicates", params.integer(low=1))
+    task = pulse_task(classes, delay, samples, seed)
+    spec = {"data": "five-class pulses v2", "classes": classes, "delay": delay, "samples": samples, "seed": seed,
+            "arch": arch, "layers": layers, "hidden": hidden, "replicates": replicates, "fit": PULSE_FIT}
+
+    def build():
+        net = Stacked(arch, replicates, classes, hidden, n_outputs=classes, layers=layers, readout="linear",
+                      seeds=[seed * 1000 + r for r in range(replicates)])
+        result = train.fit(net, task.x_train, task.y_train, task.answer, loss=PULSE_FIT["loss"], lr=PULSE_FIT["lr"],
+                           epochs=PULSE_FIT["epochs"], criterion=PULSE_FIT["criterion"], seed=seed)
+        return result.model, {"epochs": result.epochs, "reached": result.reached}
+
+    name = f"any-network-{arch}{layers}x{hidden}"
+    model, meta = zoo.cached(name, spec, build)
+    return Networks(model, meta, zoo.cached_key(name, spec))
+
+
+def dataset_networks(data: datasets.Dataset, arch: str, replicates: int = 8, hidden: int = 12, max_epochs: int = 300,
+                     lr: float = 1e-2, criterion: float = 1.0, seed: int = 0) -> Networks:
+    """Chapter 11's classifiers of a real data set, from the zoo (trained once when missing).
+
+    ``replicates`` networks of one architecture with ``hidden`` nodes and a linear readout (one
+    output per class), trained with cross-entropy on the training split (full batch, Adam, ``lr``)
+    until every training sequence is right (``criterion``) or ``max_epochs`` have passed; initial
+    weights from seeds ``1000 · seed + r``.
+    """
+    if not isinstance(data, datasets.Dataset):
+        raise ValueError(f"data must be an irn.datasets.Dataset (from datasets.load), got {type(data).__name__}")
+    params.require(arch, "arch", params.one_of(ARCHS))
+    params.require(replicates, "replicates", params.integer(low=1))
+    params.require(hidden, "hidden", params.integer(low=2))
+    params.require(max_epochs, "max_epochs", params.integer(low=1))
+    params.require(lr, "lr", params.number(0, None, closed=False))
+    params.require(criterion, "criterion", params.SHARE)
+    params.require(seed, "seed", params.SEED)
+    spec = {"dataset": data.name, "data": "irn.datasets: train-standardised, padded after the end",
+            "arch": arch, "replicates": replicates, "hidden": hidden, "readout": "linear",
+            "loss": "cross_entropy", "max_epochs": max_epochs, "lr": lr, "criterion": criterion, "seed": seed}
+
+    def build():
+        model = Stacked(arch, replicates, data.n_inputs, hidden, seeds=[1000 * seed + r for r in range(replicates)],
+                        n_outputs=data.n_classes, readout="linear")
+        fitted = train.fit(model, data.train.inputs, data.train.labels, data.train.answer_step, loss="cross_entropy",
+                           epochs=max_epochs, lr=lr, criterion=criterion, seed=seed, progress=False)
+        return fitted.model, {"epochs": fitted.epochs, "reached": fitted.reached}
+
+    name = f"{data.name.lower()}-{arch}"
+    model, meta = zoo.cached(name, spec, build)
+    return Networks(model, meta, zoo.cached_key(name, spec))

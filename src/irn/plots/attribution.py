@@ -1,0 +1,114 @@
+"""Charts of chapter 4b: knockout curves per ranking method, their areas with 95 % intervals,
+agreement between rankings (Kendall's τ) and what each method costs.
+
+Twelve methods share one legend: the relay rankings in black (solid: ties broken as the paper
+does; dashed: at random), the reference rankings dashed or dotted in grey and purple (random, the
+ablation oracle), the eight other methods in Paul Tol's colour-blind-safe "muted" palette.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from irn.attribution import LABELS, METHODS
+
+COLORS = {"relay": "#000000", "relay_random_ties": "#000000", "mutual_information": "#117733",
+          "variance": "#DDCC77", "mean_abs": "#999933", "readout": "#882255", "probe": "#44AA99",
+          "saliency": "#88CCEE", "grad_x_act": "#332288", "integrated_gradients": "#CC6677",
+          "ablation": "#AA4499", "random": "#888888"}
+DASHES = {"relay_random_ties": [6, 3], "ablation": [2, 2], "random": [5, 4]}
+COLUMN = 740  # px: the text column at a 1280-px window
+
+
+def _methods(frame: pd.DataFrame) -> list[str]:
+    present = set(frame.method)
+    return [LABELS[m] for m in METHODS if m in present]
+
+
+def _legend_scales(frame: pd.DataFrame):
+    domain = _methods(frame)
+    by_label = {LABELS[m]: m for m in METHODS}
+    color = alt.Scale(domain=domain, range=[COLORS[by_label[d]] for d in domain])
+    dash = alt.Scale(domain=domain, range=[DASHES.get(by_label[d], [1, 0]) for d in domain])
+    return color, dash
+
+
+def _named(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(name=frame.method.map(LABELS))
+
+
+def knockout_curves(summary: pd.DataFrame, columns: int = 2, width: int | None = None,
+                    height: int = 150) -> alt.Chart:
+    """The target concept's accuracy drop against the number of its nodes knocked out, one line per
+    method, one panel per family (``irn.attribution.curve_summary``; means over replicates, the
+    tooltip gives the 95 % CI). x is logarithmic: larger networks are scored at sizes spaced
+    geometrically."""
+    data = _named(summary[summary["size"] > 0])
+    color, dash = _legend_scales(data)
+    width = width or (COLUMN - 160) // columns
+    legend = alt.Legend(orient="bottom", columns=3, symbolStrokeWidth=2.5, title="ranking")
+    line = alt.Chart().mark_line(point=alt.OverlayMarkDef(size=12)).encode(
+        x=alt.X("size:Q", scale=alt.Scale(type="log", base=2), title="nodes knocked out (log scale)"),
+        y=alt.Y("mean:Q", title="accuracy lost by the concept"),
+        color=alt.Color("name:N", scale=color, legend=legend, sort=_methods(data)),
+        strokeDash=alt.StrokeDash("name:N", scale=dash, legend=legend, sort=_methods(data)),
+        tooltip=[*(["family"] if "family" in data else []), "name", "size", alt.Tooltip("mean:Q", format=".3f"),
+                 alt.Tooltip("lo:Q", format=".3f"), alt.Tooltip("hi:Q", format=".3f"), "n"])
+    if "family" not in data:
+        return line.properties(data=data, width=width, height=height)
+    return line.properties(width=width, height=height).facet(
+        facet=alt.Facet("family:N", title=None, sort=list(dict.fromkeys(data.family))), columns=columns,
+        data=data).resolve_scale(x="independent", y="independent")
+
+
+def areas(summary: pd.DataFrame, columns: int = 3, width: int | None = None) -> alt.Chart:
+    """Each method's knockout area (mean accuracy drop over the set sizes) with its 95 % CI over
+    replicates, one panel per family (``irn.attribution.summary``)."""
+    data = _named(summary)
+    color, _ = _legend_scales(data)
+    width = width or (COLUMN - 140 - 40 * columns) // columns
+    y = alt.Y("name:N", sort=_methods(data), title=None)
+    base = alt.Chart().encode(y=y)
+    rule = base.mark_rule(strokeWidth=2).encode(x=alt.X("lo:Q", title="knockout area (accuracy lost)"), x2="hi:Q",
+                                                color=alt.Color("name:N", scale=color, legend=None))
+    dot = base.mark_point(filled=True, size=40).encode(
+        x="mean:Q", color=alt.Color("name:N", scale=color, legend=None),
+        tooltip=["family", "name", alt.Tooltip("mean:Q", format=".3f"), alt.Tooltip("lo:Q", format=".3f"),
+                 alt.Tooltip("hi:Q", format=".3f"), "n"])
+    return alt.layer(rule, dot).properties(width=width, height=12 * len(_methods(data))).facet(
+        facet=alt.Facet("family:N", title=None, sort=list(dict.fromkeys(data.family))), columns=columns,
+        data=data).resolve_scale(x="independent", y="shared")
+
+
+def agreement(matrix: pd.DataFrame, size: int = 340) -> alt.Chart:
+    """Mean Kendall's τ between every pair of rankings (both triangles), with the value printed.
+
+    matrix: a, b, tau (method names; one row per ordered pair)."""
+    data = matrix.assign(first=matrix.a.map(LABELS), second=matrix.b.map(LABELS))
+    order = [LABELS[m] for m in METHODS if m in set(matrix.a) | set(matrix.b)]
+    base = alt.Chart(data).encode(x=alt.X("first:N", sort=order, title=None, axis=alt.Axis(labelAngle=-45)),
+                                  y=alt.Y("second:N", sort=order, title=None))
+    heat = base.mark_rect().encode(
+        color=alt.Color("tau:Q", scale=alt.Scale(scheme="blueorange", domain=[-1, 1]), title="Kendall's τ"),
+        tooltip=["first", "second", alt.Tooltip("tau:Q", format=".2f")])
+    text = base.mark_text(fontSize=9).encode(
+        text=alt.Text("tau:Q", format=".1f"),
+        color=alt.condition("abs(datum.tau) > 0.6", alt.value("white"), alt.value("black")))
+    return (heat + text).properties(width=size, height=size)
+
+
+def cost(frame: pd.DataFrame, width: int = 520, height: int = 260) -> alt.Chart:
+    """CPU time per network (log scale) against how much of the oracle's knockout area a method
+    reaches. frame: method, per_network (seconds), relative (area / oracle area), lo, hi."""
+    data = _named(frame)
+    color, _ = _legend_scales(data)
+    base = alt.Chart(data).encode(
+        x=alt.X("per_network:Q", scale=alt.Scale(type="log"), title="CPU seconds per network (log scale)"))
+    rule = base.mark_rule(strokeWidth=2).encode(y=alt.Y("lo:Q", title="share of the oracle's knockout area"),
+                                                y2="hi:Q", color=alt.Color("name:N", scale=color, legend=None))
+    dot = base.mark_point(filled=True, size=60).encode(
+        y="relative:Q", color=alt.Color("name:N", scale=color, legend=None),
+        tooltip=["name", alt.Tooltip("per_network:Q", format=".2g"), alt.Tooltip("relative:Q", format=".2f")])
+    label = base.mark_text(align="left", dx=6, fontSize=10).encode(y="relative:Q", text="name:N")
+    return alt.layer(rule, dot, label).properties(width=width, height=height)
