@@ -85,13 +85,8 @@ def pulse_networks(arch: str = "gru", layers: int = 2, hidden: int = 32, classes
     outputs, trained side by side with cross-entropy (Adam, lr 0.01) until 0.99 training accuracy or
     1500 epochs, initial weights from seeds ``1000 · seed + r``.
     """
-    params.require(arch, "arch", params.one_of(ARCHS))
-    params.require(layers, "layers", params.integer(1, 8))
-    params.require(hidden, "hidden", params.integer(2, 512))
-    params.require(replicates, "replicates", params.integer(low=1))
+    name, spec = pulse_spec(arch, layers, hidden, classes, delay, samples, replicates, seed)
     task = pulse_task(classes, delay, samples, seed)
-    spec = {"data": "five-class pulses v2", "classes": classes, "delay": delay, "samples": samples, "seed": seed,
-            "arch": arch, "layers": layers, "hidden": hidden, "replicates": replicates, "fit": PULSE_FIT}
 
     def build():
         net = Stacked(arch, replicates, classes, hidden, n_outputs=classes, layers=layers, readout="linear",
@@ -100,9 +95,25 @@ def pulse_networks(arch: str = "gru", layers: int = 2, hidden: int = 32, classes
                            epochs=PULSE_FIT["epochs"], criterion=PULSE_FIT["criterion"], seed=seed)
         return result.model, {"epochs": result.epochs, "reached": result.reached}
 
-    name = f"any-network-{arch}{layers}x{hidden}"
     model, meta = zoo.cached(name, spec, build)
     return Networks(model, meta, zoo.cached_key(name, spec))
+
+
+def pulse_spec(arch: str = "gru", layers: int = 2, hidden: int = 32, classes: int = 5, delay: int = 4,
+               samples: int = 1000, replicates: int = 10, seed: int = 0) -> tuple[str, dict]:
+    """(name, spec) of ``pulse_networks``' zoo entry (``irn.zoo.cached``): everything that
+    determines the weights, so a changed setting never loads another setting's networks."""
+    params.require(arch, "arch", params.one_of(ARCHS))
+    params.require(layers, "layers", params.integer(1, 8))
+    params.require(hidden, "hidden", params.integer(2, 512))
+    params.require(classes, "classes", params.integer(2, 20))
+    params.require(delay, "delay", params.integer(0, 50))
+    params.require(samples, "samples", params.integer(low=10))
+    params.require(replicates, "replicates", params.integer(low=1))
+    params.require(seed, "seed", params.SEED)
+    return f"any-network-{arch}{layers}x{hidden}", {
+        "data": "five-class pulses v2", "classes": classes, "delay": delay, "samples": samples, "seed": seed,
+        "arch": arch, "layers": layers, "hidden": hidden, "replicates": replicates, "fit": dict(PULSE_FIT)}
 
 
 def dataset_networks(data: datasets.Dataset, arch: str, replicates: int = 8, hidden: int = 12, max_epochs: int = 300,
@@ -116,16 +127,7 @@ def dataset_networks(data: datasets.Dataset, arch: str, replicates: int = 8, hid
     """
     if not isinstance(data, datasets.Dataset):
         raise ValueError(f"data must be an irn.datasets.Dataset (from datasets.load), got {type(data).__name__}")
-    params.require(arch, "arch", params.one_of(ARCHS))
-    params.require(replicates, "replicates", params.integer(low=1))
-    params.require(hidden, "hidden", params.integer(low=2))
-    params.require(max_epochs, "max_epochs", params.integer(low=1))
-    params.require(lr, "lr", params.number(0, None, closed=False))
-    params.require(criterion, "criterion", params.SHARE)
-    params.require(seed, "seed", params.SEED)
-    spec = {"dataset": data.name, "data": "irn.datasets: train-standardised, padded after the end",
-            "arch": arch, "replicates": replicates, "hidden": hidden, "readout": "linear",
-            "loss": "cross_entropy", "max_epochs": max_epochs, "lr": lr, "criterion": criterion, "seed": seed}
+    name, spec = dataset_spec(data.name, arch, replicates, hidden, max_epochs, lr, criterion, seed)
 
     def build():
         model = Stacked(arch, replicates, data.n_inputs, hidden, seeds=[1000 * seed + r for r in range(replicates)],
@@ -134,6 +136,22 @@ def dataset_networks(data: datasets.Dataset, arch: str, replicates: int = 8, hid
                            epochs=max_epochs, lr=lr, criterion=criterion, seed=seed, progress=False)
         return fitted.model, {"epochs": fitted.epochs, "reached": fitted.reached}
 
-    name = f"{data.name.lower()}-{arch}"
     model, meta = zoo.cached(name, spec, build)
     return Networks(model, meta, zoo.cached_key(name, spec))
+
+
+def dataset_spec(dataset: str, arch: str, replicates: int = 8, hidden: int = 12, max_epochs: int = 300,
+                 lr: float = 1e-2, criterion: float = 1.0, seed: int = 0) -> tuple[str, dict]:
+    """(name, spec) of ``dataset_networks``' zoo entry for the data set named ``dataset``."""
+    params.require(dataset, "dataset", params.one_of(datasets.BUNDLED))
+    params.require(arch, "arch", params.one_of(ARCHS))
+    params.require(replicates, "replicates", params.integer(low=1))
+    params.require(hidden, "hidden", params.integer(low=2))
+    params.require(max_epochs, "max_epochs", params.integer(low=1))
+    params.require(lr, "lr", params.number(0, None, closed=False))
+    params.require(criterion, "criterion", params.SHARE)
+    params.require(seed, "seed", params.SEED)
+    return f"{dataset.lower()}-{arch}", {
+        "dataset": dataset, "data": "irn.datasets: train-standardised, padded after the end", "arch": arch,
+        "replicates": replicates, "hidden": hidden, "readout": "linear", "loss": "cross_entropy",
+        "max_epochs": max_epochs, "lr": lr, "criterion": criterion, "seed": seed}
