@@ -451,8 +451,8 @@ def overview(comparison: "Comparison", reference: str = "relay") -> pd.DataFrame
     out = pd.DataFrame({
         "share of the oracle's area": share.relative, "low": share.lo, "high": share.hi,
         "specificity": per_family("specificity"), "gap to the oracle": per_family("gap"),
-        f"τ with {LABELS[reference]}": tau, "CPU ms per network": 1000 * share.per_network}).loc[methods]
-    out.loc[reference, f"τ with {LABELS[reference]}"] = 1.0
+        f"τ with {reference}": tau, "CPU ms per network": 1000 * share.per_network}).loc[methods]
+    out.loc[reference, f"τ with {reference}"] = 1.0
     return out.rename(index=LABELS).rename_axis("method")
 
 
@@ -482,3 +482,24 @@ def pool(comparisons: dict) -> Comparison:
 def p_text(p: float) -> str:
     """A p-value for a table: "< 0.001" below 0.001, else two significant digits."""
     return "< 0.001" if p < 0.001 else f"{p:.2g}"
+
+
+def _number(value: float, digits: int = 3) -> str:
+    return "—" if pd.isna(value) else f"{value:.{digits}f}".replace("-", "−")
+
+
+def overview_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """``overview`` as a table for a page: the share with its interval in one cell, signed numbers
+    with a true minus, CPU time to two significant digits."""
+    need = ["share of the oracle's area", "low", "high", "specificity", "gap to the oracle", "CPU ms per network"]
+    if any(c not in frame for c in need):
+        raise ValueError(f"frame must be the output of overview (columns {need})")
+    tau = [c for c in frame.columns if c.startswith("τ with")]
+    out = pd.DataFrame(index=frame.index)
+    out["share of the oracle's area [95 % CI]"] = [
+        f"{_number(m, 2)} [{_number(lo, 2)}, {_number(hi, 2)}]"
+        for m, lo, hi in frame[["share of the oracle's area", "low", "high"]].to_numpy()]
+    for column in ("specificity", "gap to the oracle", *tau):
+        out[column] = frame[column].map(_number)
+    out["CPU ms per network"] = frame["CPU ms per network"].map(lambda v: f"{v:.2g}")
+    return out

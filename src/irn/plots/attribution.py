@@ -18,7 +18,7 @@ COLORS = {"relay": "#000000", "relay_random_ties": "#000000", "mutual_informatio
           "saliency": "#88CCEE", "grad_x_act": "#332288", "integrated_gradients": "#CC6677",
           "ablation": "#AA4499", "random": "#888888"}
 DASHES = {"relay_random_ties": [6, 3], "ablation": [2, 2], "random": [5, 4]}
-COLUMN = 740  # px: the text column at a 1280-px window
+COLUMN = 680  # px: the widest a chart may be and still fit the text column beside the page contents
 
 
 def _methods(frame: pd.DataFrame) -> list[str]:
@@ -46,10 +46,11 @@ def knockout_curves(summary: pd.DataFrame, columns: int = 2, width: int | None =
     geometrically."""
     data = _named(summary[summary["size"] > 0])
     color, dash = _legend_scales(data)
-    width = width or (COLUMN - 160) // columns
-    legend = alt.Legend(orient="bottom", columns=3, symbolStrokeWidth=2.5, title="ranking")
+    width = width or (COLUMN - 200) // columns
+    legend = alt.Legend(orient="bottom", columns=3, symbolType="stroke", symbolStrokeWidth=2.5, symbolSize=300,
+                        title="ranking")
     line = alt.Chart().mark_line(point=alt.OverlayMarkDef(size=12)).encode(
-        x=alt.X("size:Q", scale=alt.Scale(type="log", base=2), title="nodes knocked out (log scale)"),
+        x=alt.X("size:Q", scale=alt.Scale(type="log", base=2, nice=False), title="nodes knocked out (log scale)"),
         y=alt.Y("mean:Q", title="accuracy lost by the concept"),
         color=alt.Color("name:N", scale=color, legend=legend, sort=_methods(data)),
         strokeDash=alt.StrokeDash("name:N", scale=dash, legend=legend, sort=_methods(data)),
@@ -98,17 +99,20 @@ def agreement(matrix: pd.DataFrame, size: int = 340) -> alt.Chart:
     return (heat + text).properties(width=size, height=size)
 
 
-def cost(frame: pd.DataFrame, width: int = 520, height: int = 260) -> alt.Chart:
+def cost(frame: pd.DataFrame, width: int = 500, height: int = 260) -> alt.Chart:
     """CPU time per network (log scale) against how much of the oracle's knockout area a method
     reaches. frame: method, per_network (seconds), relative (area / oracle area), lo, hi."""
-    data = _named(frame)
+    data = _named(frame).assign(ms=lambda f: 1000 * f.per_network)
     color, _ = _legend_scales(data)
+    decades = [10.0 ** e for e in range(-3, 4)]
     base = alt.Chart(data).encode(
-        x=alt.X("per_network:Q", scale=alt.Scale(type="log"), title="CPU seconds per network (log scale)"))
+        x=alt.X("ms:Q", scale=alt.Scale(type="log"), title="CPU milliseconds per network (log scale)",
+                axis=alt.Axis(values=decades, format="~g", grid=True)))
     rule = base.mark_rule(strokeWidth=2).encode(y=alt.Y("lo:Q", title="share of the oracle's knockout area"),
                                                 y2="hi:Q", color=alt.Color("name:N", scale=color, legend=None))
     dot = base.mark_point(filled=True, size=60).encode(
         y="relative:Q", color=alt.Color("name:N", scale=color, legend=None),
-        tooltip=["name", alt.Tooltip("per_network:Q", format=".2g"), alt.Tooltip("relative:Q", format=".2f")])
+        tooltip=["name", alt.Tooltip("ms:Q", format=".2g", title="ms per network"),
+                 alt.Tooltip("relative:Q", format=".2f")])
     label = base.mark_text(align="left", dx=6, fontSize=10).encode(y="relative:Q", text="name:N")
     return alt.layer(rule, dot, label).properties(width=width, height=height)
