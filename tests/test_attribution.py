@@ -374,3 +374,25 @@ def test_pulse_task_puts_the_class_and_two_distractors_at_their_steps():
     for b, label in enumerate(task.y_test):
         assert x[b, 3, label] == 1.0 and x[b, 6].sum() == x[b, 9].sum() == 0.5
         assert x[b].sum() == 2.0
+
+
+def test_pool_numbers_networks_on_and_combine_labels_families(planted_comparison):
+    both = attribution.pool({"first": planted_comparison, "second": planted_comparison})
+    n = planted_comparison.ranking.cost.networks.iloc[0]
+    assert sorted(both.scores.replicate.unique()) == list(range(2 * n))
+    assert (both.cost.networks == 2 * n).all()
+    np.testing.assert_allclose(both.cost.seconds.to_numpy(), 2 * planted_comparison.cost.seconds.to_numpy())
+    one = attribution.combine({"planted": planted_comparison, "twice": both})
+    assert set(one.scores.family) == {"planted", "twice"} and len(one.scores) == 3 * len(planted_comparison.scores)
+    shares = attribution.cost_benefit(one).set_index("method")
+    assert shares.relative["ablation"] == 1 and (shares.families == 2).all()
+
+
+def test_verdicts_count_supports_and_contradictions_after_holm():
+    tests = pd.DataFrame({"family": ["a", "b", "c"], "best": "probe", "mean": 0.5, "baseline": 0.5,
+                          "difference": [0.02, -0.2, 0.0], "p_value": [0.001, 0.002, 0.9], "n": 20})
+    got = attribution.verdicts(attribution.Against(tests, pd.DataFrame()), margin=0.01, alpha=0.05)
+    np.testing.assert_allclose(got.p_holm, [0.003, 0.004, 0.9])
+    assert got.verdict.tolist() == ["supports", "contradicts", "neither"]
+    shown = attribution.verdict_table(got)
+    assert shown.loc["b", "Δ"] == "−0.200" and shown.loc["a", "p (Holm)"] == "0.003"

@@ -32,11 +32,12 @@ from irn.attribution.planted import Planted, planted
 from irn.attribution.scores import (BASELINES, ORACLE, Against, Comparison, against_best, agreement, agreement_matrix,
                                     as_good, best_baseline, combine, compare, cost_benefit, curve_summary, differences,
                                     knockout_curves, overview, overview_table, p_text, per_replicate, pool,
-                                    precision_at_k, scores, sizes_for, summary, versus)
+                                    precision_at_k, scores, sizes_for, summary, verdict_table, verdicts,
+                                    versus)
 
 __all__ = ["ALIGNS", "HELD_OUT_DELAYS", "Sets", "sets", "split_sets", "task_sets", "GRADIENTS", "LABELS",
            "METHODS", "SEARCHES", "Attributions", "Ranking", "binary_mutual_information", "node_attributions",
            "rank", "Planted", "planted", "BASELINES", "ORACLE", "Against", "Comparison", "against_best", "agreement",
            "agreement_matrix", "as_good", "best_baseline", "combine", "compare", "cost_benefit", "curve_summary",
            "differences", "knockout_curves", "overview", "overview_table", "p_text", "per_replicate", "pool",
-           "precision_at_k", "scores", "sizes_for", "summary", "versus"]
+           "precision_at_k", "scores", "sizes_for", "summary", "verdict_table", "verdicts", "versus"]

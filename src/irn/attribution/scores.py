@@ -256,6 +256,36 @@ def against_best(frame: pd.DataFrame, method: str = "relay", baselines=BASELINES
     return Against(pd.DataFrame(rows), pd.concat(diffs, ignore_index=True))
 
 
+def verdicts(against: Against, margin: float = 0.0, alpha: float = params.ALPHA) -> pd.DataFrame:
+    """``against.tests`` with p_holm (Holm over the groups) and verdict per group: "supports"
+    (p_holm < alpha, relay at most ``margin`` worse), "contradicts" (p_holm < alpha, more than
+    ``margin`` worse) or "neither" — the counting of ``irn.claims.tally``."""
+    if not isinstance(against, Against):
+        raise ValueError("against must be an irn.attribution.Against (from against_best), "
+                         f"got {type(against).__name__}")
+    params.require(margin, "margin", params.number(0, None))
+    params.require(alpha, "alpha", params.SIGNIFICANCE)
+    tests = against.tests.assign(p_holm=claims.adjust(against.tests.p_value.to_numpy(), "holm"))
+    tests["verdict"] = ["supports" if claims.supports(d + margin, p, alpha=alpha) else
+                        "contradicts" if claims.contradicts(d + margin, p, alpha=alpha) else "neither"
+                        for d, p in zip(tests.difference, tests.p_holm)]
+    return tests
+
+
+def verdict_table(tests: pd.DataFrame) -> pd.DataFrame:
+    """``verdicts`` as a table for a page: one row per family, the chosen baseline by name, areas
+    and their difference Δ with a true minus, the Holm p-value as text."""
+    need = ["best", "mean", "baseline", "difference", "p_holm", "verdict"]
+    if any(c not in tests for c in need):
+        raise ValueError(f"tests must be the output of verdicts (columns {need})")
+    labels = [c for c in tests.columns if c not in (*need, "p_value", "n")]
+    out = pd.DataFrame({"best baseline": tests.best.map(LABELS), "relay": tests["mean"].map(_number),
+                        "baseline": tests.baseline.map(_number), "Δ": tests.difference.map(_number),
+                        "p (Holm)": tests.p_holm.map(p_text), "verdict": tests.verdict})
+    return out.set_index(pd.MultiIndex.from_frame(tests[labels]) if len(labels) > 1 else tests[labels[0]]) \
+        if labels else out
+
+
 def versus(frame: pd.DataFrame, method: str, other, value: str = "area", margin: float = 0.0) -> pd.DataFrame:
     """Paired Wilcoxon tests over replicates: ``method`` against ``other`` per label group.
 
