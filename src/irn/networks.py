@@ -30,8 +30,16 @@ PULSE_FIT = {"loss": "cross_entropy", "lr": 0.01, "epochs": 1500, "criterion": 0
 
 @dataclass(frozen=True)
 class Networks:
-    """Trained replicates from the zoo: model (``Stacked``), meta (the training record: epochs,
-    reached …) and entry (the zoo entry's name, for ``irn.provenance.reproducibility``)."""
+    """Trained replicates from the zoo.
+
+    Attributes
+    ----------
+    model : Stacked
+    meta : dict
+        The training record (epochs, reached …).
+    entry : str
+        The zoo entry's name, for ``irn.provenance.reproducibility``.
+    """
 
     model: Stacked
     meta: dict
@@ -42,9 +50,19 @@ class Networks:
 class PulseTask:
     """The five-class pulse task (chapter 3b).
 
-    x_train, y_train: random training sequences (samples, 10 + delay, classes) and their classes;
-    x_test, y_test: every distinct sequence once (classes³ of them); answer: the answer step;
-    names: the concepts' names ("class 0" …).
+    Attributes
+    ----------
+    x_train : Tensor, shape (samples, 10 + delay, classes)
+        Random training sequences.
+    y_train : ndarray, shape (samples,)
+        Their classes.
+    x_test : Tensor, shape (classes³, 10 + delay, classes)
+        Every distinct sequence once.
+    y_test : ndarray, shape (classes³,)
+    answer : int
+        The answer step.
+    names : tuple of str
+        The concepts' names ("class 0" …).
     """
 
     x_train: torch.Tensor
@@ -56,8 +74,21 @@ class PulseTask:
 
 
 def pulses(label, first, second, delay: int, classes: int) -> torch.Tensor:
-    """(n, 10 + delay, classes) inputs: a +1 pulse on channel ``label`` at step 3 (the class) and
-    distractors of half that size on channels ``first`` (step 6) and ``second`` (step 9)."""
+    """The pulse task's inputs: a +1 pulse on the class's channel at step 3 and distractors of half that
+    size at steps 6 and 9.
+
+    Parameters
+    ----------
+    label, first, second : array of int, shape (n,)
+        The class, and the channels of the two distractors.
+    delay : int
+        Empty steps before the answer.
+    classes : int
+
+    Returns
+    -------
+    Tensor, shape (n, 10 + delay, classes)
+    """
     label, first, second = (np.asarray(v, dtype=np.int64) for v in (label, first, second))
     x = np.zeros((len(label), 10 + delay, classes), np.float32)
     for t, channel, size in zip(PULSE_STEPS, (label, first, second), (1.0, DISTRACTOR, DISTRACTOR)):
@@ -66,7 +97,20 @@ def pulses(label, first, second, delay: int, classes: int) -> torch.Tensor:
 
 
 def pulse_task(classes: int = 5, delay: int = 4, samples: int = 1000, seed: int = 0) -> PulseTask:
-    """The training sequences (``samples`` random ones from ``seed``) and every distinct sequence."""
+    """Chapter 3b's pulse task: training sequences and every distinct sequence.
+
+    Parameters
+    ----------
+    classes : int
+    delay : int
+    samples : int
+        Random training sequences, drawn with ``seed``.
+    seed : int
+
+    Returns
+    -------
+    PulseTask
+    """
     params.require(classes, "classes", params.integer(2, 20))
     params.require(delay, "delay", params.integer(0, 50))
     params.require(samples, "samples", params.integer(low=10))
@@ -82,8 +126,17 @@ def pulse_networks(arch: str = "gru", layers: int = 2, hidden: int = 32, classes
     """Chapter 3b's deep classifiers of the pulse task, from the zoo (trained once when missing).
 
     ``replicates`` networks of ``layers`` × ``hidden`` nodes and a linear readout of ``classes``
-    outputs, trained side by side with cross-entropy (Adam, lr 0.01) until 0.99 training accuracy or
-    1500 epochs, initial weights from seeds ``1000 · seed + r``.
+    outputs, trained side by side with cross-entropy (Adam, lr 0.01) until 0.99 training accuracy
+    or 1500 epochs, from initial seeds ``1000 · seed + r``.
+
+    Parameters
+    ----------
+    arch, layers, hidden, classes, delay, samples, replicates, seed
+        As chapter 3b's parameters (its full protocol by default).
+
+    Returns
+    -------
+    Networks
     """
     name, spec = pulse_spec(arch, layers, hidden, classes, delay, samples, replicates, seed)
     task = pulse_task(classes, delay, samples, seed)
@@ -101,8 +154,19 @@ def pulse_networks(arch: str = "gru", layers: int = 2, hidden: int = 32, classes
 
 def pulse_spec(arch: str = "gru", layers: int = 2, hidden: int = 32, classes: int = 5, delay: int = 4,
                samples: int = 1000, replicates: int = 10, seed: int = 0) -> tuple[str, dict]:
-    """(name, spec) of ``pulse_networks``' zoo entry (``irn.zoo.cached``): everything that
-    determines the weights, so a changed setting never loads another setting's networks."""
+    """The zoo entry of ``pulse_networks``: everything that determines the weights.
+
+    Parameters
+    ----------
+    arch, layers, hidden, classes, delay, samples, replicates, seed
+        As ``pulse_networks``.
+
+    Returns
+    -------
+    name : str
+    spec : dict
+        For ``irn.zoo.cached`` (a changed setting never loads another setting's networks).
+    """
     params.require(arch, "arch", params.one_of(ARCHS))
     params.require(layers, "layers", params.integer(1, 8))
     params.require(hidden, "hidden", params.integer(2, 512))
@@ -122,8 +186,19 @@ def dataset_networks(data: datasets.Dataset, arch: str, replicates: int = 8, hid
 
     ``replicates`` networks of one architecture with ``hidden`` nodes and a linear readout (one
     output per class), trained with cross-entropy on the training split (full batch, Adam, ``lr``)
-    until every training sequence is right (``criterion``) or ``max_epochs`` have passed; initial
-    weights from seeds ``1000 · seed + r``.
+    until every training sequence is right (``criterion``) or ``max_epochs`` have passed, from
+    initial seeds ``1000 · seed + r``.
+
+    Parameters
+    ----------
+    data : irn.datasets.Dataset
+    arch : {"rnn", "gru", "lstm"}
+    replicates, hidden, max_epochs, lr, criterion, seed
+        As chapter 11's parameters (its full protocol by default).
+
+    Returns
+    -------
+    Networks
     """
     if not isinstance(data, datasets.Dataset):
         raise ValueError(f"data must be an irn.datasets.Dataset (from datasets.load), got {type(data).__name__}")
@@ -142,7 +217,20 @@ def dataset_networks(data: datasets.Dataset, arch: str, replicates: int = 8, hid
 
 def dataset_spec(dataset: str, arch: str, replicates: int = 8, hidden: int = 12, max_epochs: int = 300,
                  lr: float = 1e-2, criterion: float = 1.0, seed: int = 0) -> tuple[str, dict]:
-    """(name, spec) of ``dataset_networks``' zoo entry for the data set named ``dataset``."""
+    """The zoo entry of ``dataset_networks`` for the data set named ``dataset``.
+
+    Parameters
+    ----------
+    dataset : str
+        One of ``irn.datasets.BUNDLED``.
+    arch, replicates, hidden, max_epochs, lr, criterion, seed
+        As ``dataset_networks``.
+
+    Returns
+    -------
+    name : str
+    spec : dict
+    """
     params.require(dataset, "dataset", params.one_of(datasets.BUNDLED))
     params.require(arch, "arch", params.one_of(ARCHS))
     params.require(replicates, "replicates", params.integer(low=1))

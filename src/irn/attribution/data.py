@@ -27,12 +27,19 @@ HELD_OUT_DELAYS = (1, 2, 3, 4)
 
 @dataclass(frozen=True)
 class Sets:
-    """Where a comparison ranks nodes and where it scores the rankings.
+    """Where a comparison ranks nodes and where it scores the rankings (``sets``).
 
-    fit: the sequences the methods rank on; held_out: the sequences the knockout scores run on
-    (the same concepts and decision rule); step, align: the knockout step, counted from the start
-    ("start") or back from each sequence's answer step ("answer"); description: what the two sets
-    are, in words.
+    Attributes
+    ----------
+    fit : irn.analysis.Probe
+        The sequences the methods rank on.
+    held_out : irn.analysis.Probe
+        The sequences the knockout scores run on (the same concepts and decision rule).
+    step : int
+    align : {"start", "answer"}
+        The knockout step, counted from the start or back from each sequence's answer step.
+    description : str
+        What the two sets are, in words.
     """
 
     fit: analysis.Probe
@@ -57,11 +64,26 @@ def sets(fit: analysis.Probe, held_out: analysis.Probe, step: int, align: str = 
          description: str = "", limit: int | None = None, seed: int = 0) -> Sets:
     """Check two probes of one model and the knockout step; return a ``Sets``.
 
-    fit, held_out: ``irn.analysis.probe`` outputs (same concepts, same decision); step: 0-based
-    step after ``align="start"`` or steps before each answer with ``align="answer"`` (0: the answer
-    step itself); it must lie at or before every sequence's answer step. limit: keep at most this
-    many sequences of each set, a random subset drawn with ``seed`` (the costly methods and the
-    knockouts grow with the sequences; None keeps all).
+    Parameters
+    ----------
+    fit, held_out : irn.analysis.Probe
+        The sequences that rank and those that score (``irn.analysis.probe``; the same concepts
+        and decision rule).
+    step : int
+        The knockout step: 0-based from the start with ``align="start"``, or steps before each
+        sequence's answer with ``align="answer"`` (0: the answer step itself). It must lie at or
+        before every sequence's answer step.
+    align : {"start", "answer"}
+    description : str
+        What the two sets are, in words.
+    limit : int or None
+        Keep at most this many sequences of each set, a random subset drawn with ``seed`` (the
+        costly methods and the knockouts grow with the sequences); None keeps all.
+    seed : int
+
+    Returns
+    -------
+    Sets
     """
     params.require(limit, "limit", params.optional(params.integer(low=2)))
     params.require(seed, "seed", params.SEED)
@@ -87,12 +109,29 @@ def task_sets(model: Stacked, task: str, step: int = analysis.RELAY_STEP, sample
               held_out_delays=HELD_OUT_DELAYS, seed: int = 0) -> Sets:
     """The paper's tasks: rank on the analysis sequences, score on the answers at other delays.
 
-    fit: ``samples`` clean sequences at the analysis delay of random-delay training (5), drawn with
-    ``seed`` as chapters 3 and 4 do (the same sequences their relay tables use); held_out: every
-    distinct clean sequence at each of ``held_out_delays``. A clean task has only 8 (memory) or 24
-    (block) distinct sequences per delay, so held-out sequences here share their inputs up to the
-    knockout step with the fitted ones; what the ranking never saw is the network's answer at those
-    delays, read 1–4 steps after the knockout instead of 5.
+    A clean task has only 8 (memory) or 24 (block) distinct sequences per delay, so the held-out
+    sequences share their inputs up to the knockout step with the fitted ones; what the ranking
+    never saw is the network's answer at those delays, read 1–4 steps after the knockout
+    instead of 5.
+
+    Parameters
+    ----------
+    model : Stacked
+        Networks of ``task`` (their inputs are checked).
+    task : {"memory", "block"}
+    step : int
+        Knockout step, from the start (default ``irn.analysis.RELAY_STEP``, right after the inputs).
+    samples : int
+        Fitted sequences: clean, at the analysis delay of random-delay training (5), drawn with
+        ``seed`` as chapters 3 and 4 draw them (the sequences of their relay tables).
+    held_out_delays : sequence of int
+        Every distinct clean sequence at each of these delays is held out.
+    seed : int
+
+    Returns
+    -------
+    Sets
+        ``align="start"``.
     """
     tasks.check_task(task)
     if not tasks.enumerable(task):
@@ -122,8 +161,24 @@ def split_sets(model: Stacked, inputs, targets, answer_step, step: int, align: s
                held_out: float = 0.5, seed: int = 0) -> Sets:
     """One set of sequences split at random into a fitted part and a held-out part.
 
-    inputs, targets, answer_step, concepts: as ``irn.analysis.probe``; held_out: the share of the
-    sequences kept for scoring (drawn with ``seed``); step, align: as ``sets``.
+    Parameters
+    ----------
+    model : Stacked
+    inputs : array, shape (samples, steps, n_inputs)
+    targets, answer_step, concepts
+        As ``irn.analysis.probe``: class labels (samples,) or a concept matrix (samples, K); an int
+        or (samples,) answer steps; the concepts' names.
+    step : int
+    align : {"start", "answer"}
+        As ``sets``.
+    held_out : float
+        Share of the sequences kept for scoring, in (0, 1).
+    seed : int
+        Draws the split.
+
+    Returns
+    -------
+    Sets
     """
     params.require(held_out, "held_out", params.number(0, 1, closed=False))
     params.require(seed, "seed", params.SEED)
@@ -149,11 +204,20 @@ def _subset(probe, limit: int, seed: int):
 # -- inside a comparison ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Rows:
-    """The distinct sequences of a probe, each with how often it occurs.
+    """The distinct sequences of a probe, each with how often it occurs (``distinct_rows``).
 
-    inputs: (distinct, steps, n_inputs); bits: (distinct, concepts) uint8; answer, at: (distinct,)
-    answer and knockout steps; weight: (distinct,) occurrences; inverse: (samples,) the distinct row
-    of every original sequence; decision: "sign" or "argmax".
+    Attributes
+    ----------
+    inputs : Tensor, shape (distinct, steps, n_inputs)
+    bits : ndarray, shape (distinct, concepts)
+        uint8 concept values.
+    answer, at : ndarray, shape (distinct,)
+        Answer and knockout steps.
+    weight : ndarray, shape (distinct,)
+        Occurrences.
+    inverse : ndarray, shape (samples,)
+        The distinct row of every original sequence.
+    decision : {"sign", "argmax"}
     """
 
     inputs: torch.Tensor
@@ -170,7 +234,19 @@ class Rows:
 
 
 def distinct_rows(probe: analysis.Probe, at: np.ndarray) -> Rows:
-    """Merge repeated sequences (same inputs, answer step and bits) into weighted rows."""
+    """Merge repeated sequences (same inputs, answer and knockout step, bits) into weighted rows.
+
+    Parameters
+    ----------
+    probe : irn.analysis.Probe
+    at : ndarray, shape (samples,)
+        Each sequence's knockout step.
+
+    Returns
+    -------
+    Rows
+        In the order in which the distinct sequences first appear.
+    """
     flat = probe.inputs.reshape(len(probe.inputs), -1).numpy()
     key = np.concatenate([flat, probe.answer_step.numpy()[:, None], at[:, None], probe.bits], axis=1)
     _, first, inverse, counts = np.unique(key, axis=0, return_index=True, return_inverse=True, return_counts=True)
@@ -185,11 +261,21 @@ def distinct_rows(probe: analysis.Probe, at: np.ndarray) -> Rows:
 def concept_scores(output: torch.Tensor, rows: Rows, concepts: int):
     """Per concept: accuracy and mean signed margin of outputs, weighted by the rows' counts.
 
-    output: (..., distinct, n_outputs) the network's outputs at each row's answer. Accuracy is the
-    share of sequences whose decision matches the concept ("sign": output > 0; "argmax": for class
-    concepts, the recall of the class: the share of its sequences answered with it); the margin is
-    the concept's signed output (``margins``), averaged with both values of the concept weighted
-    equally. Returns accuracy, margin: (..., concepts) numpy arrays.
+    Accuracy is the share of sequences whose decision matches the concept ("sign": output > 0
+    says 1, as ``irn.analysis.Probe``; "argmax": for class concepts the recall of the class, the
+    share of its sequences answered with it). The margin is ``margins`` averaged with both values
+    of the concept weighted equally.
+
+    Parameters
+    ----------
+    output : Tensor, shape (..., distinct, n_outputs)
+        The network's outputs at each row's answer step.
+    rows : Rows
+    concepts : int
+
+    Returns
+    -------
+    accuracy, margin : ndarray, shape (..., concepts)
     """
     bits = torch.as_tensor(rows.bits, dtype=output.dtype)
     margin = margins(output, bits, rows.decision, concepts)
@@ -207,8 +293,18 @@ def concept_scores(output: torch.Tensor, rows: Rows, concepts: int):
 
 
 def balanced_weights(rows: Rows) -> np.ndarray:
-    """(concepts, distinct) weights summing to 1 per concept: each value of the concept's bit gets
-    half (all of it when the bit never changes), spread over its rows by their counts."""
+    """Weights that average over sequences with both values of each concept counted equally.
+
+    Parameters
+    ----------
+    rows : Rows
+
+    Returns
+    -------
+    ndarray, shape (concepts, distinct)
+        Summing to 1 per concept: each value of the concept's bit gets half (all of it when the
+        bit never changes), spread over its rows by their counts.
+    """
     bits = rows.bits.T.astype(bool)
     w = np.broadcast_to(rows.weight, bits.shape)
     pos, neg = (w * bits).sum(1, keepdims=True), (w * ~bits).sum(1, keepdims=True)
@@ -217,10 +313,22 @@ def balanced_weights(rows: Rows) -> np.ndarray:
 
 
 def margins(output: torch.Tensor, bits: torch.Tensor, decision: str, concepts: int) -> torch.Tensor:
-    """(..., concepts) signed margins: positive when the network decides a concept correctly.
+    """Signed margins, positive when the network decides a concept correctly: F of the gradient
+    methods (differentiable).
 
-    "sign": (2·bit − 1) · output_k; "argmax": (2·bit − 1) · (z_k − logsumexp of the other outputs).
-    Differentiable (the function the gradient methods attribute).
+    Parameters
+    ----------
+    output : Tensor, shape (..., n_outputs)
+    bits : Tensor, shape (..., concepts)
+        0/1 concept values.
+    decision : {"sign", "argmax"}
+        "sign": (2·bit − 1) · output_k; "argmax": (2·bit − 1) · (z_k − logsumexp of the other
+        outputs).
+    concepts : int
+
+    Returns
+    -------
+    Tensor, shape (..., concepts)
     """
     sign = 2 * bits - 1
     if decision == "argmax":

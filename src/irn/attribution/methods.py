@@ -75,13 +75,24 @@ DECIMALS = 9  # scores equal to this many decimals tie (lower node first)
 
 @dataclass(frozen=True)
 class Ranking:
-    """Node rankings of every replicate, concept, step and method.
+    """Node rankings of every replicate, concept, step and method (``rank``).
 
-    table: columns replicate, concept, step, method, node, rank (0 = named first), score (and
-    layer for a deep network); cost: method, seconds (CPU time of this process), networks;
-    relay: replicate, step, samples, patterns (distinct binarised states), estimator ("plug-in" or
-    "probe"); completeness: replicate, step, concept, delta (largest |Σ attributions − (F(h) − F(0))|
-    of integrated gradients over the sequences); steps, align: where the nodes were ranked.
+    Attributes
+    ----------
+    table : DataFrame
+        One row per replicate × concept × step × method × node: replicate, concept, step, method,
+        node, rank (0 = named first), score (the method's own number; and layer for a deep network).
+    cost : DataFrame
+        method, seconds (CPU time of this process, after one-off imports and compilation), networks.
+    relay : DataFrame
+        replicate, samples, patterns (distinct binarised states), estimator ("plug-in" or "probe"),
+        step, method — which estimator ranked each replicate.
+    completeness : DataFrame
+        replicate, concept, delta (the largest |Σ attributions − (F(h) − F(0))| of integrated
+        gradients over the sequences), step.
+    steps : tuple of int
+    align : {"start", "answer"}
+        Where the nodes were ranked.
     """
 
     table: pd.DataFrame
@@ -92,7 +103,7 @@ class Ranking:
     align: str
 
     def orders(self, replicate: int, step: int) -> dict:
-        """{(method, concept): nodes from first to last} of one replicate at one step."""
+        """{(method, concept): ndarray of nodes from first to last} of one replicate at one step."""
         rows = self.table[(self.table.replicate == replicate) & (self.table.step == step)]
         rows = rows.sort_values(["method", "concept", "rank"])
         return {key: g.node.to_numpy() for key, g in rows.groupby(["method", "concept"], sort=False)}
@@ -129,13 +140,34 @@ def rank(model: Stacked, sets: Sets, methods=METHODS, steps=None, seed: int = 0,
          span: str = "step", state: str = "both") -> Ranking:
     """Rank every replicate's nodes per concept and step by each method, on ``sets.fit``.
 
-    model: R replicates of any architecture, layers and readout; sets: ``irn.attribution.sets``;
-    methods: names from ``METHODS``; steps: knockout steps (counted as ``sets.align`` says; default
-    ``[sets.step]``); seed: random orders, the probe remedy's folds and the probe; ig_steps:
-    integrated gradients' quadrature points; probe_c: the L1 probe's C; oracle_size: nodes the
-    ablation oracle picks one by one (default ``min(nodes − 1, ORACLE_SIZE)``); shortlist: the
-    oracle's candidates after its first round; span, state: the oracle's knockouts (``irn.knockout``).
-    Returns a ``Ranking``; its cost is each method's CPU time, after one-off imports and compilation.
+    Every argument is checked before any work.
+
+    Parameters
+    ----------
+    model : Stacked
+        R replicates of any architecture, layers and readout.
+    sets : Sets
+        ``irn.attribution.sets`` (only ``fit`` is used here).
+    methods : sequence of str
+        Names from ``METHODS``.
+    steps : sequence of int, optional
+        Knockout steps, counted as ``sets.align`` says (default ``[sets.step]``).
+    seed : int
+        Random orders, the probe remedy's folds and the L1 probe.
+    ig_steps : int
+        Integrated gradients' quadrature points.
+    probe_c : float
+        The L1 probe's inverse regularisation strength C.
+    oracle_size : int, optional
+        Nodes the ablation oracle picks one by one (default ``min(nodes − 1, ORACLE_SIZE)``).
+    shortlist : int
+        The oracle's candidates after its first round.
+    span, state : str
+        The oracle's knockouts, as ``irn.knockout``.
+
+    Returns
+    -------
+    Ranking
     """
     steps = _check(model, sets, list(methods) if isinstance(methods, tuple) else methods, steps, seed,
                    ig_steps, probe_c, oracle_size, shortlist, span, state)
@@ -268,8 +300,20 @@ def _mutual_information(*, rows, hidden, concepts, **_):
 
 
 def binary_mutual_information(bits: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Plug-in I(node; concept) in bits for 0/1 arrays: bits (R, samples, nodes), x (K, samples) →
-    (R, K, nodes). Equal to ``irn.info.mutual_information`` of each pair (tested)."""
+    """Plug-in I(node; concept) in bits of every node and concept at once.
+
+    Parameters
+    ----------
+    bits : ndarray, shape (replicates, samples, nodes)
+        0/1 node values.
+    x : ndarray, shape (concepts, samples)
+        0/1 concept values.
+
+    Returns
+    -------
+    ndarray, shape (replicates, concepts, nodes)
+        Equal to ``irn.info.mutual_information`` of each pair (tested).
+    """
     s = bits.shape[1]
     p11 = np.einsum("ks,rsn->rkn", x, bits) / s
     p1_ = bits.mean(axis=1)[:, None, :]  # node = 1
@@ -347,11 +391,19 @@ def _probe(*, rows, hidden, seed, probe_c, concepts, **_):
 class Attributions:
     """Per-sequence attributions of one replicate (``node_attributions``).
 
-    values: (concepts, sequences, nodes) attribution of each node (h and, for an LSTM, c added);
-    margin: (concepts, sequences) F at the recorded state; baseline: (concepts, sequences) F with
-    the state zeroed (integrated gradients only; else NaN); delta: (concepts, sequences) captum's
-    convergence delta (integrated gradients; else NaN); weight: (concepts, sequences) the weights of
-    the ranking's average (each value of the concept half).
+    Attributes
+    ----------
+    values : ndarray, shape (concepts, sequences, nodes)
+        Each node's attribution (h and, for an LSTM, c added).
+    margin : ndarray, shape (concepts, sequences)
+        F at the recorded state.
+    baseline : ndarray, shape (concepts, sequences)
+        F with the state zeroed (integrated gradients only; else NaN).
+    delta : ndarray, shape (concepts, sequences)
+        Completeness error Σ values − (margin − baseline), captum's convergence delta
+        (integrated gradients only; else NaN).
+    weight : ndarray, shape (concepts, sequences)
+        The weights of a ranking's average over sequences (each value of the concept half).
     """
 
     values: np.ndarray
@@ -365,9 +417,26 @@ def node_attributions(model: Stacked, sets: Sets, replicate: int, method: str = 
                       step: int | None = None, ig_steps: int = IG_STEPS, probe: str = "fit") -> Attributions:
     """captum's attributions of one replicate's concept margins to its state at the knockout step.
 
-    method: "saliency", "grad_x_act" or "integrated_gradients"; step: as in ``rank`` (default
-    ``sets.step``); probe: "fit" or "held_out", the sequences to attribute (each distinct sequence
-    once). F is the concept's signed margin at the answer (``irn.attribution.data.margins``).
+    F is the concept's signed margin at the answer (``irn.attribution.data.margins``), a function
+    of the state of every layer (h, and c for an LSTM) after the knockout step, run to the answer by
+    torch's own modules of the replicate (``Stacked.to_torch``).
+
+    Parameters
+    ----------
+    model : Stacked
+    sets : Sets
+    replicate : int
+    method : {"saliency", "grad_x_act", "integrated_gradients"}
+    step : int, optional
+        As in ``rank`` (default ``sets.step``).
+    ig_steps : int
+        Integrated gradients' quadrature points.
+    probe : {"fit", "held_out"}
+        The sequences to attribute (each distinct sequence once, in order of first appearance).
+
+    Returns
+    -------
+    Attributions
     """
     if not isinstance(model, Stacked) or not isinstance(sets, Sets):
         raise ValueError("model must be an irn.models.Stacked and sets an irn.attribution.Sets")
@@ -457,8 +526,9 @@ def _integrated_gradients(**kw):
 class Knockouts:
     """Knockout accuracies of one replicate on fixed sequences, many node sets per pass.
 
-    ``evaluate(keep)``: keep (sets, nodes) 0/1 → accuracy, margin: (sets, concepts) per concept
-    (``irn.attribution.data.concept_scores``), knocked out at each row's step as ``irn.knockout``.
+    ``evaluate(keep)`` takes keep, shape (sets, nodes), 0 = knocked out, and returns accuracy and
+    margin, each shape (sets, concepts) (``irn.attribution.data.concept_scores``), with the nodes
+    knocked out at each row's step as ``irn.knockout`` does; repeated node sets run once.
     """
 
     def __init__(self, model: Stacked, replicate: int, rows: Rows, concepts: int, span: str, state: str):

@@ -37,10 +37,17 @@ READ = 2.0  # readout weight of a relay node
 class Planted:
     """Hand-built networks with known relay nodes.
 
-    model: the replicates (RNN, ``3 + distractors`` inputs: the memory task's channels, then one noise
-    channel per distractor); sets: fitted and held-out sequences (``irn.attribution.Sets``), knocked
-    out at ``irn.analysis.RELAY_STEP``; truth: replicate, concept, node — the planted relay nodes;
-    distractors: replicate, node — the loud nodes nothing reads.
+    Attributes
+    ----------
+    model : Stacked
+        The replicates: RNNs with ``3 + distractors`` inputs (the memory task's channels, then one
+        noise channel per distractor).
+    sets : Sets
+        Fitted and held-out sequences, knocked out at ``irn.analysis.RELAY_STEP``.
+    truth : DataFrame
+        replicate, concept, node: the planted relay nodes.
+    distractors : DataFrame
+        replicate, node: the loud nodes nothing reads.
     """
 
     model: Stacked
@@ -51,9 +58,28 @@ class Planted:
 
 def planted(replicates: int = 8, hidden: int = 12, relays: int = 2, distractors: int = 4, samples: int = 1000,
             held_out: int = 256, seed: int = 0) -> Planted:
-    """``replicates`` planted memory-task RNNs of ``hidden`` nodes: ``relays`` relay nodes per concept
-    and ``distractors`` loud noise nodes (see the module). fit: ``samples`` sequences at the analysis
-    delay (5) with fresh noise; held_out: ``held_out`` more, drawn independently (seed + 1)."""
+    """Memory-task RNNs with planted relay nodes and loud distractors (see the module).
+
+    Parameters
+    ----------
+    replicates : int
+        Networks; each places its nodes at its own random positions.
+    hidden : int
+        Nodes per network (at least ``3 · relays + distractors``).
+    relays : int
+        Relay nodes per concept.
+    distractors : int
+        Noise nodes nothing reads.
+    samples : int
+        Fitted sequences: the analysis delay (5), with fresh noise.
+    held_out : int
+        Held-out sequences, drawn independently (seed + 1).
+    seed : int
+
+    Returns
+    -------
+    Planted
+    """
     params.require(replicates, "replicates", params.integer(low=1))
     params.require(relays, "relays", params.integer(low=1))
     params.require(distractors, "distractors", params.integer(low=0))

@@ -31,8 +31,15 @@ _TORCH_CLASSES = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 class Group:
     """Sequences that share the number of steps from the knockout step to the answer.
 
-    rows: (n,) indices into the data; at: (n,) each sequence's knockout step; length: steps from the
-    knockout step to the answer, both included (1: the answer is read at the knockout step).
+    Attributes
+    ----------
+    rows : ndarray, shape (n,)
+        Indices into the data.
+    at : ndarray, shape (n,)
+        Each sequence's knockout step.
+    length : int
+        Steps from the knockout step to the answer, both included (1: the answer is read at the
+        knockout step).
     """
 
     rows: np.ndarray
@@ -41,7 +48,17 @@ class Group:
 
 
 def groups(at: np.ndarray, answer: np.ndarray) -> list[Group]:
-    """Split sequences by ``answer − at`` (each group runs its remaining steps as one batch)."""
+    """Split sequences by the number of steps from their knockout step to their answer.
+
+    Parameters
+    ----------
+    at, answer : ndarray of int, shape (samples,)
+
+    Returns
+    -------
+    list of Group
+        Each group runs its remaining steps as one batch.
+    """
     span = answer - at
     return [Group(np.flatnonzero(span == s), at[span == s], int(s) + 1) for s in np.unique(span)]
 
@@ -79,8 +96,16 @@ class Replay:
     def state_after(self, inputs: torch.Tensor, steps: np.ndarray):
         """The state of every layer after the first ``steps[b]`` steps of each sequence.
 
-        inputs: (batch, steps, n_inputs); steps: (batch,) counts (0: the initial zero state).
-        Returns h, c: (layers, batch, hidden) each (c is None unless LSTM).
+        Parameters
+        ----------
+        inputs : Tensor, shape (batch, steps, n_inputs)
+        steps : ndarray of int, shape (batch,)
+            Steps to run (0: the initial zero state); each sequence stops at its own (packed sequences).
+
+        Returns
+        -------
+        h, c : Tensor, shape (layers, batch, hidden)
+            c is None unless the network is an LSTM.
         """
         batch = inputs.shape[0]
         h = inputs.new_zeros(self.layers, batch, self.hidden)
@@ -104,10 +129,18 @@ class Replay:
 
     # -- from a state to the answer ------------------------------------------------------------
     def answer_from(self, h: torch.Tensor, c, later: torch.Tensor) -> torch.Tensor:
-        """The output at the answer from the state at the knockout step (differentiable in h, c).
+        """The output at the answer from the state at the knockout step (differentiable in h and c).
 
-        h, c: (layers, batch, hidden); later: (batch, steps after the knockout step, n_inputs),
-        possibly 0 steps. Returns (batch, n_outputs).
+        Parameters
+        ----------
+        h, c : Tensor, shape (layers, batch, hidden)
+            c None unless LSTM.
+        later : Tensor, shape (batch, steps after the knockout step, n_inputs)
+            Possibly 0 steps (the answer is read at the knockout step).
+
+        Returns
+        -------
+        Tensor, shape (batch, n_outputs)
         """
         if later.shape[1] == 0:
             return self.read(h[-1])
@@ -116,11 +149,22 @@ class Replay:
 
     def knocked(self, h: torch.Tensor, c, rest: torch.Tensor, keep: torch.Tensor, span: str,
                 state: str) -> torch.Tensor:
-        """Outputs at the answer with nodes zeroed from the knockout step on, as ``irn.knockout``.
+        """Outputs at the answer with nodes zeroed from the knockout step on, as ``irn.knockout`` does.
 
-        h, c: (layers, batch, hidden) state before the knockout step; rest: (batch, length,
-        n_inputs) inputs from the knockout step to the answer; keep: (sets, layers·hidden) 0/1,
-        0 = knocked out. Returns (sets, batch, n_outputs).
+        Parameters
+        ----------
+        h, c : Tensor, shape (layers, batch, hidden)
+            The state before the knockout step (c None unless LSTM).
+        rest : Tensor, shape (batch, length, n_inputs)
+            Inputs from the knockout step to the answer.
+        keep : Tensor, shape (sets, layers · hidden)
+            0/1, 0 = knocked out.
+        span : {"step", "onward"}
+        state : {"h", "c", "both"}
+
+        Returns
+        -------
+        Tensor, shape (sets, batch, n_outputs)
         """
         sets, batch = keep.shape[0], rest.shape[0]
         rows = keep.repeat_interleave(batch, dim=0)  # set-major rows: set s, sequence b → s·batch + b

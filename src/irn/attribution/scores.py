@@ -30,9 +30,20 @@ CURVE_POINTS = 12
 
 
 def sizes_for(nodes: int, largest: int | None = None) -> tuple:
-    """The knockout set sizes of a curve for a network of ``nodes`` nodes: 1…largest (default
-    ``min(nodes − 1, max(11, nodes // 4))``: 1…11 for the paper's 12 nodes, as chapter 4), or
-    ``CURVE_POINTS`` sizes spaced geometrically when there are more."""
+    """The knockout set sizes of a curve for a network of ``nodes`` nodes.
+
+    Parameters
+    ----------
+    nodes : int
+    largest : int, optional
+        The largest set (default ``min(nodes − 1, max(11, nodes // 4))``: 1…11 for the paper's 12
+        nodes, as chapter 4).
+
+    Returns
+    -------
+    tuple of int
+        1…largest, or ``CURVE_POINTS`` sizes spaced geometrically when there are more.
+    """
     params.require(nodes, "nodes", params.integer(low=2))
     largest = min(nodes - 1, max(11, nodes // 4)) if largest is None else params.require(
         largest, "largest", params.integer(1, nodes))
@@ -43,13 +54,27 @@ def sizes_for(nodes: int, largest: int | None = None) -> tuple:
 
 def knockout_curves(model: Stacked, sets: Sets, ranking: Ranking, sizes=None, span: str = "step",
                     state: str = "both") -> pd.DataFrame:
-    """Every concept's accuracy on ``sets.held_out`` as each method's top-k nodes are knocked out.
+    """Every concept's accuracy on ``sets.held_out`` as each method's first k nodes are knocked out.
 
     For every replicate, step of ``ranking``, method and target concept, the target's k first nodes
-    (k in ``sizes``; default ``sizes_for(model.nodes)``) are zeroed at the step (``irn.knockout``
-    semantics: span, state) and every concept is scored (accuracy; recall of the class for class
-    concepts). Size 0 is the intact network. Returns columns replicate, step, method,
-    target_concept, size, concept, accuracy.
+    are zeroed at the step (``irn.knockout`` semantics) and every concept is scored: its accuracy,
+    or for class concepts the recall of the class. Size 0 is the intact network.
+
+    Parameters
+    ----------
+    model : Stacked
+    sets : Sets
+    ranking : Ranking
+        From ``rank`` on the same model.
+    sizes : sequence of int, optional
+        Knockout set sizes (default ``sizes_for(model.nodes)``).
+    span, state : str
+        As ``irn.knockout``.
+
+    Returns
+    -------
+    DataFrame
+        replicate, step, method, target_concept, size, concept, accuracy.
     """
     if not isinstance(model, Stacked) or not isinstance(sets, Sets) or not isinstance(ranking, Ranking):
         raise ValueError("model, sets and ranking must be a Stacked, a Sets and a Ranking (irn.attribution.rank)")
@@ -87,13 +112,22 @@ def knockout_curves(model: Stacked, sets: Sets, ranking: Ranking, sizes=None, sp
 
 
 def scores(curves: pd.DataFrame, oracle: str = ORACLE) -> pd.DataFrame:
-    """Per replicate, step, method and target concept, from ``knockout_curves``:
+    """Area, specificity and gap to the oracle of every ranking's knockout curve.
 
-    area — the target concept's accuracy drop (intact − knocked out), averaged over the set sizes;
-    other — the same for the other concepts (their mean); specificity — area − other; gap — area −
-    the oracle's area for the same replicate and target (NaN without the oracle). Returns those
-    columns after replicate, step, method, target_concept (and any label columns of ``curves`` such
-    as family).
+    Parameters
+    ----------
+    curves : DataFrame
+        ``knockout_curves`` output (any extra columns, such as family, are kept as labels).
+    oracle : str
+        The method the gap is measured to.
+
+    Returns
+    -------
+    DataFrame
+        The labels, replicate, step, method, target_concept, and: area — the target concept's
+        accuracy drop (intact − knocked out) averaged over the set sizes; other — the same for the
+        other concepts (their mean); specificity — area − other; gap — area − the oracle's area for
+        the same replicate and target (NaN without the oracle).
     """
     need = ["replicate", "step", "method", "target_concept", "size", "concept", "accuracy"]
     missing = [c for c in need if c not in curves]
@@ -116,8 +150,19 @@ def scores(curves: pd.DataFrame, oracle: str = ORACLE) -> pd.DataFrame:
 
 
 def per_replicate(frame: pd.DataFrame, value: str = "area") -> pd.DataFrame:
-    """``scores`` (or any frame with replicate, method, target_concept) averaged over target concepts
-    and steps: one value per replicate and method (and label columns such as family)."""
+    """One value per network and method: ``value`` averaged over target concepts and steps.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``scores`` (or any frame with replicate and method), with label columns such as family.
+    value : str
+
+    Returns
+    -------
+    DataFrame
+        The labels, replicate, method, ``value``.
+    """
     labels = [c for c in frame.columns if c not in ("replicate", "step", "method", "target_concept", "area", "other",
                                                     "specificity", "gap", "precision", "k", "concept")]
     if value not in frame:
@@ -126,19 +171,40 @@ def per_replicate(frame: pd.DataFrame, value: str = "area") -> pd.DataFrame:
 
 
 def summary(frame: pd.DataFrame, value: str = "area") -> pd.DataFrame:
-    """Mean of ``value`` per method (and label columns such as family) with a Student-t 95 % CI over
-    replicates (each replicate first averaged over target concepts). Returns the labels, method,
-    mean, lo, hi, n."""
+    """Mean of ``value`` per method with a Student-t 95 % CI over networks.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``scores``; each network is first averaged over its target concepts (``per_replicate``).
+    value : str
+
+    Returns
+    -------
+    DataFrame
+        The labels (e.g. family), method, mean, lo, hi, n.
+    """
     per = per_replicate(frame, value)
     labels = [c for c in per.columns if c not in ("replicate", "method", value)]
     return stats.mean_interval(per, [*labels, "method"], value)
 
 
 def agreement(table: pd.DataFrame) -> pd.DataFrame:
-    """Kendall's τ-b between the node rankings of every pair of methods, per replicate, step and
-    concept. A method is compared by its score (ties count as ties) — the search methods (relay,
-    ablation) by their order. Returns replicate, step, concept, a, b, tau (NaN when one ranking is
-    constant)."""
+    """Kendall's τ-b between the node rankings of every pair of methods.
+
+    A method is compared by its score (ties count as ties), the searches (``SEARCHES``) by their
+    order.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``Ranking.table``.
+
+    Returns
+    -------
+    DataFrame
+        replicate, step, concept, a, b, tau (NaN when one ranking is constant).
+    """
     need = ["replicate", "concept", "step", "method", "node", "rank", "score"]
     if any(c not in table for c in need):
         raise ValueError(f"table must be Ranking.table (columns {need})")
@@ -162,10 +228,21 @@ def agreement(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def precision_at_k(table: pd.DataFrame, truth: pd.DataFrame, k: int | None = None) -> pd.DataFrame:
-    """Share of each method's k first nodes that are planted nodes, per replicate, concept and step.
+    """Share of each method's k first nodes that are planted nodes.
 
-    truth: replicate, concept, node — the planted nodes; k: default the number of planted nodes of
-    that replicate and concept. Returns replicate, concept, step, method, k, precision.
+    Parameters
+    ----------
+    table : DataFrame
+        ``Ranking.table``.
+    truth : DataFrame
+        replicate, concept, node: the planted nodes.
+    k : int, optional
+        Default: the number of planted nodes of that replicate and concept.
+
+    Returns
+    -------
+    DataFrame
+        replicate, concept, step, method, k, precision.
     """
     if any(c not in truth for c in ("replicate", "concept", "node")):
         raise ValueError("truth must have columns replicate, concept, node")
@@ -183,7 +260,20 @@ def precision_at_k(table: pd.DataFrame, truth: pd.DataFrame, k: int | None = Non
 
 
 def best_baseline(frame: pd.DataFrame, baselines=BASELINES, value: str = "area") -> pd.Series:
-    """Per label group (e.g. family): the baseline method with the largest mean ``value``."""
+    """The baseline with the largest mean ``value`` in each label group (e.g. family).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``scores``.
+    baselines : sequence of str
+    value : str
+
+    Returns
+    -------
+    Series
+        Label group → method ("all" when there are no labels).
+    """
     per = per_replicate(frame[frame.method.isin(baselines)], value)
     labels = [c for c in per.columns if c not in ("replicate", "method", value)]
     means = per.groupby([*labels, "method"], sort=False)[value].mean().reset_index()
@@ -193,9 +283,22 @@ def best_baseline(frame: pd.DataFrame, baselines=BASELINES, value: str = "area")
 
 
 def differences(frame: pd.DataFrame, method: str, other, value: str = "area") -> pd.DataFrame:
-    """Per network: ``method``'s ``value`` minus ``other``'s (one method, or a Series label group →
-    method such as ``best_baseline``), each averaged over concepts first. Returns the labels,
-    replicate, difference."""
+    """Per network: ``method``'s ``value`` minus ``other``'s, each first averaged over concepts.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``scores``.
+    method : str
+    other : str or Series
+        One method, or a label group → method Series such as ``best_baseline``'s.
+    value : str
+
+    Returns
+    -------
+    DataFrame
+        The labels, replicate, difference.
+    """
     per = per_replicate(frame, value)
     labels = [c for c in per.columns if c not in ("replicate", "method", value)]
     wide = per.pivot_table(index=[*labels, "replicate"], columns="method", values=value, sort=False)
@@ -211,10 +314,15 @@ def differences(frame: pd.DataFrame, method: str, other, value: str = "area") ->
 class Against:
     """``method`` against the best of several baselines, per label group (``against_best``).
 
-    tests: the labels, best (the baseline chosen most often), mean (``method``), baseline (the mean
-    of the baselines chosen per network), difference (mean of ``method`` − chosen baseline), p_value
-    (Wilcoxon of difference + margin), n; differences: the labels, replicate, best (chosen for this
-    network), difference."""
+    Attributes
+    ----------
+    tests : DataFrame
+        The labels, best (the baseline chosen most often), mean (``method``), baseline (mean of the
+        baselines chosen per network), difference (mean of ``method`` − chosen baseline), p_value
+        (Wilcoxon of difference + margin), n.
+    differences : DataFrame
+        The labels, replicate, best (chosen for this network), difference.
+    """
 
     tests: pd.DataFrame
     differences: pd.DataFrame
@@ -222,11 +330,27 @@ class Against:
 
 def against_best(frame: pd.DataFrame, method: str = "relay", baselines=BASELINES, value: str = "area",
                  margin: float = 0.0) -> Against:
-    """``method`` against the best baseline of each label group (e.g. family), chosen without the
-    network it is compared on: for network r the best baseline is the one with the largest mean
-    ``value`` over the group's other networks (leave one out), so choosing the best on the same data
-    does not favour it. Paired Wilcoxon over networks of (``method`` − chosen baseline + ``margin``);
-    see ``versus`` for the margin. Returns an ``Against``."""
+    """``method`` against the best baseline of each label group, chosen without the network compared.
+
+    For network r the best baseline is the one with the largest mean ``value`` over the group's
+    other networks (leave one out), so that choosing the best on the same data does not favour it.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``scores`` with label columns (e.g. family).
+    method : str
+    baselines : sequence of str
+    value : str
+    margin : float
+        Non-inferiority margin δ: the Wilcoxon test is of (``method`` − chosen baseline + δ) over
+        networks; p < alpha with a positive difference means ``method`` is at most δ worse, with a
+        negative one that it is more than δ worse.
+
+    Returns
+    -------
+    Against
+    """
     params.require(margin, "margin", params.number(0, None))
     per = per_replicate(frame[frame.method.isin([method, *baselines])], value)
     labels = [c for c in per.columns if c not in ("replicate", "method", value)]
@@ -257,9 +381,21 @@ def against_best(frame: pd.DataFrame, method: str = "relay", baselines=BASELINES
 
 
 def verdicts(against: Against, margin: float = 0.0, alpha: float = params.ALPHA) -> pd.DataFrame:
-    """``against.tests`` with p_holm (Holm over the groups) and verdict per group: "supports"
-    (p_holm < alpha, relay at most ``margin`` worse), "contradicts" (p_holm < alpha, more than
-    ``margin`` worse) or "neither" — the counting of ``irn.claims.tally``."""
+    """Each group's test corrected (Holm over the groups) and counted as ``irn.claims.tally`` does.
+
+    Parameters
+    ----------
+    against : Against
+    margin : float
+        The δ of ``against_best``.
+    alpha : float
+
+    Returns
+    -------
+    DataFrame
+        ``against.tests`` with p_holm and verdict: "supports" (p_holm < alpha, at most δ worse),
+        "contradicts" (p_holm < alpha, more than δ worse) or "neither".
+    """
     if not isinstance(against, Against):
         raise ValueError("against must be an irn.attribution.Against (from against_best), "
                          f"got {type(against).__name__}")
@@ -273,8 +409,19 @@ def verdicts(against: Against, margin: float = 0.0, alpha: float = params.ALPHA)
 
 
 def verdict_table(tests: pd.DataFrame) -> pd.DataFrame:
-    """``verdicts`` as a table for a page: one row per family, the chosen baseline by name, areas
-    and their difference Δ with a true minus, the Holm p-value as text."""
+    """``verdicts`` as a table for a page.
+
+    Parameters
+    ----------
+    tests : DataFrame
+        ``verdicts`` output.
+
+    Returns
+    -------
+    DataFrame
+        One row per group: best baseline (by name), relay, baseline, Δ (true minus signs), p (Holm)
+        as text, verdict.
+    """
     need = ["best", "mean", "baseline", "difference", "p_holm", "verdict"]
     if any(c not in tests for c in need):
         raise ValueError(f"tests must be the output of verdicts (columns {need})")
@@ -287,13 +434,25 @@ def verdict_table(tests: pd.DataFrame) -> pd.DataFrame:
 
 
 def versus(frame: pd.DataFrame, method: str, other, value: str = "area", margin: float = 0.0) -> pd.DataFrame:
-    """Paired Wilcoxon tests over replicates: ``method`` against ``other`` per label group.
+    """Paired Wilcoxon tests over networks: ``method`` against ``other`` in each label group.
 
-    other: one method for every group, or a Series group → method (e.g. ``best_baseline``). margin:
-    a non-inferiority margin δ: the test is of (``method`` + δ) − ``other``, so p < alpha with a
-    positive difference means ``method`` is at most δ worse, with a negative one that it is more than
-    δ worse. Returns the labels, method, other, mean, other_mean, difference (``method`` − ``other``,
-    without δ), p_value, n.
+    Parameters
+    ----------
+    frame : DataFrame
+        ``scores`` (label columns such as family are groups).
+    method : str
+    other : str or Series
+        One method for every group, or a group → method Series (e.g. ``best_baseline``).
+    value : str
+    margin : float
+        Non-inferiority margin δ: the test is of (``method`` + δ) − ``other``, so p < alpha with a
+        positive difference means ``method`` is at most δ worse, with a negative one more than δ.
+
+    Returns
+    -------
+    DataFrame
+        The labels, method, other, mean, other_mean, difference (``method`` − ``other``, without δ),
+        p_value, n.
     """
     params.require(margin, "margin", params.number(0, None))
     per = per_replicate(frame, value)
@@ -317,9 +476,21 @@ def versus(frame: pd.DataFrame, method: str, other, value: str = "area", margin:
 class Comparison:
     """Everything ``compare`` measured on one network family.
 
-    ranking: ``Ranking``; curves: ``knockout_curves``; scores: ``scores``; agreement: ``agreement``;
-    cost: method, seconds (CPU), networks, per_network (seconds / networks) — ranking only; scoring
-    the curves (knockouts on the held-out sequences) took ``scoring_seconds``; sizes: the knockout sizes.
+    Attributes
+    ----------
+    ranking : Ranking
+    curves : DataFrame
+        ``knockout_curves``.
+    scores : DataFrame
+        ``scores``.
+    agreement : DataFrame
+        ``agreement``.
+    cost : DataFrame
+        method, seconds (CPU), networks, per_network — of the rankings.
+    scoring_seconds : float
+        CPU time of the knockouts that scored the rankings (the same for every method).
+    sizes : tuple of int
+        The knockout set sizes.
     """
 
     ranking: Ranking
@@ -343,11 +514,24 @@ def compare(model: Stacked, sets: Sets, methods=METHODS, sizes=None, seed: int =
             probe_c: float = PROBE_C, oracle_size: int | None = None, shortlist: int = SHORTLIST,
             span: str = "step", state: str = "both") -> Comparison:
     """Rank the nodes of ``model`` on ``sets.fit`` by every method and score the rankings on
-    ``sets.held_out``.
+    ``sets.held_out``: the one call per network family.
 
-    sizes: knockout set sizes (default ``sizes_for(model.nodes)``); oracle_size: the most nodes the
-    ablation oracle picks one by one (default ``ORACLE_SIZE``; never more than the largest size).
-    Other arguments as in ``irn.attribution.rank``. Returns a ``Comparison``.
+    Parameters
+    ----------
+    model : Stacked
+    sets : Sets
+    methods : sequence of str
+    sizes : sequence of int, optional
+        Knockout set sizes (default ``sizes_for(model.nodes)``).
+    seed, ig_steps, probe_c, shortlist, span, state
+        As ``rank``.
+    oracle_size : int, optional
+        The most nodes the ablation oracle picks one by one (default ``ORACLE_SIZE``; never more
+        than the largest size).
+
+    Returns
+    -------
+    Comparison
     """
     if not isinstance(model, Stacked):
         raise ValueError(f"model must be an irn.models.Stacked, got {type(model).__name__}")
@@ -366,10 +550,18 @@ def compare(model: Stacked, sets: Sets, methods=METHODS, sizes=None, seed: int =
 
 
 def combine(comparisons: dict) -> Comparison:
-    """One ``Comparison`` from several, each table labelled with its key as ``family``.
+    """One ``Comparison`` from several, every table labelled with its family.
 
-    comparisons: {family label: Comparison}. The ranking's steps and align are those of the first;
-    ``scoring_seconds`` is the sum; sizes are the union."""
+    Parameters
+    ----------
+    comparisons : dict
+        Family label → ``Comparison``.
+
+    Returns
+    -------
+    Comparison
+        Tables concatenated with a ``family`` column; ``scoring_seconds`` summed; sizes united.
+    """
     if not isinstance(comparisons, dict) or not comparisons or \
             not all(isinstance(c, Comparison) for c in comparisons.values()):
         raise ValueError("comparisons must be a non-empty dict of family label -> irn.attribution.Comparison")
@@ -384,9 +576,19 @@ def combine(comparisons: dict) -> Comparison:
 
 
 def curve_summary(curves: pd.DataFrame) -> pd.DataFrame:
-    """The target concept's accuracy drop per set size, mean over replicates with a 95 % CI (each
-    replicate first averaged over its target concepts): the labels (e.g. family), method, size,
-    mean, lo, hi, n."""
+    """The target concept's accuracy drop per knockout size, mean over networks with a 95 % CI.
+
+    Parameters
+    ----------
+    curves : DataFrame
+        ``knockout_curves`` (with label columns such as family); each network is first averaged
+        over its target concepts.
+
+    Returns
+    -------
+    DataFrame
+        The labels, method, size, mean, lo, hi, n.
+    """
     need = ["replicate", "method", "target_concept", "size", "concept", "accuracy"]
     if any(c not in curves for c in need):
         raise ValueError(f"curves must be the output of knockout_curves (columns {need})")
@@ -402,15 +604,26 @@ def curve_summary(curves: pd.DataFrame) -> pd.DataFrame:
 
 def as_good(frame: pd.DataFrame, cost: pd.DataFrame, reference: str = "relay", margin: float = 0.0,
             alpha: float = params.ALPHA, value: str = "area") -> pd.DataFrame:
-    """Which methods find nodes at least as harmful to knock out as ``reference``, and which of them
-    cost less.
+    """Which methods find nodes at least as harmful to knock out as ``reference``, and which cost less.
 
-    Per label group (e.g. family) and method: the mean of ``value`` against the reference's, a
-    paired Wilcoxon test over replicates of (method + ``margin``) − reference, Holm-corrected over the
-    methods of the group; as_good when the corrected p < alpha with a positive difference (the
-    method is at most ``margin`` worse); cheaper when its CPU time per network (``cost``: method,
-    seconds, networks, and the same labels) is below the reference's. Returns the labels, method,
-    mean, reference_mean, difference, p_value, p_holm, as_good, per_network, cheaper.
+    Parameters
+    ----------
+    frame : DataFrame
+        ``scores`` with label columns (e.g. family).
+    cost : DataFrame
+        ``Comparison.cost`` (method, seconds, networks and the same labels).
+    reference : str
+    margin : float
+        δ: a method is as good when (method + δ) − reference is significantly positive (paired
+        Wilcoxon over networks, Holm over the methods of a group).
+    alpha : float
+    value : str
+
+    Returns
+    -------
+    DataFrame
+        The labels, method, reference, mean, reference_mean, difference, p_value, n, p_holm,
+        as_good, per_network (CPU seconds), cheaper (per_network below the reference's).
     """
     params.require(alpha, "alpha", params.SIGNIFICANCE)
     methods = [m for m in dict.fromkeys(frame.method) if m != reference]
@@ -435,8 +648,18 @@ def as_good(frame: pd.DataFrame, cost: pd.DataFrame, reference: str = "relay", m
 
 
 def agreement_matrix(agreement_frame: pd.DataFrame) -> pd.DataFrame:
-    """Mean Kendall's τ of every ordered pair of methods (both triangles and the diagonal, τ = 1)
-    over all replicates, concepts, steps and families of ``agreement``. Returns a, b, tau."""
+    """Mean Kendall's τ of every ordered pair of methods over all networks, concepts, steps and families.
+
+    Parameters
+    ----------
+    agreement_frame : DataFrame
+        ``agreement`` output.
+
+    Returns
+    -------
+    DataFrame
+        a, b, tau: both triangles and the diagonal (τ = 1).
+    """
     if any(c not in agreement_frame for c in ("a", "b", "tau")):
         raise ValueError("agreement_frame must be the output of agreement (columns a, b, tau)")
     mean = agreement_frame.groupby(["a", "b"], sort=False).tau.mean().reset_index()
@@ -447,9 +670,20 @@ def agreement_matrix(agreement_frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def cost_benefit(comparison: "Comparison", oracle: str = ORACLE) -> pd.DataFrame:
-    """Per method: CPU seconds per network (all families together) and the share of the oracle's
-    knockout area it reaches — per family mean area / the oracle's, then the mean over families with a
-    Student-t 95 % CI over families. Returns method, per_network, relative, lo, hi, families."""
+    """Per method: CPU time per network and the share of the oracle's knockout area it reaches.
+
+    Parameters
+    ----------
+    comparison : Comparison
+        Usually ``combine``'s; the share is each family's mean area over the oracle's, then the mean
+        over families with a Student-t 95 % CI over families.
+    oracle : str
+
+    Returns
+    -------
+    DataFrame
+        method, per_network (CPU seconds, all families together), relative, lo, hi, families.
+    """
     if not isinstance(comparison, Comparison):
         raise ValueError(f"comparison must be an irn.attribution.Comparison, got {type(comparison).__name__}")
     means = summary(comparison.scores)
@@ -469,10 +703,22 @@ def cost_benefit(comparison: "Comparison", oracle: str = ORACLE) -> pd.DataFrame
 
 
 def overview(comparison: "Comparison", reference: str = "relay") -> pd.DataFrame:
-    """One row per method over every family of ``comparison`` (``combine``): the share of the
-    oracle's knockout area (mean over families, with its 95 % CI), specificity and gap to the oracle
-    (means over families of the per-family means), mean Kendall's τ with ``reference``, and CPU
-    milliseconds per network. Indexed by the methods' names (``LABELS``)."""
+    """One row per method over every family of ``comparison``.
+
+    Parameters
+    ----------
+    comparison : Comparison
+        ``combine``'s.
+    reference : str
+        The method the τ column compares with.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by the methods' names (``LABELS``): share of the oracle's area with its 95 % CI (low,
+        high), specificity and gap to the oracle (means over families), mean Kendall's τ with
+        ``reference``, CPU milliseconds per network.
+    """
     share = cost_benefit(comparison).set_index("method")
     per_family = lambda v: summary(comparison.scores, v).groupby("method", sort=False)["mean"].mean()  # noqa: E731
     tau = comparison.agreement[(comparison.agreement.a == reference) | (comparison.agreement.b == reference)]
@@ -487,9 +733,19 @@ def overview(comparison: "Comparison", reference: str = "relay") -> pd.DataFrame
 
 
 def pool(comparisons: dict) -> Comparison:
-    """One family from comparisons of different models (e.g. one per network size): every table
-    concatenated with the replicates numbered on from one model to the next, so each network stays
-    its own pair in the paired tests. comparisons: {name: Comparison}; the names are not kept."""
+    """One family from comparisons of different models (e.g. one per network size).
+
+    Parameters
+    ----------
+    comparisons : dict
+        Name → ``Comparison`` (the names are not kept).
+
+    Returns
+    -------
+    Comparison
+        Every table concatenated, the replicates numbered on from one model to the next so each
+        network stays its own pair in the paired tests; costs summed per method.
+    """
     if not isinstance(comparisons, dict) or not comparisons or \
             not all(isinstance(c, Comparison) for c in comparisons.values()):
         raise ValueError("comparisons must be a non-empty dict of name -> irn.attribution.Comparison")
@@ -519,8 +775,19 @@ def _number(value: float, digits: int = 3) -> str:
 
 
 def overview_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """``overview`` as a table for a page: the share with its interval in one cell, signed numbers
-    with a true minus, CPU time to two significant digits."""
+    """``overview`` as a table for a page.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``overview`` output.
+
+    Returns
+    -------
+    DataFrame
+        Text cells: the share with its interval in one cell, signed numbers with a true minus, CPU
+        time to two significant digits.
+    """
     need = ["share of the oracle's area", "low", "high", "specificity", "gap to the oracle", "CPU ms per network"]
     if any(c not in frame for c in need):
         raise ValueError(f"frame must be the output of overview (columns {need})")

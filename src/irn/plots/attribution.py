@@ -40,10 +40,24 @@ def _named(frame: pd.DataFrame) -> pd.DataFrame:
 
 def knockout_curves(summary: pd.DataFrame, columns: int = 2, width: int | None = None,
                     height: int = 150) -> alt.Chart:
-    """The target concept's accuracy drop against the number of its nodes knocked out, one line per
-    method, one panel per family (``irn.attribution.curve_summary``; means over replicates, the
-    tooltip gives the 95 % CI). x is logarithmic: larger networks are scored at sizes spaced
-    geometrically."""
+    """The target concept's accuracy drop against the number of its nodes knocked out: one line per
+    method, one panel per family.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        ``irn.attribution.curve_summary`` (means over networks; the tooltip gives the 95 % CI).
+    columns : int
+        Panels per row.
+    width : int, optional
+        Of one panel (default: the column shared by ``columns`` panels).
+    height : int
+
+    Returns
+    -------
+    alt.Chart
+        x is logarithmic: larger networks are scored at sizes spaced geometrically.
+    """
     data = _named(summary[summary["size"] > 0])
     color, dash = _legend_scales(data)
     width = width or (COLUMN - 200) // columns
@@ -64,8 +78,19 @@ def knockout_curves(summary: pd.DataFrame, columns: int = 2, width: int | None =
 
 
 def areas(summary: pd.DataFrame, columns: int = 3, width: int | None = None) -> alt.Chart:
-    """Each method's knockout area (mean accuracy drop over the set sizes) with its 95 % CI over
-    replicates, one panel per family (``irn.attribution.summary``)."""
+    """Each method's knockout area with its 95 % CI over networks, one panel per family.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        ``irn.attribution.summary`` of ``scores`` with a family column.
+    columns : int
+    width : int, optional
+
+    Returns
+    -------
+    alt.Chart
+    """
     data = _named(summary)
     color, _ = _legend_scales(data)
     width = width or (COLUMN - 140 - 40 * columns) // columns
@@ -83,9 +108,19 @@ def areas(summary: pd.DataFrame, columns: int = 3, width: int | None = None) -> 
 
 
 def agreement(matrix: pd.DataFrame, size: int = 340) -> alt.Chart:
-    """Mean Kendall's τ between every pair of rankings (both triangles), with the value printed.
+    """Mean Kendall's τ between every pair of rankings, with the value printed in each cell.
 
-    matrix: a, b, tau (method names; one row per ordered pair)."""
+    Parameters
+    ----------
+    matrix : DataFrame
+        ``irn.attribution.agreement_matrix``: a, b, tau.
+    size : int
+        Width and height in pixels.
+
+    Returns
+    -------
+    alt.Chart
+    """
     data = matrix.assign(first=matrix.a.map(LABELS), second=matrix.b.map(LABELS))
     order = [LABELS[m] for m in METHODS if m in set(matrix.a) | set(matrix.b)]
     base = alt.Chart(data).encode(x=alt.X("first:N", sort=order, title=None, axis=alt.Axis(labelAngle=-45)),
@@ -100,8 +135,18 @@ def agreement(matrix: pd.DataFrame, size: int = 340) -> alt.Chart:
 
 
 def cost(frame: pd.DataFrame, width: int = 500, height: int = 260) -> alt.Chart:
-    """CPU time per network (log scale) against how much of the oracle's knockout area a method
-    reaches. frame: method, per_network (seconds), relative (area / oracle area), lo, hi."""
+    """CPU time per network (log scale) against the share of the oracle's knockout area a method reaches.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``irn.attribution.cost_benefit``: method, per_network (seconds), relative, lo, hi.
+    width, height : int
+
+    Returns
+    -------
+    alt.Chart
+    """
     data = _named(frame).assign(ms=lambda f: 1000 * f.per_network)
     color, _ = _legend_scales(data)
     decades = [10.0 ** e for e in range(-3, 4)]
