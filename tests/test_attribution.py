@@ -396,3 +396,28 @@ def test_verdicts_count_supports_and_contradictions_after_holm():
     assert got.verdict.tolist() == ["supports", "contradicts", "neither"]
     shown = attribution.verdict_table(got)
     assert shown.loc["b", "Δ"] == "−0.200" and shown.loc["a", "p (Holm)"] == "0.003"
+
+
+def test_transplanted_copies_take_over_the_answer_and_use_based_rankings_find_them():
+    """A network (here random, as a stand-in for a trained one) with copies planted for concept A:
+    A is answered through the copies alone, B and C exactly as before; readout weights, gradients
+    and knockouts name the copies first."""
+    model = Stacked("rnn", 3, 3, 8, seeds=[1, 2, 3])
+    moved = attribution.transplant(model, concept=0, copies=2, seed=4)
+    held = moved.sets.held_out
+    acc = held.accuracy(moved.model)
+    assert (acc[:, 0] == 1).all()
+    with torch.no_grad():
+        before = model(held.inputs).output[:, torch.arange(len(held.inputs)), held.answer_step]
+        after = moved.model(held.inputs).output[:, torch.arange(len(held.inputs)), held.answer_step]
+    torch.testing.assert_close(after[..., 1:], before[..., 1:], atol=1e-6, rtol=1e-6)
+    copies = moved.truth.groupby("replicate").node.apply(list).tolist()
+    with knockout.knockout(moved.model, copies, at=analysis.RELAY_STEP, n_steps=held.inputs.shape[1]):
+        lost = held.accuracy(moved.model)
+    np.testing.assert_allclose(lost[:, 0], (held.bits[:, 0] == 0).mean())
+    table = attribution.rank(moved.model, moved.sets, methods=["readout", "saliency", "integrated_gradients",
+                                                               "ablation"], seed=0, ig_steps=16).table
+    found = attribution.precision_at_k(table, moved.truth).groupby("method").precision.min()
+    assert (found == 1).all(), found
+    with pytest.raises(ValueError, match="model must be a one-layer tanh"):
+        attribution.transplant(Stacked("gru", 1, 3, 4))

@@ -18,7 +18,8 @@ test on held-out sequences.
 * ``scores``: ``knockout_curves``, ``scores`` (area, specificity, gap to the oracle), ``agreement``
   (Kendall's τ), ``precision_at_k``, ``versus`` (paired tests), and ``compare``, the one call per
   network family.
-* ``planted``: hand-built networks whose relay nodes are known (the positive control).
+* ``planted``: networks whose relay nodes are known (the positive control): built by hand
+  (``planted``), or trained networks with copy nodes planted to take over a concept (``transplant``).
 
 captum (BSD, the PyTorch project's attribution library) computes the gradients: its
 ``IntegratedGradients`` is the reference implementation people cite, with its convergence delta;
@@ -28,7 +29,7 @@ nothing here re-implements it.
 from irn.attribution.data import ALIGNS, HELD_OUT_DELAYS, Sets, sets, split_sets, task_sets
 from irn.attribution.methods import (GRADIENTS, LABELS, METHODS, SEARCHES, Attributions, Ranking,
                                      binary_mutual_information, node_attributions, rank)
-from irn.attribution.planted import Planted, planted
+from irn.attribution.planted import Planted, planted, transplant
 from irn.attribution.scores import (BASELINES, ORACLE, Against, Comparison, against_best, agreement, agreement_matrix,
                                     as_good, best_baseline, combine, compare, cost_benefit, curve_summary, differences,
                                     knockout_curves, overview, overview_table, p_text, per_replicate, pool,
@@ -37,7 +38,8 @@ from irn.attribution.scores import (BASELINES, ORACLE, Against, Comparison, agai
 
 __all__ = ["ALIGNS", "HELD_OUT_DELAYS", "Sets", "sets", "split_sets", "task_sets", "GRADIENTS", "LABELS",
            "METHODS", "SEARCHES", "Attributions", "Ranking", "binary_mutual_information", "node_attributions",
-           "rank", "Planted", "planted", "BASELINES", "ORACLE", "Against", "Comparison", "against_best", "agreement",
-           "agreement_matrix", "as_good", "best_baseline", "combine", "compare", "cost_benefit", "curve_summary",
-           "differences", "knockout_curves", "overview", "overview_table", "p_text", "per_replicate", "pool",
-           "precision_at_k", "scores", "sizes_for", "summary", "verdict_table", "verdicts", "versus"]
+           "rank", "Planted", "planted", "transplant", "BASELINES", "ORACLE", "Against", "Comparison",
+           "against_best", "agreement", "agreement_matrix", "as_good", "best_baseline", "combine", "compare",
+           "cost_benefit", "curve_summary", "differences", "knockout_curves", "overview", "overview_table", "p_text",
+           "per_replicate", "pool", "precision_at_k", "scores", "sizes_for", "summary", "verdict_table", "verdicts",
+           "versus"]

@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 
 from irn import analysis, params, tasks
-from irn.attribution.data import Sets, sets
+from irn.attribution.data import Sets, sets, task_sets
 from irn.models import Stacked
 
 TASK = "memory"
@@ -47,7 +47,8 @@ class Planted:
     truth : DataFrame
         replicate, concept, node: the planted relay nodes.
     distractors : DataFrame
-        replicate, node: the loud nodes nothing reads.
+        replicate, node: nodes that look like relays and are not — the loud nodes nothing reads
+        (``planted``), or the trained network's own nodes (``transplant``).
     """
 
     model: Stacked
@@ -119,3 +120,66 @@ def planted(replicates: int = 8, hidden: int = 12, relays: int = 2, distractors:
     return Planted(model, sets(draw(samples, seed), draw(held_out, seed + 1), analysis.RELAY_STEP, "start", text),
                    pd.DataFrame(truth, columns=["replicate", "concept", "node"]),
                    pd.DataFrame(loud, columns=["replicate", "node"]))
+
+
+def transplant(model: Stacked, concept: int = 0, copies: int = 2, seed: int = 0) -> Planted:
+    """A trained memory-task RNN with hand-planted copy nodes that take over one concept's answer.
+
+    Every replicate gains ``copies`` nodes that copy the concept's input when it arrives and hold it
+    (as in ``planted``); the concept's output is rewired to read only them, so the trained nodes
+    still carry the concept — they were trained to — but its answer no longer uses them. The other
+    concepts and all trained dynamics are untouched (nothing feeds back from the copies). Nodes are
+    then shuffled per replicate, so no ranking finds the copies by their index. Knocking out the
+    copies is what hurts the concept now: a ranking by use finds them, a ranking by information
+    sees them beside every trained node that carries the concept.
+
+    Parameters
+    ----------
+    model : Stacked
+        Trained one-layer tanh RNNs of the memory task (3 inputs), e.g. ``irn.zoo`` networks.
+    concept : int
+        The concept whose answer moves to the copies (0 = A).
+    copies : int
+    seed : int
+        The shuffles of the nodes and the sequences (``task_sets``).
+
+    Returns
+    -------
+    Planted
+        truth: the copies of ``concept``; distractors: the trained nodes.
+    """
+    if not isinstance(model, Stacked) or model.arch != "rnn" or model.layers != 1 or model.nonlinearity != "tanh" \
+            or model.n_inputs != tasks.n_inputs(TASK) or model.readout != "tanh":
+        raise ValueError("model must be a one-layer tanh irn.models.Stacked RNN of the memory task (3 inputs, tanh "
+                         "readout); copies that hold a value are planted in such a network only")
+    concepts = tasks.CONCEPTS[TASK]
+    params.require(concept, "concept", params.integer(0, len(concepts) - 1))
+    params.require(copies, "copies", params.integer(low=1))
+    params.require(seed, "seed", params.SEED)
+    h, n = model.hidden, model.hidden + copies
+    out = Stacked("rnn", model.replicates, model.n_inputs, n, n_outputs=model.n_outputs)
+    rng = np.random.default_rng([seed, 7])
+    truth, trained = [], []
+    with torch.no_grad():
+        for p in out.parameters():
+            p.zero_()
+        for r in range(model.replicates):
+            w_ih, w_hh = torch.zeros(n, model.n_inputs), torch.zeros(n, n)
+            b_ih, b_hh, read = torch.zeros(n), torch.zeros(n), torch.zeros(model.n_outputs, n)
+            w_ih[:h], w_hh[:h, :h] = model.weight_ih[r], model.weight_hh[r]
+            b_ih[:h], b_hh[:h], read[:, :h] = model.bias_ih[r], model.bias_hh[r], model.readout_weight[r]
+            bias = model.readout_bias[r].clone()
+            w_ih[h:, concept] = COPY
+            w_hh[h:, h:] = HOLD * torch.eye(copies)
+            read[concept] = 0.0
+            read[concept, h:] = READ
+            bias[concept] = 0.0
+            place = torch.as_tensor(rng.permutation(n))  # node j of the new network is old node place[j]
+            out.weight_ih[r], out.weight_hh[r] = w_ih[place], w_hh[place][:, place]
+            out.bias_ih[r], out.bias_hh[r] = b_ih[place], b_hh[place]
+            out.readout_weight[r], out.readout_bias[r] = read[:, place], bias
+            where = torch.argsort(place)  # old node i sits at where[i]
+            truth += [(r, concepts[concept], int(where[i])) for i in range(h, n)]
+            trained += [(r, int(where[i])) for i in range(h)]
+    return Planted(out, task_sets(out, TASK, seed=seed), pd.DataFrame(truth, columns=["replicate", "concept", "node"]),
+                   pd.DataFrame(trained, columns=["replicate", "node"]))
