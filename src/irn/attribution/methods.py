@@ -102,12 +102,6 @@ class Ranking:
     steps: tuple
     align: str
 
-    def orders(self, replicate: int, step: int) -> dict:
-        """{(method, concept): ndarray of nodes from first to last} of one replicate at one step."""
-        rows = self.table[(self.table.replicate == replicate) & (self.table.step == step)]
-        rows = rows.sort_values(["method", "concept", "rank"])
-        return {key: g.node.to_numpy() for key, g in rows.groupby(["method", "concept"], sort=False)}
-
 
 def _check(model, sets, methods, steps, seed, ig_steps, probe_c, oracle_size, shortlist, span, state):
     if not isinstance(model, Stacked):
