@@ -346,6 +346,9 @@ def test_rankings_repeat_with_the_seed_and_random_orders_change_with_it(planted)
     (lambda p: attribution.precision_at_k(pd.DataFrame(), pd.DataFrame({"node": [1]})), "truth must have"),
     (lambda p: attribution.versus(pd.DataFrame(), "relay", "random", margin=-1), "margin must be"),
     (lambda p: networks.pulse_spec(hidden=1), "hidden must be"),
+    (lambda p: attribution.rank(Stacked("rnn", 1, 5, 4, leak=0.5), p.sets), "model must have no leak"),
+    (lambda p: attribution.rank(p.model, p.sets, oracle_sequences=0), "oracle_sequences must be"),
+    (lambda p: attribution.task_sets(Stacked("rnn", 1, 3, 4), "memory", noise=-1), "noise must be"),
     (lambda p: networks.dataset_spec("Iris", "gru"), "dataset must be"),
 ])
 def test_bad_input_is_refused_with_one_message_naming_the_parameter(planted, call, match):
@@ -421,3 +424,16 @@ def test_transplanted_copies_take_over_the_answer_and_use_based_rankings_find_th
     assert (found == 1).all(), found
     with pytest.raises(ValueError, match="model must be a one-layer tanh"):
         attribution.transplant(Stacked("gru", 1, 3, 4))
+
+
+def test_noisy_task_sets_hold_out_fresh_sequences_and_the_oracle_runs_on_a_bounded_subset():
+    model = Stacked("gru", 2, 3, 6, seeds=[1, 2])
+    noisy = attribution.task_sets(model, "memory", samples=60, held_out_delays=(2, 4), seed=3, noise=0.1,
+                                  held_out_samples=20)
+    fit, held = noisy.fit.inputs.reshape(60, -1).numpy(), noisy.held_out.inputs
+    assert len(held) == 20 and sorted(set(noisy.held_out.answer_step.tolist())) == [11, 13]
+    assert len(np.unique(fit, axis=0)) == 60  # noise makes every sequence its own
+    ranking = attribution.rank(model, noisy, methods=["ablation"], seed=0, oracle_sequences=8, oracle_size=3)
+    again = attribution.rank(model, noisy, methods=["ablation"], seed=0, oracle_sequences=8, oracle_size=3)
+    pd.testing.assert_frame_equal(ranking.table, again.table)
+    assert all(sorted(g) == list(range(6)) for _, g in ranking.table.groupby(["replicate", "concept"])["rank"])

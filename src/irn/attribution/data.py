@@ -106,7 +106,8 @@ def sets(fit: analysis.Probe, held_out: analysis.Probe, step: int, align: str = 
 
 
 def task_sets(model: Stacked, task: str, step: int = analysis.RELAY_STEP, samples: int = analysis.ANALYSIS_SAMPLES,
-              held_out_delays=HELD_OUT_DELAYS, seed: int = 0) -> Sets:
+              held_out_delays=HELD_OUT_DELAYS, seed: int = 0, noise: float = 0.0,
+              held_out_samples: int | None = None) -> Sets:
     """The paper's tasks: rank on the analysis sequences, score on the answers at other delays.
 
     A clean task has only 8 (memory) or 24 (block) distinct sequences per delay, so the held-out
@@ -127,6 +128,13 @@ def task_sets(model: Stacked, task: str, step: int = analysis.RELAY_STEP, sample
     held_out_delays : sequence of int
         Every distinct clean sequence at each of these delays is held out.
     seed : int
+    noise : float
+        Standard deviation of Gaussian noise on every input value (``irn.tasks.sample``; 0 =
+        clean). With noise every sequence is its own, so the held-out sequences are fresh noisy
+        draws (seed + 1 + i for delay i), ``held_out_samples`` of them spread over the delays —
+        networks trained with input noise (chapter 12) are analysed so.
+    held_out_samples : int, optional
+        Noisy held-out sequences (default ``samples``); unused without noise.
 
     Returns
     -------
@@ -144,16 +152,25 @@ def task_sets(model: Stacked, task: str, step: int = analysis.RELAY_STEP, sample
     if not isinstance(model, Stacked) or model.n_inputs != tasks.n_inputs(task):
         raise ValueError(f"model must be an irn.models.Stacked with {tasks.n_inputs(task)} inputs (task {task!r})")
     params.require(step, "step", params.integer(0, tasks.INPUT_STEPS - 1 + min(fit_delay, *delays)))
+    noise = tasks.check_noise(noise)
+    held_out_samples = samples if held_out_samples is None else params.require(
+        held_out_samples, "held_out_samples", params.integer(low=len(delays)))
     concepts = tasks.CONCEPTS[task]
-    batch = tasks.sample(task, samples, delay=fit_delay, seed=seed)
+    batch = tasks.sample(task, samples, delay=fit_delay, noise=noise, seed=seed)
     fit = analysis.probe(model, batch.inputs, batch.targets, batch.answer_step, concepts=concepts)
-    parts = [tasks.distinct(task, int(d)) for d in delays]
+    if noise:
+        each = np.diff(np.linspace(0, held_out_samples, len(delays) + 1).round().astype(int))
+        parts = [tasks.sample(task, int(n), delay=int(d), noise=noise, seed=seed + 1 + i)
+                 for i, (d, n) in enumerate(zip(delays, each))]
+    else:
+        parts = [tasks.distinct(task, int(d)) for d in delays]
     longest = max(p.inputs.shape[1] for p in parts)
     inputs = torch.cat([torch.nn.functional.pad(p.inputs, (0, 0, 0, longest - p.inputs.shape[1])) for p in parts])
     held = analysis.probe(model, inputs, torch.cat([p.targets for p in parts]),
                           torch.cat([p.answer_step for p in parts]), concepts=concepts)
-    text = (f"ranked on {samples} sequences at delay {fit_delay}; scored on the "
-            f"{len(inputs)} distinct sequences at delays {', '.join(map(str, delays))}")
+    kind = f"fresh sequences with input noise σ = {noise}" if noise else "distinct sequences"
+    text = (f"ranked on {samples} sequences at delay {fit_delay}; scored on {len(inputs)} {kind} at delays "
+            f"{', '.join(map(str, delays))}")
     return sets(fit, held, step, "start", text)
 
 

@@ -69,6 +69,7 @@ IG_STEPS = 32  # integrated gradients' quadrature points (Gauss–Legendre, capt
 PROBE_C = 1.0  # inverse L1 strength of the probe (on standardised nodes)
 ORACLE_SIZE = 16  # nodes the ablation oracle picks one by one at most
 SHORTLIST = 32  # candidates of the oracle's later rounds
+ORACLE_SEQUENCES = 256  # distinct ranking sequences the oracle's knockouts run on (a seeded subset beyond)
 IG_ROWS = 1 << 17  # rows of one integrated-gradients pass (memory bound)
 DECIMALS = 9  # scores equal to this many decimals tie (lower node first)
 
@@ -103,9 +104,20 @@ class Ranking:
     align: str
 
 
-def _check(model, sets, methods, steps, seed, ig_steps, probe_c, oracle_size, shortlist, span, state):
+def check_model(model) -> Stacked:
+    """``model`` if attribution can run it: a ``Stacked`` whose replicates torch's own modules can
+    replay (``Stacked.to_torch``: no leak rate)."""
     if not isinstance(model, Stacked):
         raise ValueError(f"model must be an irn.models.Stacked, got {type(model).__name__}")
+    if getattr(model, "leak", 1.0) != 1.0:
+        raise ValueError(f"model must have no leak rate (leak=1.0; torch's nn.RNN, which replays each replicate, "
+                         f"has none), got leak={model.leak}")
+    return model
+
+
+def _check(model, sets, methods, steps, seed, ig_steps, probe_c, oracle_size, shortlist, span, state,
+           oracle_sequences):
+    check_model(model)
     if not isinstance(sets, Sets):
         raise ValueError(f"sets must be an irn.attribution.Sets (from attribution.sets), got {type(sets).__name__}")
     params.require(methods, "methods", params.list_of(METHODS))
@@ -122,6 +134,7 @@ def _check(model, sets, methods, steps, seed, ig_steps, probe_c, oracle_size, sh
     params.require(probe_c, "probe_c", params.number(0, None, closed=False))
     params.require(oracle_size, "oracle_size", params.optional(params.integer(1, model.nodes)))
     params.require(shortlist, "shortlist", params.integer(1))
+    params.require(oracle_sequences, "oracle_sequences", params.integer(low=1))
     params.require(span, "span", params.one_of(SPANS))
     params.require(state, "state", params.one_of(KNOCKOUT_STATES))
     if state == "c" and model.arch != "lstm":
@@ -131,7 +144,7 @@ def _check(model, sets, methods, steps, seed, ig_steps, probe_c, oracle_size, sh
 
 def rank(model: Stacked, sets: Sets, methods=METHODS, steps=None, seed: int = 0, ig_steps: int = IG_STEPS,
          probe_c: float = PROBE_C, oracle_size: int | None = None, shortlist: int = SHORTLIST,
-         span: str = "step", state: str = "both") -> Ranking:
+         span: str = "step", state: str = "both", oracle_sequences: int = ORACLE_SEQUENCES) -> Ranking:
     """Rank every replicate's nodes per concept and step by each method, on ``sets.fit``.
 
     Every argument is checked before any work.
@@ -158,13 +171,16 @@ def rank(model: Stacked, sets: Sets, methods=METHODS, steps=None, seed: int = 0,
         The oracle's candidates after its first round.
     span, state : str
         The oracle's knockouts, as ``irn.knockout``.
+    oracle_sequences : int
+        The oracle's knockouts run on at most this many distinct ranking sequences (a subset drawn
+        with ``seed`` beyond): its cost grows with them.
 
     Returns
     -------
     Ranking
     """
     steps = _check(model, sets, list(methods) if isinstance(methods, tuple) else methods, steps, seed,
-                   ig_steps, probe_c, oracle_size, shortlist, span, state)
+                   ig_steps, probe_c, oracle_size, shortlist, span, state, oracle_sequences)
     oracle_size = min(model.nodes - 1, ORACLE_SIZE) if oracle_size is None else oracle_size
     _warm_up(methods)
     parts, cost, relays, complete = [], dict.fromkeys(methods, 0.0), [], []
@@ -176,7 +192,8 @@ def rank(model: Stacked, sets: Sets, methods=METHODS, steps=None, seed: int = 0,
             score, order, extra = _METHOD[method](model=model, rows=rows, hidden=hidden, cell=cell, output=output,
                                                   seed=seed, step=step, ig_steps=ig_steps, probe_c=probe_c,
                                                   oracle_size=oracle_size, shortlist=shortlist, span=span,
-                                                  state=state, concepts=len(sets.concepts))
+                                                  state=state, concepts=len(sets.concepts),
+                                                  oracle_sequences=oracle_sequences)
             cost[method] += time.process_time() - start
             parts.append(_tidy(score, order, method, step, sets.concepts, model))
             if method in ("relay", "relay_random_ties"):
@@ -432,8 +449,9 @@ def node_attributions(model: Stacked, sets: Sets, replicate: int, method: str = 
     -------
     Attributions
     """
-    if not isinstance(model, Stacked) or not isinstance(sets, Sets):
-        raise ValueError("model must be an irn.models.Stacked and sets an irn.attribution.Sets")
+    check_model(model)
+    if not isinstance(sets, Sets):
+        raise ValueError(f"sets must be an irn.attribution.Sets (from attribution.sets), got {type(sets).__name__}")
     params.require(replicate, "replicate", params.integer(0, model.replicates - 1))
     params.require(method, "method", params.one_of(GRADIENTS))
     params.require(probe, "probe", params.one_of(("fit", "held_out")))
@@ -545,7 +563,11 @@ class Knockouts:
         return accuracy[inverse.numpy()], margin[inverse.numpy()]
 
 
-def _ablation(*, model, rows, concepts, oracle_size, shortlist, span, state, **_):
+def _ablation(*, model, rows, concepts, oracle_size, shortlist, span, state, oracle_sequences, seed, **_):
+    if len(rows.at) > oracle_sequences:  # a seeded subset of the distinct sequences, weights kept
+        keep = np.sort(np.random.default_rng([seed, 11]).choice(len(rows.at), oracle_sequences, replace=False))
+        rows = Rows(rows.inputs[keep], rows.bits[keep], rows.answer[keep], rows.at[keep], rows.weight[keep],
+                    np.arange(keep.size), rows.decision)
     n = model.nodes
     score = np.zeros((model.replicates, concepts, n))
     order = np.zeros((model.replicates, concepts, n), dtype=np.int64)

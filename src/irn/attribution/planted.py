@@ -149,7 +149,7 @@ def transplant(model: Stacked, concept: int = 0, copies: int = 2, seed: int = 0)
         truth: the copies of ``concept``; distractors: the trained nodes.
     """
     if not isinstance(model, Stacked) or model.arch != "rnn" or model.layers != 1 or model.nonlinearity != "tanh" \
-            or model.n_inputs != tasks.n_inputs(TASK) or model.readout != "tanh":
+            or model.n_inputs != tasks.n_inputs(TASK) or model.readout != "tanh" or getattr(model, "leak", 1.0) != 1:
         raise ValueError("model must be a one-layer tanh irn.models.Stacked RNN of the memory task (3 inputs, tanh "
                          "readout); copies that hold a value are planted in such a network only")
     concepts = tasks.CONCEPTS[TASK]

@@ -18,8 +18,8 @@ import torch
 
 from irn import claims, params, stats
 from irn.attribution.data import Sets, distinct_rows
-from irn.attribution.methods import (IG_STEPS, LABELS, METHODS, ORACLE_SIZE, PROBE_C, SEARCHES, SHORTLIST, SPANS,
-                                     Knockouts, Ranking, rank)
+from irn.attribution.methods import (IG_STEPS, LABELS, METHODS, ORACLE_SEQUENCES, ORACLE_SIZE, PROBE_C, SEARCHES,
+                                     SHORTLIST, SPANS, Knockouts, Ranking, check_model, rank)
 from irn.models import KNOCKOUT_STATES, Stacked
 
 #: The comparison's upper bound, and the methods a relay ordering is measured against.
@@ -76,8 +76,9 @@ def knockout_curves(model: Stacked, sets: Sets, ranking: Ranking, sizes=None, sp
     DataFrame
         replicate, step, method, target_concept, size, concept, accuracy.
     """
-    if not isinstance(model, Stacked) or not isinstance(sets, Sets) or not isinstance(ranking, Ranking):
-        raise ValueError("model, sets and ranking must be a Stacked, a Sets and a Ranking (irn.attribution.rank)")
+    check_model(model)
+    if not isinstance(sets, Sets) or not isinstance(ranking, Ranking):
+        raise ValueError("sets and ranking must be an irn.attribution.Sets and a Ranking (irn.attribution.rank)")
     sizes = sizes_for(model.nodes) if sizes is None else sizes
     params.require(sizes, "sizes", params.sequence(params.integer(1, model.nodes), min_length=1))
     params.require(span, "span", params.one_of(SPANS))
@@ -512,7 +513,7 @@ class Comparison:
 
 def compare(model: Stacked, sets: Sets, methods=METHODS, sizes=None, seed: int = 0, ig_steps: int = IG_STEPS,
             probe_c: float = PROBE_C, oracle_size: int | None = None, shortlist: int = SHORTLIST,
-            span: str = "step", state: str = "both") -> Comparison:
+            span: str = "step", state: str = "both", oracle_sequences: int = ORACLE_SEQUENCES) -> Comparison:
     """Rank the nodes of ``model`` on ``sets.fit`` by every method and score the rankings on
     ``sets.held_out``: the one call per network family.
 
@@ -523,7 +524,7 @@ def compare(model: Stacked, sets: Sets, methods=METHODS, sizes=None, seed: int =
     methods : sequence of str
     sizes : sequence of int, optional
         Knockout set sizes (default ``sizes_for(model.nodes)``).
-    seed, ig_steps, probe_c, shortlist, span, state
+    seed, ig_steps, probe_c, shortlist, span, state, oracle_sequences
         As ``rank``.
     oracle_size : int, optional
         The most nodes the ablation oracle picks one by one (default ``ORACLE_SIZE``; never more
@@ -533,14 +534,14 @@ def compare(model: Stacked, sets: Sets, methods=METHODS, sizes=None, seed: int =
     -------
     Comparison
     """
-    if not isinstance(model, Stacked):
-        raise ValueError(f"model must be an irn.models.Stacked, got {type(model).__name__}")
+    check_model(model)
     sizes = sizes_for(model.nodes) if sizes is None else sizes
     params.require(sizes, "sizes", params.sequence(params.integer(1, model.nodes), min_length=1))
     params.require(oracle_size, "oracle_size", params.optional(params.integer(low=1)))
     oracle_size = min(max(sizes), model.nodes - 1, ORACLE_SIZE if oracle_size is None else oracle_size)
     ranking = rank(model, sets, methods, seed=seed, ig_steps=ig_steps, probe_c=probe_c,
-                   oracle_size=oracle_size, shortlist=shortlist, span=span, state=state)
+                   oracle_size=oracle_size, shortlist=shortlist, span=span, state=state,
+                   oracle_sequences=oracle_sequences)
     start = time.process_time()
     curves = knockout_curves(model, sets, ranking, sizes, span, state)
     scoring = time.process_time() - start
