@@ -156,6 +156,15 @@ REGISTRY = {
         "nodes), against the other concepts' drop under the same sets and against its own drop under random "
         "sets of the same sizes", "Wilcoxon signed-rank over replicates",
         "architecture × task pairs × (against other concepts, against random sets)", "the target concept loses more"),
+    "relay_beats_baselines": _spec(
+        "4b", "irn", "Relay ordering finds the nodes whose knockout hurts a concept at least as well as the best "
+                     "of the simple baselines.",
+        "the knockout area on held-out sequences (accuracy a concept loses as its first 1…k nodes are knocked "
+        "out, averaged over k) of the greedy relay order against the family's best one-pass baseline, chosen for "
+        "each network from the family's other networks (single-node information, activation variance, mean |h|, "
+        "readout weights, L1 probe, saliency, gradient × activation, integrated gradients, random)",
+        "Wilcoxon signed-rank over replicates of relay + δ − best baseline (non-inferiority margin δ = 0.01)",
+        "network families", "relay is at most δ worse than the best baseline"),
     "gated_keep_information_in_place": _spec(
         5, "hintze", "GRU and LSTM keep a concept's information in the same nodes over time, while the "
                      "RNN moves it between nodes.",
