@@ -70,16 +70,6 @@ NOT_YET: dict[str, set[str]] = {
         "SurrogateTest", "conditional_mutual_information", "entropy", "mutual_information",
         "mutual_information_matrix", "prepare", "surrogate_test"
     },
-    "irn.models": {
-        "Cell", "Cell.jacobians", "Cell.project_step", "CellStep", "Knockout", "Stacked",
-        "Stacked.cell", "Stacked.forward", "Stacked.from_torch", "Stacked.layer_of",
-        "Stacked.layer_weights", "Stacked.select", "Stacked.shape_kwargs", "Stacked.signature",
-        "Stacked.to_torch", "Trace", "check_arch", "check_choice", "check_inputs",
-        "layer_parameter"
-    },
-    "irn.optim": {
-        "StackedAdam", "StackedAdam.keep", "StackedAdam.step", "StackedAdam.zero_grad"
-    },
     "irn.plane": {
         "Binning", "Binning.binned", "Binning.label", "KDE", "KDE.label", "KSG", "KSG.label",
         "compression", "gaussian_mixture_entropy", "information_plane"
@@ -105,16 +95,6 @@ NOT_YET: dict[str, set[str]] = {
     },
     "irn.relay.probe": {
         "probe_greedy"
-    },
-    "irn.reservoir": {
-        "EchoState", "Readout", "ReservoirWeights", "collect_states"
-    },
-    "irn.train": {
-        "Cells", "Cells.hits", "Cells.loss", "Cells.n_patterns", "Cells.of", "Cells.outputs",
-        "Cells.shape", "Condition", "Condition.label", "Fit", "TrainConfig", "Trained",
-        "Trained.summary", "concept_accuracy", "evaluate", "evaluate_all", "evaluate_flipflop",
-        "fit", "generalisation", "paper_conditions", "replicate_seed", "train",
-        "training_groups"
     },
 }
 

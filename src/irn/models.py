@@ -1,4 +1,4 @@
-"""Recurrent networks with a replicate dimension (paper §II.B; DESIGN §10).
+"""Recurrent networks with a replicate dimension (Hintze, Najam & Schossau, arXiv 2510.01271, §II.B).
 
 ``Stacked`` holds R independent networks of one shape: ``layers`` recurrent layers (``"rnn"``,
 ``"gru"`` or ``"lstm"``; the RNN with tanh or ReLU) of ``hidden`` nodes each, then a readout
@@ -13,16 +13,20 @@ Nodes. Every forward pass records the hidden state h (and the LSTM cell state c)
 every step, side by side: node id ``l * hidden + j`` is node j of layer l (``layer_of``), so a
 one-layer model's node ids are its 12 nodes as before and every analysis (relay, knockout, PCA)
 sees all layers at once. A knockout zeroes chosen nodes of any layer at chosen steps (the
-knockout of paper §III, used through ``irn.knockout``).
+knockout of the same paper's §III, used through ``irn.knockout``).
 
 One cell. The equations of a recurrent layer are written once, in ``Cell``: ``Cell.next`` maps a
 state and the input's gate projection to the next state, and ``Cell.jacobians`` gives ∂F/∂x and
 ∂F/∂u of that map in closed form beside it. The forward pass projects the inputs of all steps at
 once (one einsum, the speed of training) and then calls ``Cell.next`` step by step;
 ``Stacked.step`` calls the same ``Cell.next`` on any states and inputs — the map F(x, u) that
-``irn.attractors`` analyses (DESIGN §11, §15). The RNN cell has an optional leak rate α,
-h' = (1 − α) h + α·act(W_ih u + b_ih + W_hh h + b_hh), for echo state networks (``irn.reservoir``,
-DESIGN §17); α = 1 (the default) is torch's RNN exactly.
+``irn.attractors`` analyses (the excitable network attractors of Ceni, Ashwin & Livi, arXiv
+1807.10478). The RNN cell has an optional leak rate α,
+h' = (1 − α) h + α·act(W_ih u + b_ih + W_hh h + b_hh), for echo state networks (``irn.reservoir``;
+Jaeger 2001, Lukoševičius 2012); α = 1 (the default) is torch's RNN exactly.
+
+Any shape, so that one class serves the paper's networks and a user's own: any number of inputs,
+nodes, outputs and layers, and ``Stacked.from_torch`` stacks trained ``torch.nn`` networks.
 """
 
 from __future__ import annotations
@@ -49,18 +53,76 @@ LEAK = params.rule(lambda v: params.number(0, 1).ok(v) and v > 0, "a number in (
 
 
 def check_arch(arch: str) -> str:
-    """Return ``arch`` if it is one of ``ARCHS``; one ValueError naming ``arch`` otherwise."""
+    """Check an architecture name.
+
+    Parameters
+    ----------
+    arch : str
+        The name to check.
+
+    Returns
+    -------
+    str
+        ``arch`` unchanged when it is one of ``ARCHS`` ("rnn", "gru", "lstm").
+
+    Raises
+    ------
+    ValueError
+        One, naming ``arch`` and the allowed names, for anything else.
+    """
     return params.require(arch, "arch", params.one_of(ARCHS))
 
 
 def check_choice(value, name: str, allowed: tuple) -> str:
-    """Return ``value`` if it is one of ``allowed``; raise one ValueError naming ``name`` otherwise."""
+    """Check that a value is one of a few allowed choices.
+
+    Parameters
+    ----------
+    value : object
+        The value to check.
+    name : str
+        The parameter's name, for the error message.
+    allowed : tuple
+        The allowed values.
+
+    Returns
+    -------
+    object
+        ``value`` unchanged when it is one of ``allowed``.
+
+    Raises
+    ------
+    ValueError
+        One, naming ``name`` and the allowed values, for anything else.
+    """
     return params.require(value, name, params.one_of(allowed))
 
 
 def check_inputs(inputs, n_inputs: int, name: str = "inputs") -> torch.Tensor:
-    """Checked model inputs as a float32 tensor (samples, steps, n_inputs): finite numbers (NaN or
-    inf in the inputs would train or record NaN silently), at least one sample and one step."""
+    """Check model inputs and return them as a float32 tensor.
+
+    The values must be finite numbers (NaN or inf in the inputs would train or record NaN
+    silently), with at least one sample and one step.
+
+    Parameters
+    ----------
+    inputs : array_like, shape (samples, steps, n_inputs)
+        The input sequences.
+    n_inputs : int
+        The number of input features the model takes.
+    name : str, optional
+        The parameter's name, for the error message.
+
+    Returns
+    -------
+    Tensor, shape (samples, steps, n_inputs)
+        The inputs as float32.
+
+    Raises
+    ------
+    ValueError
+        One, naming ``name``, for values that are not finite numbers or a wrong shape.
+    """
     x = params.array(inputs, name)
     if x.ndim != 3 or x.shape[-1] != n_inputs or x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"{name} must be (samples, steps, {n_inputs}) with at least one sample and step, "
@@ -69,8 +131,21 @@ def check_inputs(inputs, n_inputs: int, name: str = "inputs") -> torch.Tensor:
 
 
 def layer_parameter(name: str, layer: int) -> str:
-    """The attribute name of one layer's parameter: ``weight_ih`` for layer 0 (the paper's
-    one-layer networks keep their names), ``weight_ih_l1`` … for the layers above."""
+    """The attribute name of one layer's parameter in a ``Stacked`` model.
+
+    Parameters
+    ----------
+    name : str
+        One of ``LAYER_PARAMETERS``: "weight_ih", "weight_hh", "bias_ih", "bias_hh".
+    layer : int
+        The 0-based layer.
+
+    Returns
+    -------
+    str
+        ``name`` for layer 0 (the paper's one-layer networks keep their names), ``name + "_l1"``,
+        ``"_l2"`` … for the layers above.
+    """
     return name if layer == 0 else f"{name}_l{layer}"
 
 
@@ -78,9 +153,17 @@ def layer_parameter(name: str, layer: int) -> str:
 class Trace:
     """What a forward pass recorded.
 
-    output: (replicates, batch, steps, n_outputs) readout at every step (tanh or linear);
-    hidden: (replicates, batch, steps, layers·hidden) h of every layer after every step (after any
-    knockout), layer-major: node ``l * hidden + j``; cell: same shape for LSTM cell states, else None.
+    ``steps`` is every step of the inputs, or the ``record_steps`` of ``Stacked.forward``.
+
+    Attributes
+    ----------
+    output : Tensor, shape (replicates, batch, steps, n_outputs)
+        The readout at every recorded step (tanh or linear).
+    hidden : Tensor, shape (replicates, batch, steps, layers·hidden)
+        h of every layer after every recorded step (after any knockout), layer-major: node
+        ``l * hidden + j`` is node j of layer l.
+    cell : Tensor or None
+        The LSTM cell states c, of the same shape as ``hidden``; None for RNN and GRU.
     """
 
     output: torch.Tensor
@@ -90,11 +173,16 @@ class Trace:
 
 @dataclass(frozen=True)
 class Knockout:
-    """Zero nodes during a forward pass.
+    """Zero nodes during a forward pass (set as ``Stacked.knockout``; ``irn.knockout`` builds it).
 
-    keep: (replicates, nodes) with 0 for knocked-out nodes and 1 elsewhere (nodes = layers·hidden);
-    steps: the 0-based steps after which the state is zeroed; state: "h", "c" or "both"
-    (for RNN and GRU only h exists, so every choice zeroes h).
+    Attributes
+    ----------
+    keep : Tensor, shape (replicates, nodes)
+        0 for knocked-out nodes and 1 elsewhere (nodes = layers·hidden).
+    steps : frozenset of int
+        The 0-based steps after which the state is zeroed.
+    state : {"both", "h", "c"}
+        Which state is zeroed; for RNN and GRU only h exists, so every choice zeroes h.
     """
 
     keep: torch.Tensor
@@ -106,6 +194,8 @@ class Knockout:
 class CellStep:
     """One step of the map F(x, u) and its Jacobians (``Stacked.step(..., jacobian=True)``).
 
+    Attributes
+    ----------
     next : Tensor, shape (replicates, points, D)
         F(x, u); D = hidden (RNN, GRU) or 2·hidden (LSTM: [h, c]).
     dx : Tensor, shape (replicates, points, D, D)
@@ -132,10 +222,32 @@ class Cell:
     are in the order the equations use: torch's (r, z, n) for GRU, (i, f, o, g) for LSTM (torch's
     i, f, g, o with g moved last, so one sigmoid covers i, f, o).
 
+    Parameters
+    ----------
+    arch : {"rnn", "gru", "lstm"}
+        The architecture.
+    nonlinearity : {"tanh", "relu"}
+        The RNN's activation (GRU and LSTM use their gates; pass "tanh").
+    leak : float
+        The RNN's leak rate α in (0, 1] (1 = no leak).
+    weight_ih : Tensor, shape (replicates, G·H, I)
+        Input weights in torch's layout and gate order (G = 1, 3, 4 gates for RNN, GRU, LSTM; H the
+        hidden nodes; I = n_inputs for layer 0, hidden above).
+    weight_hh : Tensor, shape (replicates, G·H, H)
+        Recurrent weights in torch's gate order.
+    bias_ih : Tensor, shape (replicates, G·H)
+        Input bias in torch's gate order.
+    bias_hh : Tensor, shape (replicates, G·H)
+        Recurrent bias in torch's gate order.
+
     Attributes
     ----------
     arch, nonlinearity : str
-        As the model's; ``leak`` (float, RNN only) the leak rate α (1 = no leak).
+        As given.
+    leak : float
+        The leak rate α (RNN only; 1 = no leak).
+    hidden : int
+        H, the nodes of the layer.
     weight_ih : Tensor, shape (replicates, G·H, I)
         Input weights in the cell's gate order (I = n_inputs for layer 0, hidden above).
     weight_hh : Tensor, shape (replicates, G·H, H)
@@ -181,7 +293,17 @@ class Cell:
         return torch.einsum(pattern, inputs, self.weight_ih) + self.fold[None, :, None, :]
 
     def project_step(self, u: torch.Tensor) -> torch.Tensor:
-        """Input gate projection of one step: u (replicates, points, I) → (replicates, points, G·H)."""
+        """Input gate projection of one step, biases folded in.
+
+        Parameters
+        ----------
+        u : Tensor, shape (replicates, points, I)
+            The input of the step.
+
+        Returns
+        -------
+        Tensor, shape (replicates, points, G·H)
+        """
         return torch.baddbmm(self.fold[:, None, :], u, self.weight_ih.transpose(1, 2))
 
     def step(self, x: torch.Tensor, u: torch.Tensor, jacobian: bool = False):
@@ -248,12 +370,21 @@ class Cell:
         return (out, c_new, (i, f, o, g, tc, c)) if parts else (out, c_new)
 
     def jacobians(self, h: torch.Tensor, parts: tuple) -> tuple[torch.Tensor, torch.Tensor]:
-        """∂F/∂x and ∂F/∂u in closed form (the chain rule through ``next``), from the state ``h``
-        (replicates, points, H) and the ``parts`` that ``next(..., parts=True)`` returned.
+        """∂F/∂x and ∂F/∂u in closed form (the chain rule through ``next``).
+
+        Parameters
+        ----------
+        h : Tensor, shape (replicates, points, H)
+            The state h the step started from.
+        parts : tuple of Tensor
+            The gate activations that ``next(..., parts=True)`` returned for that step.
 
         Returns
         -------
-        dx : Tensor, shape (replicates, points, D, D); du : Tensor, shape (replicates, points, D, I)
+        dx : Tensor, shape (replicates, points, D, D)
+            ∂F/∂x, row i = output coordinate i (D = H, or 2·H for LSTM: x = [h, c]).
+        du : Tensor, shape (replicates, points, D, I)
+            ∂F/∂u.
         """
         w_hh, w_ih = self.weight_hh, self.weight_ih
         if self.arch == "rnn":
@@ -289,19 +420,51 @@ class Cell:
 class Stacked(nn.Module):
     """R independent recurrent networks of one shape evaluated as one module.
 
-    arch: "rnn", "gru" or "lstm"; replicates: R; n_inputs: I; hidden: H nodes per layer;
-    seeds: one initialisation seed per replicate (default 0…R−1); n_outputs: K readout units;
-    layers: L ≥ 1 stacked recurrent layers; readout: "tanh" (the paper) or "linear";
-    nonlinearity: "tanh" or "relu" (RNN only; GRU and LSTM use their own gates);
-    leak: the RNN's leak rate α in (0, 1] (h' = (1 − α) h + α·act(…); 1 = torch's RNN, the default;
-    echo state networks use α < 1, see ``irn.reservoir``).
+    Parameters
+    ----------
+    arch : {"rnn", "gru", "lstm"}
+        The architecture.
+    replicates : int
+        R, the number of independent networks.
+    n_inputs : int
+        I, the input features per step.
+    hidden : int, optional
+        H, the nodes per layer.
+    seeds : sequence of int, optional
+        One initialisation seed per replicate (default 0…R−1).
+    n_outputs : int, optional
+        K, the readout units.
+    layers : int, optional
+        L ≥ 1 stacked recurrent layers.
+    readout : {"tanh", "linear"}, optional
+        tanh on the readout (the paper's classifier) or none (logits, forecasts).
+    nonlinearity : {"tanh", "relu"}, optional
+        The RNN's activation (RNN only; GRU and LSTM use their own gates).
+    leak : float, optional
+        The RNN's leak rate α in (0, 1]: h' = (1 − α) h + α·act(…); 1 (the default) is torch's RNN;
+        echo state networks use α < 1 (``irn.reservoir``).
 
-    Parameters (torch's names and gate order, with a leading replicate dimension), for layer l
-    (named by ``layer_parameter``: ``weight_ih`` for l = 0, ``weight_ih_l1`` …):
-    weight_ih (R, G·H, I for l = 0 else H), weight_hh (R, G·H, H), bias_ih (R, G·H), bias_hh (R, G·H);
-    then readout_weight (R, K, H), readout_bias (R, K); G = 1 (rnn), 3 (gru: r, z, n), 4 (lstm: i, f, g, o).
+    Attributes
+    ----------
+    arch, replicates, n_inputs, hidden, n_outputs, layers, readout, nonlinearity, leak
+        As given (``leak`` as a float).
+    weight_ih, weight_hh, bias_ih, bias_hh : Parameter
+        The weights of layer 0 in torch's names and gate order, with a leading replicate dimension:
+        weight_ih (R, G·H, I), weight_hh (R, G·H, H), bias_ih (R, G·H), bias_hh (R, G·H), with
+        G = 1 (rnn), 3 (gru: r, z, n), 4 (lstm: i, f, g, o). Layer l > 0 has the same four with
+        the suffix ``_l1``, ``_l2`` … (``layer_parameter``) and I replaced by H.
+    readout_weight : Parameter, shape (R, K, H)
+        The readout's weights (it reads the top layer).
+    readout_bias : Parameter, shape (R, K)
+        The readout's bias.
+    knockout : Knockout or None
+        Nodes zeroed during the forward pass (installed by ``irn.knockout.knockout``).
+
+    Notes
+    -----
     Initialisation is torch's (uniform ±1/√H for every parameter), drawn per replicate from its seed
-    in the order above, so a one-layer model equals the paper's networks of earlier irn versions.
+    in the order of the parameters above (layer by layer, then the readout), so a one-layer model
+    equals the paper's networks of earlier irn versions.
     """
 
     def __init__(self, arch: str, replicates: int, n_inputs: int, hidden: int = 12,
@@ -348,14 +511,32 @@ class Stacked(nn.Module):
         return self.layers * self.hidden
 
     def layer_of(self, nodes) -> np.ndarray:
-        """The layer (0 = first) of each node id (ints or an array of ints in 0…nodes−1)."""
+        """The layer of each node id.
+
+        Parameters
+        ----------
+        nodes : int or array_like of int
+            Node ids in 0…nodes − 1 (node ``l * hidden + j`` is node j of layer l).
+
+        Returns
+        -------
+        ndarray of int, shape of ``nodes``
+            The 0-based layer of each node.
+        """
         nodes = np.asarray(nodes)
         if nodes.dtype.kind not in "iu" or (nodes.size and (nodes.min() < 0 or nodes.max() >= self.nodes)):
             raise ValueError(f"nodes must be node ids in 0…{self.nodes - 1}")
         return nodes // self.hidden
 
     def shape_kwargs(self) -> dict:
-        """The keyword arguments that rebuild a model of this shape (with ``arch``, R, I, H)."""
+        """The keyword arguments that rebuild a model of this shape.
+
+        Returns
+        -------
+        dict
+            ``n_outputs``, ``layers``, ``readout``, ``nonlinearity`` and ``leak``:
+            ``Stacked(arch, replicates, n_inputs, hidden, **shape_kwargs())`` has this shape.
+        """
         return {"n_outputs": self.n_outputs, "layers": self.layers, "readout": self.readout,
                 "nonlinearity": self.nonlinearity, "leak": self.leak}
 
@@ -363,7 +544,19 @@ class Stacked(nn.Module):
         return Stacked(self.arch, replicates, self.n_inputs, self.hidden, **self.shape_kwargs())
 
     def layer_weights(self, layer: int) -> tuple[torch.Tensor, ...]:
-        """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer, each with the replicate dimension."""
+        """The four recurrent parameters of one layer.
+
+        Parameters
+        ----------
+        layer : int
+            The 0-based layer, 0…layers − 1.
+
+        Returns
+        -------
+        tuple of Parameter
+            (weight_ih, weight_hh, bias_ih, bias_hh), each with the replicate dimension first, in
+            torch's layout and gate order.
+        """
         if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not 0 <= layer < self.layers:
             raise ValueError(f"layer must be in 0…{self.layers - 1}, got {layer!r}")
         return tuple(getattr(self, layer_parameter(n, int(layer))) for n in LAYER_PARAMETERS)
@@ -372,10 +565,20 @@ class Stacked(nn.Module):
     def forward(self, inputs: torch.Tensor, record_steps=None) -> Trace:
         """Run every replicate on ``inputs``.
 
-        inputs: (batch, steps, n_inputs), shared by all replicates, or
-        (replicates, batch, steps, n_inputs), one batch per replicate.
-        record_steps: record only these 0-based steps (a list or 1-D tensor; default: every step) —
-        training reads just the answer steps.
+        An installed ``knockout`` zeroes its nodes after its steps.
+
+        Parameters
+        ----------
+        inputs : Tensor, shape (batch, steps, n_inputs) or (replicates, batch, steps, n_inputs)
+            One batch shared by all replicates, or one batch per replicate.
+        record_steps : list of int or 1-D Tensor, optional
+            Record only these 0-based steps (default: every step); training reads just the
+            answer steps.
+
+        Returns
+        -------
+        Trace
+            ``output``, ``hidden`` and (LSTM) ``cell`` at the recorded steps.
         """
         if inputs.shape[-1] != self.n_inputs:
             raise ValueError(f"inputs must have {self.n_inputs} features, got {inputs.shape[-1]}")
@@ -433,12 +636,23 @@ class Stacked(nn.Module):
 
     # -- the map F(x, u) -------------------------------------------------------------------
     def cell(self, layer: int = 0, dtype: torch.dtype | None = None) -> Cell:
-        """The equations of layer ``layer`` with its weights, in ``dtype`` (default: the model's).
+        """The equations of one layer with its weights.
 
         For loops that step one model many times: build the cell once, then call its ``step``
         (``Stacked.step`` checks its arguments and builds one per call). The cell holds the model's
         parameters (converted to ``dtype``), so gradients reach them unless it is built under
         ``torch.no_grad()``; it reads them when built (a later change to the weights needs a new cell).
+
+        Parameters
+        ----------
+        layer : int, optional
+            The 0-based layer.
+        dtype : torch.dtype, optional
+            A floating dtype for the weights (default: the model's).
+
+        Returns
+        -------
+        Cell
         """
         w_ih, w_hh, b_ih, b_hh = self.layer_weights(layer)
         if dtype is not None:
@@ -491,7 +705,18 @@ class Stacked(nn.Module):
 
     # -- replicates ----------------------------------------------------------------------
     def select(self, index) -> "Stacked":
-        """A new ``Stacked`` holding copies of the replicates at ``index`` (a list of ints)."""
+        """Copies of some replicates as a new model.
+
+        Parameters
+        ----------
+        index : sequence of int
+            Replicates to keep, in 0…replicates − 1 (at least one; order kept, repeats allowed).
+
+        Returns
+        -------
+        Stacked
+            ``len(index)`` replicates of this shape, copies of the chosen ones (no knockout).
+        """
         index = [int(i) for i in index]
         bad = [i for i in index if not 0 <= i < self.replicates]
         if not index or bad:
@@ -503,7 +728,13 @@ class Stacked(nn.Module):
         return out
 
     def signature(self) -> tuple:
-        """Everything but the replicate count that two models must share to be stacked together."""
+        """Everything but the replicate count that two models must share to be stacked together.
+
+        Returns
+        -------
+        tuple
+            (arch, n_inputs, hidden, n_outputs, layers, readout, nonlinearity, leak).
+        """
         return (self.arch, self.n_inputs, self.hidden, *self.shape_kwargs().values())
 
     @staticmethod
@@ -533,10 +764,24 @@ class Stacked(nn.Module):
 
     # -- torch interop -------------------------------------------------------------------
     def to_torch(self, replicate: int = 0, batch_first: bool = True) -> tuple[nn.Module, nn.Linear]:
-        """Replicate ``replicate`` as ``(nn.RNN/GRU/LSTM(num_layers=layers), nn.Linear)``.
+        """One replicate as a torch network.
 
         The network's output is ``linear(rnn(x)[0])``, passed through tanh when ``readout="tanh"``.
         A leaky RNN (``leak`` < 1) is refused: torch's RNN has no leak rate.
+
+        Parameters
+        ----------
+        replicate : int, optional
+            The replicate, 0…replicates − 1.
+        batch_first : bool, optional
+            The ``batch_first`` of the torch recurrent module.
+
+        Returns
+        -------
+        rnn : nn.RNN, nn.GRU or nn.LSTM
+            ``num_layers=layers``, with the replicate's weights.
+        linear : nn.Linear
+            The readout, ``nn.Linear(hidden, n_outputs)``.
         """
         if isinstance(replicate, bool) or not isinstance(replicate, (int, np.integer)) \
                 or not 0 <= replicate < self.replicates:
@@ -560,16 +805,25 @@ class Stacked(nn.Module):
     def from_torch(cls, networks, readout: str = "tanh") -> "Stacked":
         """Stack trained torch networks as replicates.
 
-        networks: one network or a list of them (all of one shape); a network is a pair
-        ``(rnn, linear)`` — an ``nn.RNN`` (tanh or relu), ``nn.GRU`` or ``nn.LSTM`` of any
-        ``num_layers``, ``batch_first`` either way, and the ``nn.Linear(hidden, K)`` that reads its
-        output sequence — or a module of yours whose only children are such an rnn and such a linear
-        and whose ``forward`` is "rnn, take its output, linear" (irn cannot see a ``forward``: pass
-        the pair when in doubt). readout: "tanh" if your network applies tanh to the linear's output
-        (the paper's classifier), "linear" if it does not (logits, forecasts). The result has leak 1
-        (torch's cells have none).
         Refused, with the attribute named: bidirectional layers, ``proj_size``, any readout that is
         not one ``nn.Linear`` reading the last layer. Missing biases (``bias=False``) become zeros.
+
+        Parameters
+        ----------
+        networks : network or list of networks
+            All of one shape. A network is a pair ``(rnn, linear)`` — an ``nn.RNN`` (tanh or relu),
+            ``nn.GRU`` or ``nn.LSTM`` of any ``num_layers``, ``batch_first`` either way, and the
+            ``nn.Linear(hidden, K)`` that reads its output sequence — or a module of yours whose only
+            children are such an rnn and such a linear and whose ``forward`` is "rnn, take its
+            output, linear" (irn cannot see a ``forward``: pass the pair when in doubt).
+        readout : {"tanh", "linear"}, optional
+            "tanh" if your network applies tanh to the linear's output (the paper's classifier),
+            "linear" if it does not (logits, forecasts).
+
+        Returns
+        -------
+        Stacked
+            One replicate per network, in order, with leak 1 (torch's cells have none).
         """
         readout = check_choice(readout, "readout", READOUTS)
         if isinstance(networks, (tuple, nn.Module)) and not isinstance(networks, nn.ModuleList):

@@ -1,4 +1,4 @@
-"""Adam on stacked replicates (DESIGN §5): the optimiser of ``irn.train`` and ``irn.attractors``.
+"""Adam (Kingma & Ba 2015) on stacked replicates: the optimiser of ``irn.train`` and ``irn.attractors``.
 
 Adam is element-wise, so one optimiser over tensors with a leading replicate dimension (or a
 stack of independent points) moves each replicate exactly as an optimiser of its own would. This
@@ -20,6 +20,17 @@ class StackedAdam:
 
     Element-wise, so replicates stay independent; ``keep`` drops finished replicates from the
     parameters and the optimiser state together.
+
+    Parameters
+    ----------
+    params : iterable of Tensor
+        The parameters, each with the replicate dimension first (``Stacked.parameters()``).
+    lr : float
+        The learning rate.
+    betas : tuple of float, optional
+        Decay rates of the first and second moment estimates.
+    eps : float, optional
+        Added to the denominator for numerical stability.
     """
 
     def __init__(self, params, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
@@ -30,6 +41,7 @@ class StackedAdam:
 
     @torch.no_grad()
     def step(self):
+        """One Adam update of every parameter from its ``grad`` (which must be set)."""
         self.t += 1
         b1, b2 = self.betas
         c1, c2 = 1 - b1 ** self.t, 1 - b2 ** self.t
@@ -40,11 +52,26 @@ class StackedAdam:
             p.addcdiv_(m, denom, value=-self.lr / c1)
 
     def zero_grad(self):
+        """Clear the gradients (set every parameter's ``grad`` to None)."""
         for p in self.params:
             p.grad = None
 
     def keep(self, model, index: list[int]):
-        """Return ``model.select(index)`` (an ``irn.models.Stacked``) with this optimiser now driving it."""
+        """Keep some replicates: the optimiser then drives a smaller model.
+
+        Parameters
+        ----------
+        model : irn.models.Stacked
+            The model whose parameters this optimiser drives.
+        index : list of int
+            The replicates to keep.
+
+        Returns
+        -------
+        irn.models.Stacked
+            ``model.select(index)``, with this optimiser's parameters and moment estimates now
+            those of the kept replicates.
+        """
         small = model.select(index)
         self.m = [m[index].clone() for m in self.m]
         self.v = [v[index].clone() for v in self.v]

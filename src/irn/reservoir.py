@@ -1,7 +1,7 @@
 """Echo state networks: a fixed random reservoir of leaky tanh units, only the readout trained
 (H. Jaeger 2001; M. Lukoševičius, "A practical guide to applying echo state networks", 2012; the
 network class that A. Ceni, P. Ashwin and L. Livi study in "Interpreting recurrent neural networks
-behaviour via excitable network attractors", Cognitive Computation 2020; DESIGN §17).
+behaviour via excitable network attractors", Cognitive Computation 2020).
 
 The reservoir of R replicates is an ``irn.models.Stacked`` RNN with a leak rate α, so every irn
 analysis (attractors, relay, knockout, …) applies to it unchanged::
@@ -124,10 +124,16 @@ class EchoStateConfig:
 class ReservoirWeights:
     """The random weights of R reservoirs, in float64 (before the model stores them in float32).
 
-    recurrent : ndarray, shape (replicates, hidden, hidden) — W, spectral radius ρ
-    inputs : ndarray, shape (replicates, hidden, n_inputs) — W_in
-    bias : ndarray, shape (replicates, hidden) — b
-    feedback : ndarray, shape (replicates, hidden, n_outputs) — W_fb (zeros without feedback)
+    Attributes
+    ----------
+    recurrent : ndarray, shape (replicates, hidden, hidden)
+        W, scaled to spectral radius ρ.
+    inputs : ndarray, shape (replicates, hidden, n_inputs)
+        W_in.
+    bias : ndarray, shape (replicates, hidden)
+        b.
+    feedback : ndarray, shape (replicates, hidden, n_outputs)
+        W_fb (zeros without feedback).
     """
 
     recurrent: np.ndarray
@@ -209,6 +215,8 @@ def echo_state_network(config: EchoStateConfig, n_inputs: int, n_outputs: int = 
 class Readout:
     """A fitted readout and the network it completes.
 
+    Attributes
+    ----------
     model : Stacked
         A copy of the reservoir with the readout set (and any output feedback folded into
         weight_hh and bias_ih): the trained echo state networks.
@@ -230,14 +238,24 @@ class Readout:
 
 
 def collect_states(model: Stacked, inputs, feedback=None, teacher=None) -> np.ndarray:
-    """The states of every replicate of a one-layer RNN ``model`` on ``inputs``, in float64.
+    """The states of every replicate of a one-layer RNN on some inputs, in float64.
 
-    With ``feedback`` (replicates, hidden, K) the ``teacher`` (batch, steps, K) of the previous step
-    is fed back through it (teacher forcing: y[t−1] = teacher[:, t−1], 0 at t = 0).
+    Parameters
+    ----------
+    model : Stacked
+        One-layer RNN reservoirs (``echo_state_network``); its readout is ignored.
+    inputs : array, shape (batch, steps, n_inputs)
+        The input sequences.
+    feedback : array, shape (replicates, hidden, K), optional
+        Output feedback weights W_fb: the ``teacher`` of the previous step is fed back through them
+        (teacher forcing: y[t−1] = teacher[:, t−1], 0 at t = 0).
+    teacher : array, shape (batch, steps, K), optional
+        What is fed back (needed with ``feedback``; ignored without).
 
     Returns
     -------
     ndarray, shape (replicates, batch, steps, hidden)
+        The state x[t] after every step.
     """
     params.require(model, "model", RESERVOIR)
     x = params.array(inputs, "inputs", ndim=3, shape=(None, None, model.n_inputs), min_samples=1)
@@ -343,11 +361,13 @@ def hold_accuracy(model: Stacked, steps: int = HOLD_STEPS) -> np.ndarray:
     ----------
     model : Stacked
         Flip-flop networks (K inputs, K outputs).
-    steps : int
+    steps : int, optional
+        Input-free steps each pattern must survive.
 
     Returns
     -------
     ndarray, shape (replicates,)
+        The share of patterns × outputs with the right sign at the last step.
     """
     params.require(model, "model", params.rule(lambda m: isinstance(m, Stacked) and m.n_inputs == m.n_outputs,
                                                "an irn.models.Stacked with one output per input channel (a flip-flop)"))
@@ -366,6 +386,8 @@ def hold_accuracy(model: Stacked, steps: int = HOLD_STEPS) -> np.ndarray:
 class EchoState:
     """Echo state networks trained on the flip-flop.
 
+    Attributes
+    ----------
     model : Stacked
         The trained networks (with feedback, the closed loop).
     weights : ReservoirWeights
@@ -373,6 +395,7 @@ class EchoState:
     readout : Readout
         The ridge fit.
     config : EchoStateConfig
+        The settings they were drawn and fitted with.
     accuracy : DataFrame
         One row per replicate: ``train.evaluate_flipflop`` on the validation stream (accuracy,
         held_accuracy, perfect) and hold (``hold_accuracy``).

@@ -1,4 +1,5 @@
-"""Training to criterion with replicates stacked into one module (paper §II.B).
+"""Training to criterion with replicates stacked into one module (Hintze, Najam & Schossau,
+arXiv 2510.01271, §II.B).
 
 Each replicate is trained with Adam on the mean squared error of its tanh outputs at the answer
 step, one batch of ``batch`` sequences per epoch, until its accuracy reaches ``criterion`` (0.98)
@@ -40,7 +41,22 @@ TRAINING_CODE_VERSION = 3  # bump when a change alters trained weights; old zoo 
 
 @dataclass(frozen=True)
 class Condition:
-    """One experimental condition: architecture, task and training-delay regime."""
+    """One experimental condition: architecture, task and training-delay regime.
+
+    Attributes
+    ----------
+    arch : {"rnn", "gru", "lstm"}
+        The architecture.
+    task : str
+        One of ``irn.tasks.ALL_TASKS`` ("memory", "block", "flipflop").
+    delay : int or "random"
+        The training delay, 1…9, or "random" (each sequence draws its delay from 1…5).
+
+    Raises
+    ------
+    ValueError
+        On construction, for an unknown arch or task or a delay outside 1…9 and "random".
+    """
 
     arch: str
     task: str
@@ -55,18 +71,63 @@ class Condition:
 
     @property
     def label(self) -> str:
+        """The condition as text, e.g. ``"gru-memory-delay4"`` or ``"rnn-block-delayrandom"``."""
         return f"{self.arch}-{self.task}-delay{self.delay}"
 
 
 def paper_conditions(archs=("rnn", "gru", "lstm"), task_names=tasks.TASKS,
                      delays=tasks.DELAY_REGIMES) -> list[Condition]:
-    """The paper's grid: every architecture × task × delay regime (36 conditions)."""
+    """The paper's grid of conditions: every architecture × task × delay regime.
+
+    Parameters
+    ----------
+    archs : sequence of str, optional
+        Architectures (default all three).
+    task_names : sequence of str, optional
+        Tasks (default the paper's two, ``irn.tasks.TASKS``).
+    delays : sequence of int or "random", optional
+        Training-delay regimes (default ``irn.tasks.DELAY_REGIMES``: 1…5 and "random").
+
+    Returns
+    -------
+    list of Condition
+        One per combination, architecture slowest (36 with the defaults).
+    """
     return [Condition(a, t, d) for a in archs for t in task_names for d in delays]
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Hyper-parameters shared by all replicates (defaults: the paper's protocol)."""
+    """Hyper-parameters shared by all replicates (defaults: the paper's protocol).
+
+    Attributes
+    ----------
+    replicates : int
+        Networks per condition.
+    hidden : int
+        Recurrent nodes per network.
+    lr : float
+        Adam's learning rate.
+    max_epochs : int
+        Epochs (one batch, one update each) before a network that has not reached the criterion is
+        replaced by a fresh one.
+    criterion : float
+        The training accuracy, in (0, 1], a network must reach.
+    batch : int
+        Sequences per epoch.
+    noise : float
+        Standard deviation of Gaussian noise added to every input value (0 = clean).
+    seed : int
+        The run seed (with the condition, replicate and attempt it makes each network's seed,
+        ``replicate_seed``).
+    max_restarts : int
+        Fresh networks a replicate may take before ``train`` gives up with a RuntimeError.
+
+    Raises
+    ------
+    ValueError
+        On construction, naming the first field out of range.
+    """
 
     replicates: int = 20
     hidden: int = 12
@@ -96,9 +157,25 @@ class TrainConfig:
 class Trained:
     """The replicates of one condition: a ``Stacked`` model and how each was obtained.
 
-    epochs[r]: epochs (weight updates) the kept network needed to reach the criterion;
-    restarts[r]: networks discarded before it; seeds[r]: the seed of the kept network;
-    accuracy[r]: its training-regime accuracy at the snapshot.
+    Attributes
+    ----------
+    condition : Condition
+        What was trained.
+    config : TrainConfig
+        How it was trained.
+    model : irn.models.Stacked
+        ``config.replicates`` networks, each snapshotted at the epoch it reached the criterion.
+    epochs : list of int
+        Per replicate, the epochs (weight updates) the kept network needed to reach the criterion.
+    restarts : list of int
+        Per replicate, the networks discarded before the kept one.
+    seeds : list of int
+        Per replicate, the initialisation seed of the kept network.
+    accuracy : list of float
+        Per replicate, its training-regime accuracy at the snapshot.
+    meta : dict
+        Provenance from ``irn.zoo`` (irn and torch versions, the entry's key); empty when trained
+        in this run.
     """
 
     condition: Condition
@@ -111,7 +188,14 @@ class Trained:
     meta: dict = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
-        """One row per replicate: condition, epochs, restarts, seed, accuracy."""
+        """How each replicate was obtained, as a table.
+
+        Returns
+        -------
+        DataFrame
+            One row per replicate: arch, task, delay (as text), replicate, epochs, restarts, seed,
+            accuracy.
+        """
         c = self.condition
         return pd.DataFrame({"arch": c.arch, "task": c.task, "delay": str(c.delay),
                              "replicate": range(len(self.epochs)), "epochs": self.epochs,
@@ -119,7 +203,27 @@ class Trained:
 
 
 def replicate_seed(seed: int, condition: Condition, replicate: int, attempt: int) -> int:
-    """The seed of one network: a function of the run seed, condition, slot and attempt only."""
+    """The initialisation seed of one network.
+
+    A function of its own run seed, condition, slot and attempt only, so a network trains the
+    same whatever is stacked beside it.
+
+    Parameters
+    ----------
+    seed : int
+        The run seed (``TrainConfig.seed``).
+    condition : Condition
+        The network's condition.
+    replicate : int
+        Its slot, 0…replicates − 1.
+    attempt : int
+        0 for the first network of the slot, 1 after one restart, …
+
+    Returns
+    -------
+    int
+        A seed in 0…2³¹ − 1.
+    """
     words = [seed, tasks.ALL_TASKS.index(condition.task), ("rnn", "gru", "lstm").index(condition.arch),
              0 if condition.delay == "random" else int(condition.delay) + 1, replicate, attempt]
     return int(np.random.SeedSequence(words).generate_state(1)[0] & 0x7FFFFFFF)
@@ -137,12 +241,32 @@ def _check_group(conditions: list[Condition]) -> tuple[str, str]:
 
 def train(conditions: list[Condition] | Condition, config: TrainConfig = TrainConfig(),
           progress: bool = True) -> list[Trained]:
-    """Train ``config.replicates`` networks for each condition; return one ``Trained`` per condition.
+    """Train ``config.replicates`` networks to criterion for each condition.
 
-    Conditions sharing arch and task are trained in one stack; others one group after another.
-    Same seed, same machine → identical weights. Every network's seeds and batches depend only on
-    its own condition and slot, so it follows the same trajectory whatever is stacked alongside
-    (up to float rounding of the larger stacked matrix products).
+    Conditions sharing arch, task and delay universe (``training_groups``) are trained in one
+    stack; the groups one after another. Same seed, same machine → identical weights. Every
+    network's seeds and batches depend only on its own condition and slot, so it follows the same
+    trajectory whatever is stacked alongside (up to float rounding of the larger stacked matrix
+    products).
+
+    Parameters
+    ----------
+    conditions : Condition or list of Condition
+        What to train (no repeats).
+    config : TrainConfig, optional
+        Hyper-parameters (default: the paper's protocol).
+    progress : bool, optional
+        Show a progress bar.
+
+    Returns
+    -------
+    list of Trained
+        One per condition, in the order given.
+
+    Raises
+    ------
+    RuntimeError
+        When some replicate has not reached the criterion after ``config.max_restarts`` restarts.
     """
     if isinstance(conditions, Condition):
         conditions = [conditions]
@@ -155,8 +279,21 @@ def train(conditions: list[Condition] | Condition, config: TrainConfig = TrainCo
 
 
 def training_groups(conditions: list[Condition]) -> list[list[Condition]]:
-    """The conditions ``train`` stacks together (same arch, task and delay universe), in order of
-    first appearance; each group is one unit of training work."""
+    """The conditions ``train`` stacks together: each group is one unit of training work.
+
+    A group shares arch, task and delay universe (the delays its stack runs: 1…5 for the regimes
+    1…5 and "random", 1…9 for longer delays).
+
+    Parameters
+    ----------
+    conditions : list of Condition
+        The conditions to train.
+
+    Returns
+    -------
+    list of list of Condition
+        The groups, in order of first appearance, each in the order given.
+    """
     groups: dict[tuple, list[Condition]] = {}
     for c in conditions:
         if not isinstance(c, Condition):
@@ -275,7 +412,17 @@ class Cells:
 
     A sequence with delay d is the first ``INPUT_STEPS + d`` steps of the zero-padded sequence
     with the longest delay, so every pattern is run once and read at each delay's answer step.
-    inputs: (patterns, steps, n_inputs); targets: (patterns, 3); delays: (D,); answer: (D,).
+
+    Attributes
+    ----------
+    inputs : Tensor, shape (patterns, steps, n_inputs)
+        Every distinct input pattern, zero-padded to the longest delay.
+    targets : Tensor, shape (patterns, concepts)
+        The ±1 targets of each pattern.
+    delays : ndarray, shape (delays,)
+        The delays, sorted.
+    answer : Tensor, shape (delays,)
+        The 0-based answer step of each delay.
     """
 
     inputs: torch.Tensor
@@ -285,6 +432,19 @@ class Cells:
 
     @classmethod
     def of(cls, task: str, delays) -> "Cells":
+        """The distinct clean sequences of a task under some delays.
+
+        Parameters
+        ----------
+        task : str
+            A task with a finite set of clean sequences (``irn.tasks.enumerable``).
+        delays : iterable of int
+            The delays, each 0…9.
+
+        Returns
+        -------
+        Cells
+        """
         delays = np.array(sorted(delays))
         pat = tasks.patterns(task)
         x = np.zeros((len(pat.targets), tasks.INPUT_STEPS + delays.max(), pat.inputs.shape[2]), np.float32)
@@ -294,29 +454,80 @@ class Cells:
 
     @property
     def n_patterns(self) -> int:
+        """The number of distinct input patterns."""
         return self.inputs.shape[0]
 
     @property
     def shape(self) -> tuple[int, int]:
+        """(patterns, delays): the cells, one per pattern and delay."""
         return self.n_patterns, len(self.delays)
 
     def outputs(self, model: Stacked) -> torch.Tensor:
-        """(replicates, patterns, delays, 3) outputs at each delay's answer step."""
+        """Every replicate's outputs at each delay's answer step.
+
+        Parameters
+        ----------
+        model : irn.models.Stacked
+            The replicates.
+
+        Returns
+        -------
+        Tensor, shape (replicates, patterns, delays, concepts)
+        """
         return model(self.inputs, record_steps=self.answer).output
 
     def loss(self, out: torch.Tensor, counts: torch.Tensor, batch: int) -> torch.Tensor:
-        """Sum over replicates of the batch-mean squared error; counts: (replicates, patterns, delays)."""
+        """The training loss of a batch given as counts of its cells.
+
+        Parameters
+        ----------
+        out : Tensor, shape (replicates, patterns, delays, concepts)
+            ``outputs`` of the model.
+        counts : Tensor, shape (replicates, patterns, delays)
+            How often each cell was drawn into each replicate's batch.
+        batch : int
+            The batch size (the counts of a replicate sum to it).
+
+        Returns
+        -------
+        Tensor, shape ()
+            The sum over replicates of each replicate's batch-mean squared error.
+        """
         sq = ((out - self.targets[None, :, None, :]) ** 2).mean(-1)
         return ((sq * counts).sum((1, 2)) / batch).sum()
 
     def hits(self, out: torch.Tensor) -> torch.Tensor:
-        """(replicates, patterns, delays) fraction of concepts answered with the right sign."""
+        """Which cells each replicate answers right.
+
+        Parameters
+        ----------
+        out : Tensor, shape (replicates, patterns, delays, concepts)
+            ``outputs`` of the model.
+
+        Returns
+        -------
+        Tensor, shape (replicates, patterns, delays)
+            The fraction of concepts answered with the right sign.
+        """
         return ((out > 0) == (self.targets[None, :, None, :] > 0)).float().mean(-1)
 
 
 def concept_accuracy(model: Stacked, batch: tasks.Batch) -> np.ndarray:
-    """(replicates, 3) fraction of ``batch``'s sequences whose output sign matches each concept,
-    with whatever knockout ``model`` carries."""
+    """Per-concept accuracy of every replicate, with whatever knockout ``model`` carries.
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+        The replicates.
+    batch : irn.tasks.Batch
+        Sequences with their targets and answer steps.
+
+    Returns
+    -------
+    ndarray, shape (replicates, concepts)
+        The fraction of ``batch``'s sequences whose output sign at the answer step matches each
+        concept's target.
+    """
     with torch.no_grad():
         out = model(batch.inputs).output[:, torch.arange(len(batch)), batch.answer_step]
     return ((out > 0) == (batch.targets > 0)).float().mean(dim=1).numpy()
@@ -327,7 +538,27 @@ def evaluate(model: Stacked, task: str, delays=tasks.EVAL_DELAYS, noise: float =
     """Accuracy of every replicate at every evaluation delay.
 
     Clean inputs: exact, over every distinct sequence. Noisy inputs (or the flip-flop task): ``n``
-    sampled sequences. Returns columns replicate, eval_delay, accuracy.
+    sampled sequences.
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+        The replicates.
+    task : str
+        One of ``irn.tasks.ALL_TASKS``.
+    delays : iterable of int, optional
+        Evaluation delays, each 0…9 (default all ten).
+    noise : float, optional
+        Standard deviation of Gaussian input noise (0 = clean).
+    n : int, optional
+        Sequences sampled per delay when they are not enumerated.
+    seed : int, optional
+        Random seed of the sampled sequences.
+
+    Returns
+    -------
+    DataFrame
+        One row per replicate × delay: replicate, eval_delay, accuracy (the mean over concepts).
     """
     tasks.check_task(task)
     noise = tasks.check_noise(noise)
@@ -345,9 +576,24 @@ def evaluate_flipflop(model: Stacked, n: int = 200, steps: int = 100, seed: int 
     """The flip-flop's own evaluation: every step of ``n`` long sequences (``tasks.flipflop_stream``).
 
     Scores each (sequence, step, channel) after the channel's first pulse: output sign = held sign.
-    Returns columns replicate, accuracy (all scored steps), held_accuracy (only steps at least two
-    after the channel's last pulse: the state is being held, not switched), perfect (share of
-    sequences answered right at every scored step).
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+        Replicates with 3 inputs (the flip-flop's channels).
+    n : int, optional
+        Sequences.
+    steps : int, optional
+        Steps per sequence.
+    seed : int, optional
+        Random seed of the sequences.
+
+    Returns
+    -------
+    DataFrame
+        One row per replicate: replicate, accuracy (all scored steps), held_accuracy (only steps at
+        least two after the channel's last pulse: the state is being held, not switched), perfect
+        (share of sequences answered right at every scored step).
     """
     if not isinstance(model, Stacked) or model.n_inputs != 3:
         raise ValueError("model must be an irn.models.Stacked with 3 inputs (the flip-flop's channels)")
@@ -367,8 +613,21 @@ def evaluate_flipflop(model: Stacked, n: int = 200, steps: int = 100, seed: int 
 
 
 def evaluate_all(trained: list[Trained], delays=tasks.EVAL_DELAYS) -> pd.DataFrame:
-    """``evaluate`` for every condition: columns arch, task, delay (training regime, as text),
-    replicate, eval_delay, accuracy."""
+    """``evaluate`` for every condition, on clean inputs.
+
+    Parameters
+    ----------
+    trained : list of Trained
+        The conditions' replicates.
+    delays : iterable of int, optional
+        Evaluation delays, each 0…9 (default all ten).
+
+    Returns
+    -------
+    DataFrame
+        One row per condition × replicate × delay: arch, task, delay (the training regime, as
+        text), replicate, eval_delay, accuracy.
+    """
     frames = []
     for t in trained:
         df = evaluate(t.model, t.condition.task, delays)
@@ -382,12 +641,24 @@ GENERALISATION_DELAYS = ("unseen", "all")
 def generalisation(accuracy: pd.DataFrame, delays: str = "unseen") -> pd.DataFrame:
     """Does random-delay training generalise better than fixed-delay training?
 
-    accuracy: the output of ``evaluate_all``. Each replicate is scored by its mean accuracy over
-    the evaluation delays that ``delays`` names: "unseen" (default) — only those no compared
-    network was trained on (outside 1…5: 0 and 6…9), so a regime gets no credit for delays it
-    trained on; "all" — every evaluation delay. Per arch and task, random-delay replicates are
-    compared with the replicates of all fixed regimes pooled (Mann–Whitney U). Returns arch,
-    task, random, fixed, difference, p_value, eval_delays (the delays averaged, as text).
+    Each replicate is scored by its mean accuracy over the evaluation delays that ``delays``
+    names. Per arch and task, random-delay replicates are compared with the replicates of all fixed
+    regimes pooled (Mann–Whitney U).
+
+    Parameters
+    ----------
+    accuracy : DataFrame
+        The output of ``evaluate_all``.
+    delays : {"unseen", "all"}, optional
+        "unseen": only the evaluation delays no compared network was trained on (with the paper's
+        regimes, those outside 1…5: 0 and 6…9), so a regime gets no credit for delays it trained
+        on; "all": every evaluation delay.
+
+    Returns
+    -------
+    DataFrame
+        One row per arch × task with both kinds of regime: arch, task, random and fixed (mean
+        scores), difference, p_value, eval_delays (the delays averaged, as text).
     """
     from irn.stats import independent_test
 
@@ -413,7 +684,7 @@ def generalisation(accuracy: pd.DataFrame, delays: str = "unseen") -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-# -- any model on any data (DESIGN §10) ------------------------------------------------------------
+# -- any model on any data ------------------------------------------------------------
 LOSSES = ("mse", "cross_entropy")
 
 
@@ -421,11 +692,19 @@ LOSSES = ("mse", "cross_entropy")
 class Fit:
     """What ``fit`` returns.
 
-    model: the trained replicates (each at the epoch it reached ``criterion``, else after the last
-    epoch); epochs[r]: weight updates' epochs replicate r trained for; reached[r]: whether it reached
-    the criterion (always False without one); history: one row per replicate × epoch with the
-    epoch's mean training loss and the training-set accuracy before that epoch's updates (NaN for
-    forecasting, where no accuracy is defined).
+    Attributes
+    ----------
+    model : irn.models.Stacked
+        The trained replicates (each at the epoch it reached ``criterion``, else after the last
+        epoch).
+    epochs : list of int
+        Per replicate, the epochs of weight updates it trained for.
+    reached : list of bool
+        Per replicate, whether it reached the criterion (always False without one).
+    history : DataFrame
+        One row per replicate × epoch trained: replicate, epoch, loss (the epoch's mean training
+        loss), accuracy (the training-set accuracy before that epoch's updates; NaN without an
+        answer step, where no accuracy is defined).
     """
 
     model: Stacked
@@ -467,20 +746,50 @@ def fit(model: Stacked, inputs, targets, answer_step=None, *, loss: str = "mse",
         progress: bool = True, on_step=None, on_epoch=None) -> Fit:
     """Train every replicate of ``model`` (a copy; ``model`` is untouched) on the same data.
 
-    inputs: (samples, steps, n_inputs). With ``answer_step`` (an int or (samples,) steps) the loss is
-    read at each sample's answer step: targets (samples, K) values for ``loss="mse"`` (e.g. ±1 with a
-    tanh readout, the paper's protocol) or (samples,) class labels 0…K−1 for ``"cross_entropy"`` (on
-    the raw outputs: use ``readout="linear"``). With ``answer_step=None`` targets cover every step:
-    (samples, steps, K) or (samples, steps) — sequence-to-sequence, e.g. forecasting.
-    batch: None trains full batch (one update per epoch); an int gives shuffled minibatches of that
-    size, each replicate its own order (seeded by ``seed`` and the replicate index).
-    criterion: stop a replicate, keeping its weights, once its training accuracy (sign of each output
-    for mse, argmax for cross_entropy; not defined without answer_step) reaches it; finished
-    replicates leave the stack, so hooks then see fewer rows. None: train for ``epochs`` epochs.
-    on_step(epoch, model): after every minibatch's backward pass, before the update (gradients in
-    ``p.grad``, replicate = dim 0); on_epoch(epoch, model): after every epoch's updates.
     Optimiser: Adam (``StackedAdam``: element-wise, so each replicate trains exactly as alone); the
     loss is the sum over replicates of each replicate's mean.
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+        The replicates to start from.
+    inputs : array_like, shape (samples, steps, n_inputs)
+        The training sequences.
+    targets : array_like
+        With ``answer_step``: shape (samples, K) values for ``loss="mse"`` (e.g. ±1 with a tanh
+        readout, the paper's protocol) or (samples,) class labels 0…K−1 for ``"cross_entropy"``.
+        Without: every step, shape (samples, steps, K) or (samples, steps) —
+        sequence-to-sequence, e.g. forecasting.
+    answer_step : int or array_like of int, shape (samples,), optional
+        The step at which the loss is read (one for all samples or one per sample); None: every
+        step.
+    loss : {"mse", "cross_entropy"}, optional
+        Mean squared error, or cross-entropy on the raw outputs (use ``readout="linear"``).
+    epochs : int, optional
+        Epochs to train (fewer for a replicate that reaches ``criterion``).
+    lr : float, optional
+        Adam's learning rate.
+    batch : int, optional
+        None trains full batch (one update per epoch); an int gives shuffled minibatches of that
+        size, each replicate its own order (seeded by ``seed`` and the replicate index).
+    criterion : float, optional
+        Stop a replicate, keeping its weights, once its training accuracy (sign of each output for
+        mse, argmax for cross_entropy; needs ``answer_step``) reaches it; finished replicates leave
+        the stack, so hooks then see fewer rows. None: train for ``epochs`` epochs.
+    seed : int, optional
+        Random seed of the minibatch orders.
+    progress : bool, optional
+        Show a progress bar.
+    on_step : callable, optional
+        ``on_step(epoch, model)`` after every minibatch's backward pass, before the update
+        (gradients in ``p.grad``, replicate = dim 0).
+    on_epoch : callable, optional
+        ``on_epoch(epoch, model)`` after every epoch's updates.
+
+    Returns
+    -------
+    Fit
+        The trained copy, epochs, whether each replicate reached the criterion, and the history.
     """
     x, y, ans = _check_fit_data(model, inputs, targets, answer_step, loss)
     epochs = tasks.check_count(epochs, "epochs", 1)
