@@ -74,28 +74,6 @@ NOT_YET: dict[str, set[str]] = {
         "Binning", "Binning.binned", "Binning.label", "KDE", "KDE.label", "KSG", "KSG.label",
         "compression", "gaussian_mixture_entropy", "information_plane"
     },
-    "irn.relay.data": {
-        "ExhaustiveResult", "GreedyBatch", "GreedyBatch.at", "GreedyNull", "GreedyResult",
-        "PlantedRelays", "RelayNull", "binarize", "binary", "check_nodes",
-        "check_null_settings", "check_relay_data", "frozen", "guard", "pattern_count",
-        "planted_relays", "popcount"
-    },
-    "irn.relay.greedy": {
-        "exhaustive", "greedy", "greedy_batch", "greedy_gap", "greedy_many", "relay_information"
-    },
-    "irn.relay.kernels": {
-        "all_subsets", "binned_cmi", "clog_table", "conditional_mi", "drain", "greedy_rows",
-        "greedy_runs", "merge_rows", "pattern_counts", "probe_values", "relabel"
-    },
-    "irn.relay.nulls": {
-        "greedy_null", "relay_null", "tail_p_value"
-    },
-    "irn.relay.planted": {
-        "PlantedConcept", "PlantedStudy"
-    },
-    "irn.relay.probe": {
-        "probe_greedy"
-    },
 }
 
 

@@ -21,9 +21,10 @@ and ``Y`` the binarised hidden state. For a node subset ``Y_R`` with complement 
   :func:`greedy_gap` reports how often a subset beats the greedy curve.
 * :func:`relay_null` and :func:`greedy_null` are shuffle nulls (not in the paper): permute
   ``X_in`` and ``X_out`` jointly against the hidden states for a bias estimate and a p-value.
-* Scale (DESIGN §14, the paper's named limitation). Plug-in information needs the binarised
-  patterns to recur: with ``nodes`` bits and ``samples`` rows, once most rows have a pattern of
-  their own every conditional information is 0 and the greedy order is decided by ties. The
+* Scale (the limitation the paper names in its §IV: "a possible scaling to extremely large
+  networks"). Plug-in information needs the binarised patterns to recur: with ``nodes`` bits and
+  ``samples`` rows, once most rows have a pattern of their own every conditional information is 0
+  and the greedy order is decided by ties. The
   guard: every relay function counts the distinct patterns (:func:`pattern_count`) and warns
   (:class:`RelayEntropyWarning`) below :data:`SAMPLES_PER_PATTERN` samples per pattern. The
   remedy: :func:`probe_greedy` conditions on a cross-fitted linear probe's prediction instead
@@ -32,7 +33,7 @@ and ``Y`` the binarised hidden state. For a node subset ``Y_R`` with complement 
   (chapter 12, ``benchmarks/bench_scale.py``) and :func:`planted_controls` plants a relayed and an
   independent concept into recorded hidden states (the controls of a relay-above-null test).
 
-Speed (DESIGN §7): ``Y_R ∪ Y_0`` is always all nodes, so four of the eight entropies are constant
+Speed: ``Y_R ∪ Y_0`` is always all nodes, so four of the eight entropies are constant
 during a greedy run and only ``I(X_in; X_out | Y_0)`` is recomputed. ``Y_0`` is kept as dense
 pattern ids updated as ``relabel(zid * 2 + y_j)`` (O(samples), any number of nodes), each
 candidate fills one ``nZ x 2 x 2`` count table, ``c log2 c`` comes from a lookup table, and
@@ -43,7 +44,7 @@ leave after a few removals (``benchmarks/bench_scale.py``: 40x at 256 nodes and 
 nodes, 10 000 samples, against the previous kernel, same orders). Kernels are serial numba
 functions: numba's parallel mode was erratic on 2 cores, serial kernels in separate processes
 scale better. Nothing here comes from a library because no information-theory package offers the
-incremental greedy (``dit`` takes seconds per run at 12 nodes, DESIGN §7).
+incremental greedy (``dit`` takes seconds per run at 12 nodes).
 """
 
 from __future__ import annotations

@@ -1,5 +1,14 @@
-"""Relay data: binarisation, input checks, the pattern guard (DESIGN §14), result records and planted
-test data with a known answer."""
+"""Relay data: binarisation, input checks, the pattern guard, result records and planted test data
+with a known answer.
+
+The guard. Plug-in conditional information needs the binarised patterns of the hidden state to
+recur: once most samples have a pattern of their own, every conditional information is 0 and the
+greedy order is decided by ties (measured on random-bit nodes with 4 planted relays at 64 nodes and
+10 000 samples, where the planted nodes are not the last survivors). Every relay function counts
+the distinct patterns and warns (``RelayEntropyWarning``) below ``SAMPLES_PER_PATTERN`` samples per
+pattern. Planted relays (``planted_relays``) are the test case with a known answer at any size: the
+scaling the paper leaves open as its limitation (Hintze, Najam & Schossau, arXiv 2510.01271, §IV).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +25,7 @@ BINARIZE_METHODS = ("median", "kmeans", "sign")
 #: ``exhaustive`` evaluates 2**nodes subsets; beyond this it refuses.
 MAX_EXHAUSTIVE_NODES = 16
 #: The guard: relay functions warn when the binarised hidden states have fewer than this many
-#: samples per distinct pattern (DESIGN §14: plug-in conditional information then collapses).
+#: samples per distinct pattern (plug-in conditional information then collapses toward 0).
 SAMPLES_PER_PATTERN = 4
 #: Bins of the probe's held-out prediction in :func:`probe_greedy`.
 PROBE_BINS = 8
@@ -32,6 +41,18 @@ class RelayEntropyWarning(UserWarning):
 
 
 def frozen(array: np.ndarray) -> np.ndarray:
+    """A read-only copy of an array.
+
+    Parameters
+    ----------
+    array : array_like
+        Any array.
+
+    Returns
+    -------
+    ndarray
+        A copy with ``flags.writeable`` False.
+    """
     array = np.array(array)
     array.flags.writeable = False
     return array
@@ -48,13 +69,18 @@ class ReadOnlyArrays:
 
 @dataclass(frozen=True)
 class GreedyResult(ReadOnlyArrays):
-    """One greedy ordering of ``nodes`` hidden nodes.
+    """One greedy ordering of ``nodes`` hidden nodes (arrays read-only).
 
-    order: (nodes,) removal order, least relaying first; ``order[-1]`` is the final survivor.
-    curve: (nodes,) ``I_R`` of ``Y_R`` after 0, 1, ..., nodes-1 removals; ``curve[0]`` is
-        ``I_R`` of all nodes and ``curve[i]`` belongs to a set of ``nodes - i`` nodes.
-    contribution: (nodes,) per node, indexed by node: after removal step ``i`` every node
-        still in ``Y_R`` gains ``curve[0] - curve[i]`` (the last survivors score highest).
+    Attributes
+    ----------
+    order : ndarray of int, shape (nodes,)
+        Removal order, least relaying first; ``order[-1]`` is the final survivor.
+    curve : ndarray, shape (nodes,)
+        ``I_R`` in bits of ``Y_R`` after 0, 1, ..., nodes − 1 removals; ``curve[0]`` is ``I_R`` of
+        all nodes and ``curve[i]`` belongs to a set of ``nodes - i`` nodes.
+    contribution : ndarray, shape (nodes,)
+        Per node, indexed by node: after removal step ``i`` every node still in ``Y_R`` gains
+        ``curve[0] - curve[i]`` (the last survivors score highest).
     """
 
     order: np.ndarray
@@ -64,9 +90,16 @@ class GreedyResult(ReadOnlyArrays):
 
 @dataclass(frozen=True)
 class GreedyBatch(ReadOnlyArrays):
-    """Many greedy orderings; the leading ``batch`` axes follow :func:`greedy_many`'s inputs.
+    """Many greedy orderings; the leading batch axes follow :func:`greedy_many`'s inputs.
 
-    order, curve, contribution: (*batch, nodes), each as in :class:`GreedyResult`.
+    Attributes
+    ----------
+    order : ndarray of int, shape (..., nodes)
+        Removal orders, as in :class:`GreedyResult`.
+    curve : ndarray, shape (..., nodes)
+        ``I_R`` curves, as in :class:`GreedyResult`.
+    contribution : ndarray, shape (..., nodes)
+        Contributions, as in :class:`GreedyResult`.
     """
 
     order: np.ndarray
@@ -74,7 +107,18 @@ class GreedyBatch(ReadOnlyArrays):
     contribution: np.ndarray
 
     def at(self, *index: int) -> GreedyResult:
-        """The :class:`GreedyResult` at one batch index, e.g. ``batch.at(step, concept)``."""
+        """One ordering of the batch.
+
+        Parameters
+        ----------
+        *index : int
+            One index per batch axis, e.g. ``batch.at(step, concept)``.
+
+        Returns
+        -------
+        GreedyResult
+            The ordering at that index.
+        """
         if len(index) != self.order.ndim - 1:
             raise ValueError(
                 f"index must give one integer per batch axis ({self.order.ndim - 1}), got {index}"
@@ -84,12 +128,17 @@ class GreedyBatch(ReadOnlyArrays):
 
 @dataclass(frozen=True)
 class ExhaustiveResult(ReadOnlyArrays):
-    """``I_R`` of every node subset.
+    """``I_R`` of every node subset (arrays read-only).
 
-    values: (2**nodes,) ``values[mask]`` is ``I_R`` with ``Y_R`` = the nodes whose bit is set
-        in ``mask`` (bit ``j`` is node ``j``); ``values[0] == 0``.
-    best: (nodes + 1,) largest ``I_R`` among subsets of each size 0..nodes.
-    best_mask: (nodes + 1,) a subset (as a mask) reaching ``best``; ties go to the lowest mask.
+    Attributes
+    ----------
+    values : ndarray, shape (2**nodes,)
+        ``values[mask]`` is ``I_R`` in bits with ``Y_R`` = the nodes whose bit is set in ``mask``
+        (bit ``j`` is node ``j``); ``values[0] == 0``.
+    best : ndarray, shape (nodes + 1,)
+        The largest ``I_R`` among subsets of each size 0..nodes.
+    best_mask : ndarray of int, shape (nodes + 1,)
+        A subset (as a mask) reaching ``best``; ties go to the lowest mask.
     """
 
     values: np.ndarray
@@ -107,9 +156,19 @@ class ExhaustiveResult(ReadOnlyArrays):
 class RelayNull(ReadOnlyArrays):
     """Shuffle null of one relay value.
 
-    observed: ``I_R`` of the data; null: (shuffles,) ``I_R`` with ``(X_in, X_out)`` permuted
-    jointly against the hidden states; null_mean: bias estimate; p_value:
-    ``(1 + #(null >= observed)) / (1 + shuffles)``; corrected: ``observed - null_mean``.
+    Attributes
+    ----------
+    observed : float
+        ``I_R`` of the data, in bits.
+    null : ndarray, shape (shuffles,)
+        ``I_R`` with ``(X_in, X_out)`` permuted jointly against the hidden states (read-only).
+    null_mean : float
+        The mean of ``null``: the estimate of the plug-in bias.
+    p_value : float
+        ``(1 + #(null >= observed)) / (1 + shuffles)``, values within ``TIE_TOLERANCE`` counting
+        as equal.
+    corrected : float
+        ``observed - null_mean``.
     """
 
     observed: float
@@ -121,14 +180,27 @@ class RelayNull(ReadOnlyArrays):
 
 @dataclass(frozen=True)
 class GreedyNull(ReadOnlyArrays):
-    """Shuffle null of a greedy run: each shuffle is ordered greedily on its own, so the null
-    of ``curve[i]`` is that of the *best greedy set* of that size (selection included).
+    """Shuffle null of a greedy run (arrays read-only).
 
-    observed: the greedy run on the data.
-    null_curve, null_contribution: (shuffles, nodes) greedy curves / contributions of the
-        shuffles (contribution indexed by node).
-    curve_p_value, contribution_p_value: (nodes,) ``(1 + #(null >= observed)) / (1 + shuffles)``.
-    corrected_curve, corrected_contribution: (nodes,) observed minus the null mean.
+    Each shuffle is ordered greedily on its own, so the null of ``curve[i]`` is that of the *best
+    greedy set* of that size (selection included).
+
+    Attributes
+    ----------
+    observed : GreedyResult
+        The greedy run on the data.
+    null_curve : ndarray, shape (shuffles, nodes)
+        The greedy curves of the shuffles.
+    null_contribution : ndarray, shape (shuffles, nodes)
+        The contributions of the shuffles, indexed by node.
+    curve_p_value : ndarray, shape (nodes,)
+        ``(1 + #(null >= observed)) / (1 + shuffles)`` for each point of the curve.
+    contribution_p_value : ndarray, shape (nodes,)
+        The same for each node's contribution.
+    corrected_curve : ndarray, shape (nodes,)
+        The observed curve minus the null mean.
+    corrected_contribution : ndarray, shape (nodes,)
+        The observed contributions minus the null mean.
     """
 
     observed: GreedyResult
@@ -145,7 +217,29 @@ class GreedyNull(ReadOnlyArrays):
 
 
 def binary(values, name: str, ndim: int | None = None, min_ndim: int | None = None):
-    """Check a 0/1 array (``irn.params.array``, kind "binary") and return it as contiguous uint8."""
+    """Check a 0/1 array (``irn.params.array``, kind "binary").
+
+    Parameters
+    ----------
+    values : array_like
+        The array, holding 0 and 1 only.
+    name : str
+        The parameter's name, for the error message.
+    ndim : int, optional
+        The exact number of dimensions required.
+    min_ndim : int, optional
+        The least number of dimensions required.
+
+    Returns
+    -------
+    ndarray of uint8
+        ``values``, C-contiguous.
+
+    Raises
+    ------
+    ValueError
+        One, naming ``name``, for other values or dimensions.
+    """
     array = params.array(values, name, kind="binary")
     if ndim is not None and array.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-D array, got shape {array.shape}")
@@ -155,7 +249,27 @@ def binary(values, name: str, ndim: int | None = None, min_ndim: int | None = No
 
 
 def check_relay_data(x_in, x_out, hidden_bits):
-    """Validate one (x_in, x_out, hidden_bits) triple; returns uint8 arrays."""
+    """Check the data of one relay computation.
+
+    Parameters
+    ----------
+    x_in : array_like, shape (samples,)
+        The concept's bit, 0/1, at least one sample.
+    x_out : array_like, shape (samples,)
+        The network's output bit, 0/1.
+    hidden_bits : array_like, shape (samples, nodes)
+        Binarised hidden states, 0/1, at least 2 nodes.
+
+    Returns
+    -------
+    x_in, x_out, hidden_bits : ndarray of uint8
+        The three arrays, C-contiguous.
+
+    Raises
+    ------
+    ValueError
+        One, naming the first parameter that is wrong.
+    """
     x_in = binary(x_in, "x_in", ndim=1)
     x_out = binary(x_out, "x_out", ndim=1)
     hidden_bits = binary(hidden_bits, "hidden_bits", ndim=2)
@@ -178,6 +292,25 @@ def check_relay_data(x_in, x_out, hidden_bits):
 
 
 def check_nodes(nodes, n_nodes: int) -> np.ndarray:
+    """Check a subset of node indices.
+
+    Parameters
+    ----------
+    nodes : array_like of int, shape (k,)
+        Distinct node indices (may be empty).
+    n_nodes : int
+        The number of nodes.
+
+    Returns
+    -------
+    ndarray of int64, shape (k,)
+        ``nodes`` in the order given.
+
+    Raises
+    ------
+    ValueError
+        For anything but distinct integers in 0..n_nodes − 1.
+    """
     array = np.asarray(nodes)
     if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
         raise ValueError(f"nodes must be a 1-D sequence of node indices, got {nodes!r}")
@@ -190,6 +323,20 @@ def check_nodes(nodes, n_nodes: int) -> np.ndarray:
 
 
 def check_null_settings(shuffles, seed) -> None:
+    """Check the settings of a shuffle null.
+
+    Parameters
+    ----------
+    shuffles : int
+        The number of permutations, at least 1.
+    seed : int
+        The random seed, at least 0.
+
+    Raises
+    ------
+    ValueError
+        One, naming the parameter that is wrong.
+    """
     check_count(shuffles, "shuffles", 1)
     params.require(seed, "seed", params.SEED)
 
@@ -226,15 +373,22 @@ def _two_means_threshold(hidden: np.ndarray) -> np.ndarray:
 def binarize(hidden, method: str = "median") -> np.ndarray:
     """Binarise hidden activity per node over all samples.
 
-    hidden: (..., samples, nodes) float; thresholds are computed over the samples axis
-        separately for every node (and every leading index, e.g. every time step).
-    method: ``"median"`` (value above the node's median -> 1; the authors' RNN work — when
-        many samples sit exactly at the median, as with a saturated node of a deterministic
-        network, the more balanced of ``> median`` and ``>= median`` is used, so a node with
-        two values never becomes constant),
-        ``"kmeans"`` (exact deterministic 1-D two-means, value in the upper cluster -> 1; the
-        2023 notebook) or ``"sign"`` (value > 0 -> 1).
-    Returns (..., samples, nodes) uint8. A constant node gives all-zero bits for every method.
+    Parameters
+    ----------
+    hidden : array_like, shape (..., samples, nodes)
+        Finite real activity; thresholds are computed over the samples axis separately for every
+        node (and every leading index, e.g. every time step).
+    method : {"median", "kmeans", "sign"}, optional
+        ``"median"``: value above the node's median → 1 (the authors' RNN work); when many samples
+        sit exactly at the median, as with a saturated node of a deterministic network, the more
+        balanced of ``> median`` and ``>= median`` is used, so a node with two values never becomes
+        constant. ``"kmeans"``: exact deterministic 1-D two-means, value in the upper cluster → 1
+        (the notebook of Hintze & Adami 2023). ``"sign"``: value > 0 → 1.
+
+    Returns
+    -------
+    ndarray of uint8, shape (..., samples, nodes)
+        The bits. A constant node gives all-zero bits for every method.
     """
     if method not in BINARIZE_METHODS:
         raise ValueError(f"method must be one of {BINARIZE_METHODS}, got {method!r}")
@@ -270,8 +424,16 @@ def binarize(hidden, method: str = "median") -> np.ndarray:
 def pattern_count(hidden_bits) -> np.ndarray:
     """Distinct binarised patterns (rows) of hidden bits.
 
-    hidden_bits: (..., samples, nodes) binary. Returns (...,) int64: the number of distinct
-    rows of every (samples, nodes) slice (a plain int array of shape () for one slice).
+    Parameters
+    ----------
+    hidden_bits : array_like, shape (..., samples, nodes)
+        Binarised hidden states, 0/1.
+
+    Returns
+    -------
+    ndarray of int64, shape (...)
+        The number of distinct rows of every (samples, nodes) slice (an array of shape () for one
+        slice).
     """
     bits = binary(hidden_bits, "hidden_bits", min_ndim=2)
     samples, nodes = bits.shape[-2:]
@@ -283,8 +445,16 @@ def pattern_count(hidden_bits) -> np.ndarray:
 
 
 def guard(hidden_bits: np.ndarray, stacklevel: int = 3) -> None:
-    """Warn (RelayEntropyWarning) when some slice has fewer than SAMPLES_PER_PATTERN samples
-    per distinct pattern; hidden_bits is validated uint8 (..., samples, nodes)."""
+    """Warn (``RelayEntropyWarning``) when some slice has fewer than ``SAMPLES_PER_PATTERN``
+    samples per distinct pattern.
+
+    Parameters
+    ----------
+    hidden_bits : ndarray of uint8, shape (..., samples, nodes)
+        Validated binarised hidden states.
+    stacklevel : int, optional
+        The warning's stack level (3: the caller of the relay function that calls ``guard``).
+    """
     samples, nodes = hidden_bits.shape[-2:]
     if samples < SAMPLES_PER_PATTERN * 2 ** min(nodes, 62) and samples >= SAMPLES_PER_PATTERN:
         worst = int(pattern_count(hidden_bits).max())
@@ -305,12 +475,19 @@ def guard(hidden_bits: np.ndarray, stacklevel: int = 3) -> None:
 
 @dataclass(frozen=True)
 class PlantedRelays(ReadOnlyArrays):
-    """Synthetic relay data with a known answer.
+    """Synthetic relay data with a known answer (arrays read-only).
 
-    x_in: (samples,) fair bits; hidden_bits: (samples, nodes): the ``relays`` nodes are copies
-    of ``x_in`` each flipped with probability ``flip``, every other node an independent fair
-    bit; x_out: (samples,) the majority of the relay nodes (a tie goes to the first relay);
-    relays: (relays,) the planted node indices, ascending.
+    Attributes
+    ----------
+    x_in : ndarray of uint8, shape (samples,)
+        Fair bits.
+    x_out : ndarray of uint8, shape (samples,)
+        The majority of the relay nodes (a tie goes to the first relay).
+    hidden_bits : ndarray of uint8, shape (samples, nodes)
+        The ``relays`` nodes are copies of ``x_in``, each bit flipped with probability ``flip``;
+        every other node is an independent fair bit.
+    relays : ndarray of int, shape (relays,)
+        The planted node indices, ascending.
     """
 
     x_in: np.ndarray
@@ -321,8 +498,26 @@ class PlantedRelays(ReadOnlyArrays):
 
 def planted_relays(samples: int, nodes: int, relays: int = 4, flip: float = 0.1,
                    seed: int = 0) -> PlantedRelays:
-    """Random-bit hidden states with ``relays`` planted relay nodes at random positions (the
-    DESIGN §14 test case). Returns a :class:`PlantedRelays`."""
+    """Random-bit hidden states with planted relay nodes at random positions: the test case
+    with a known answer at any size.
+
+    Parameters
+    ----------
+    samples : int
+        Samples, at least 2.
+    nodes : int
+        Hidden nodes, at least 2.
+    relays : int, optional
+        Planted relay nodes, 1..nodes.
+    flip : float, optional
+        Probability in [0, 0.5) that a relay node's bit differs from ``x_in``.
+    seed : int, optional
+        Random seed.
+
+    Returns
+    -------
+    PlantedRelays
+    """
     for name, value, low in (("samples", samples, 2), ("nodes", nodes, 2), ("relays", relays, 1)):
         check_count(value, name, low)
     if relays > nodes:
@@ -342,6 +537,18 @@ def planted_relays(samples: int, nodes: int, relays: int = 4, flip: float = 0.1,
 
 
 def popcount(masks: np.ndarray) -> np.ndarray:
+    """The number of set bits of each subset mask.
+
+    Parameters
+    ----------
+    masks : ndarray of int
+        Masks of at most ``MAX_EXHAUSTIVE_NODES + 1`` bits.
+
+    Returns
+    -------
+    ndarray of int64, shape of ``masks``
+        The set bits of each mask (its subset's size).
+    """
     counts = np.zeros(masks.shape, dtype=np.int64)
     for shift in range(MAX_EXHAUSTIVE_NODES + 1):
         counts += (masks >> shift) & 1

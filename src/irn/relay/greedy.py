@@ -1,5 +1,7 @@
 """Relay information of a node subset, the greedy ordering (one run or many in one compiled loop), the
-exhaustive search over every subset and the greedy curve's gap to it (paper §II.C, Eq. 1)."""
+exhaustive search over every subset and the greedy curve's gap to it (Hintze, Najam & Schossau,
+arXiv 2510.01271, §II.C, Eq. 1; the greedy search and the exhaustive check after Hintze & Adami,
+Entropy 25:401, 2023)."""
 
 from __future__ import annotations
 
@@ -15,10 +17,23 @@ from irn.relay.kernels import all_subsets, clog_table, greedy_runs
 
 
 def relay_information(x_in, x_out, hidden_bits, nodes) -> float:
-    """``I_R`` of the node subset ``nodes`` (``Y_R``); the other nodes are ``Y_0``.
+    """``I_R`` of one node subset ``Y_R``; the other nodes are ``Y_0``.
 
-    x_in, x_out: (samples,) binary; hidden_bits: (samples, nodes) binary; nodes: indices.
-    Returns ``I(X_in; X_out | Y_0) - I(X_in; X_out | Y)`` in bits (may be negative).
+    Parameters
+    ----------
+    x_in : array_like, shape (samples,)
+        The concept's bit, 0/1.
+    x_out : array_like, shape (samples,)
+        The network's output bit for the concept, 0/1.
+    hidden_bits : array_like, shape (samples, nodes)
+        Binarised hidden states, 0/1, at least 2 nodes.
+    nodes : array_like of int
+        The distinct node indices of ``Y_R``.
+
+    Returns
+    -------
+    float
+        ``I(X_in; X_out | Y_0) - I(X_in; X_out | Y)`` in bits (may be negative).
     """
     x_in, x_out, hidden_bits = check_relay_data(x_in, x_out, hidden_bits)
     relay = check_nodes(nodes, hidden_bits.shape[1])
@@ -36,10 +51,23 @@ def relay_information(x_in, x_out, hidden_bits, nodes) -> float:
 def greedy(x_in, x_out, hidden_bits) -> GreedyResult:
     """Greedy relay ordering of the hidden nodes for one concept at one time step.
 
-    x_in, x_out: (samples,) binary; hidden_bits: (samples, nodes) binary, nodes >= 2.
     Starting from ``Y_R`` = all nodes, repeatedly moves to ``Y_0`` the node whose removal
-    leaves the largest ``I_R``; values within 1e-12 of the best are tied and the lowest node
-    index wins. See :class:`GreedyResult` for the outputs.
+    leaves the largest ``I_R``; values within ``TIE_TOLERANCE`` (1e-12) of the best are tied and
+    the lowest node index wins.
+
+    Parameters
+    ----------
+    x_in : array_like, shape (samples,)
+        The concept's bit, 0/1.
+    x_out : array_like, shape (samples,)
+        The network's output bit for the concept, 0/1.
+    hidden_bits : array_like, shape (samples, nodes)
+        Binarised hidden states, 0/1, at least 2 nodes.
+
+    Returns
+    -------
+    GreedyResult
+        The removal order, the ``I_R`` curve and each node's contribution.
     """
     x_in, x_out, hidden_bits = check_relay_data(x_in, x_out, hidden_bits)
     guard(hidden_bits)
@@ -48,7 +76,24 @@ def greedy(x_in, x_out, hidden_bits) -> GreedyResult:
 
 
 def greedy_batch(x_in, x_out, hidden_bits, deduplicate: bool) -> GreedyBatch:
-    """Broadcast validated uint8 arrays (..., samples) / (..., samples, nodes) and run."""
+    """Greedy orderings of already validated data: the loop behind :func:`greedy_many`.
+
+    Parameters
+    ----------
+    x_in : ndarray of uint8, shape (..., samples)
+        Validated concept bits.
+    x_out : ndarray of uint8, shape (..., samples)
+        Validated output bits.
+    hidden_bits : ndarray of uint8, shape (..., samples, nodes)
+        Validated hidden bits; the leading axes of the three broadcast against each other.
+    deduplicate : bool
+        Merge repeated rows into weighted rows first.
+
+    Returns
+    -------
+    GreedyBatch
+        Arrays of shape (batch..., nodes), batch the broadcast leading shape.
+    """
     shape = np.broadcast_shapes(x_in.shape[:-1], x_out.shape[:-1], hidden_bits.shape[:-2])
     samples, n_nodes = hidden_bits.shape[-2:]
 
@@ -80,17 +125,29 @@ def greedy_batch(x_in, x_out, hidden_bits, deduplicate: bool) -> GreedyBatch:
 def greedy_many(x_in, x_out, hidden_bits, deduplicate: bool = True) -> GreedyBatch:
     """Many greedy orderings in one compiled loop (serial numba).
 
-    x_in, x_out: (..., samples) binary; hidden_bits: (..., samples, nodes) binary. The leading
-    (batch) axes broadcast against each other as in numpy, and every broadcast index is one
-    greedy run; nothing is copied for broadcasting. Example, one network with concepts
-    (3, samples) and hidden bits over time steps (15, samples, 12)::
+    The leading (batch) axes of the three arrays broadcast against each other as in numpy, and
+    every broadcast index is one greedy run; nothing is copied for broadcasting. Example, one
+    network with concepts (3, samples) and hidden bits over time steps (15, samples, 12)::
 
         batch = greedy_many(x_in[None], x_out[None], hidden_bits[:, None])
         batch.order.shape  # (15, 3, 12): (steps, concepts, nodes)
 
-    deduplicate: merge repeated rows into weighted rows first (same results; faster when
-        samples repeat, e.g. noise-free tasks).
-    Returns a :class:`GreedyBatch` with arrays of shape (*batch, nodes).
+    Parameters
+    ----------
+    x_in : array_like, shape (..., samples)
+        Concept bits, 0/1.
+    x_out : array_like, shape (..., samples)
+        Output bits, 0/1.
+    hidden_bits : array_like, shape (..., samples, nodes)
+        Binarised hidden states, 0/1, at least 2 nodes.
+    deduplicate : bool, optional
+        Merge repeated rows into weighted rows first (same results; faster when samples repeat,
+        e.g. noise-free tasks).
+
+    Returns
+    -------
+    GreedyBatch
+        Arrays of shape (batch..., nodes), batch the broadcast leading shape.
     """
     x_in = binary(x_in, "x_in", min_ndim=1)
     x_out = binary(x_out, "x_out", min_ndim=1)
@@ -122,10 +179,23 @@ def greedy_many(x_in, x_out, hidden_bits, deduplicate: bool = True) -> GreedyBat
 
 
 def exhaustive(x_in, x_out, hidden_bits) -> ExhaustiveResult:
-    """``I_R`` of every subset of at most :data:`MAX_EXHAUSTIVE_NODES` nodes.
+    """``I_R`` of every node subset, for at most :data:`MAX_EXHAUSTIVE_NODES` nodes.
 
-    x_in, x_out: (samples,) binary; hidden_bits: (samples, nodes) binary.
     Cost is ``2**nodes x distinct rows``; 12 nodes and 1000 samples take a few ms.
+
+    Parameters
+    ----------
+    x_in : array_like, shape (samples,)
+        The concept's bit, 0/1.
+    x_out : array_like, shape (samples,)
+        The network's output bit for the concept, 0/1.
+    hidden_bits : array_like, shape (samples, nodes)
+        Binarised hidden states, 0/1, 2 to ``MAX_EXHAUSTIVE_NODES`` nodes.
+
+    Returns
+    -------
+    ExhaustiveResult
+        Every subset's ``I_R`` and the best subset of each size.
     """
     x_in, x_out, hidden_bits = check_relay_data(x_in, x_out, hidden_bits)
     samples, n_nodes = hidden_bits.shape
@@ -153,9 +223,19 @@ def exhaustive(x_in, x_out, hidden_bits) -> ExhaustiveResult:
 def greedy_gap(greedy_result: GreedyResult, exhaustive_result: ExhaustiveResult):
     """How far the greedy curve is from the best subset of each size.
 
-    Returns a tidy DataFrame, one row per subset size 1..nodes, with columns ``size``,
-    ``greedy`` (greedy ``I_R``), ``best`` (best ``I_R`` of any subset), ``n_subsets``,
-    ``n_better`` (subsets beating greedy by more than 1e-12) and ``fraction_better``.
+    Parameters
+    ----------
+    greedy_result : GreedyResult
+        :func:`greedy` of some data.
+    exhaustive_result : ExhaustiveResult
+        :func:`exhaustive` of the same data.
+
+    Returns
+    -------
+    DataFrame
+        One row per subset size 1..nodes: ``size``, ``greedy`` (greedy ``I_R``), ``best`` (best
+        ``I_R`` of any subset), ``n_subsets``, ``n_better`` (subsets beating greedy by more than
+        ``TIE_TOLERANCE``) and ``fraction_better``.
     """
     import pandas as pd
 

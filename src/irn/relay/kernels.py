@@ -2,9 +2,11 @@
 pattern counts and the probe's binned conditional information.
 
 Everything here works on validated uint8 bits and float64 weights; the public functions of
-``irn.relay`` check their input and call these. Kernels are serial numba functions: numba's
-parallel mode was erratic on 2 cores, serial kernels in separate processes scale better
-(DESIGN §7). Nothing here comes from a library because no information-theory package offers the
+``irn.relay`` check their input and call these. The kernels check nothing: they are documented for
+readers of the relay code and for benchmarks, not as an interface to call with raw data. Counts
+are of rows, and ``xy`` codes a row's two bits as ``2 * x_in + x_out``. Kernels are serial numba functions: numba's
+parallel mode was erratic on 2 cores, serial kernels in separate processes scale better.
+Nothing here comes from a library because no information-theory package offers the
 incremental greedy (``dit`` takes seconds per run at 12 nodes).
 """
 
@@ -22,7 +24,18 @@ TIE_TOLERANCE = 1e-12
 
 
 def clog_table(samples: int) -> np.ndarray:
-    """(samples + 1,) lookup of ``c * log2(c)`` with ``0 -> 0``."""
+    """The lookup table of ``c * log2(c)`` that every kernel sums counts with.
+
+    Parameters
+    ----------
+    samples : int
+        The largest count.
+
+    Returns
+    -------
+    ndarray, shape (samples + 1,)
+        ``c * log2(c)`` for c = 0..samples, with ``0 -> 0``.
+    """
     counts = np.arange(samples + 1, dtype=np.float64)
     table = np.zeros(samples + 1)
     table[1:] = counts[1:] * np.log2(counts[1:])
@@ -31,7 +44,24 @@ def clog_table(samples: int) -> np.ndarray:
 
 @njit(cache=True)
 def relabel(keys, n, lut, out):
-    """Dense ids (order of first appearance) of keys[:n] into out; lut is all -1 in and out."""
+    """Dense ids of keys, in order of first appearance.
+
+    Parameters
+    ----------
+    keys : ndarray of int64
+        Keys in 0..len(lut) − 1; the first ``n`` are relabelled.
+    n : int
+        How many keys.
+    lut : ndarray of int64
+        Scratch, all −1 on entry and again on return.
+    out : ndarray of int64
+        Receives the ids in ``out[:n]`` (may be ``keys`` itself).
+
+    Returns
+    -------
+    int
+        The number of distinct keys (ids are 0 up to it).
+    """
     m = 0
     for i in range(n):
         key = keys[i]
@@ -48,8 +78,26 @@ def relabel(keys, n, lut, out):
 
 @njit(cache=True)
 def merge_rows(xy, bits_t, keys, ids, lut):
-    """Merge identical rows of (xy, bits). bits_t: (nodes, n) node-major.
-    Returns (representative row index, weight)."""
+    """Merge identical rows of (xy, bits) into weighted rows.
+
+    Parameters
+    ----------
+    xy : ndarray of int64, shape (n,)
+        ``2 * x_in + x_out`` of every row.
+    bits_t : ndarray of uint8, shape (nodes, n)
+        The hidden bits, node-major.
+    keys, ids : ndarray of int64, shape (n,)
+        Scratch.
+    lut : ndarray of int64, shape (2 n + 4,)
+        Scratch, all −1 (as ``relabel`` needs).
+
+    Returns
+    -------
+    first : ndarray of int64, shape (rows,)
+        The first row of each distinct row, in order of first appearance.
+    weight : ndarray of int64, shape (rows,)
+        How many rows each distinct row stands for.
+    """
     n_nodes, n = bits_t.shape
     for i in range(n):
         keys[i] = xy[i]
@@ -70,7 +118,32 @@ def merge_rows(xy, bits_t, keys, ids, lut):
 
 @njit(cache=True)
 def conditional_mi(keys, n_keys, xy, weight, n, total, clog, table):
-    """``I(X_in; X_out | Z)`` in bits, Z given as keys[:n] in 0..n_keys-1; table is all 0."""
+    """Plug-in ``I(X_in; X_out | Z)`` in bits over weighted rows.
+
+    Parameters
+    ----------
+    keys : ndarray of int64
+        Z of each row as an id in 0..n_keys − 1 (the first ``n`` are read).
+    n_keys : int
+        The number of ids.
+    xy : ndarray of int64
+        ``2 * x_in + x_out`` of each row.
+    weight : ndarray of int64
+        How many samples each row stands for.
+    n : int
+        How many rows.
+    total : int
+        The number of samples (the sum of the weights).
+    clog : ndarray, shape (total + 1,)
+        ``clog_table(total)``.
+    table : ndarray of int64, shape (4 n_keys,) or longer
+        Scratch, all 0 on entry and again on return.
+
+    Returns
+    -------
+    float
+        The conditional information in bits.
+    """
     for i in range(n):
         table[keys[i] * 4 + xy[i]] += weight[i]
     return drain(table, n_keys, clog) / total
@@ -78,8 +151,23 @@ def conditional_mi(keys, n_keys, xy, weight, n, total, clog, table):
 
 @njit(cache=True)
 def drain(table, n_keys, clog):
-    """Sum of the per-group ``c log c`` terms of ``I(X_in; X_out | Z)`` (unnormalised) over
-    groups 0..n_keys-1 of a filled ``n_keys x 2 x 2`` count table, zeroing it on the way."""
+    """``I(X_in; X_out | Z)`` times the sample count, from a filled count table, which it zeroes.
+
+    Parameters
+    ----------
+    table : ndarray of int64, shape (4 n_keys,) or longer
+        Counts of (Z, X_in, X_out) at ``4 * z + 2 * x_in + x_out``; all 0 on return.
+    n_keys : int
+        The groups of Z, 0..n_keys − 1.
+    clog : ndarray
+        ``clog_table`` up to the sample count.
+
+    Returns
+    -------
+    float
+        The sum over groups of their ``c log2 c`` terms; divided by the sample count it is the
+        conditional information in bits.
+    """
     acc = 0.0
     for z in range(n_keys):
         c00 = table[4 * z]
@@ -105,11 +193,30 @@ COMPACT_FRACTION = 0.125
 
 @njit(cache=True)
 def greedy_rows(xy_in, bits_in, weight_in, total, clog, order, curve, contribution):
-    """Greedy ordering on (weighted, possibly de-duplicated) rows; fills order/curve/contribution.
+    """Greedy ordering on weighted (possibly de-duplicated) rows, written into its last three
+    arguments; the inputs are not modified.
 
-    xy_in: (n,) 2*x_in + x_out; bits_in: (nodes, n) node-major bits; weight_in: (n,) counts
-    summing to total.
+    Parameters
+    ----------
+    xy_in : ndarray of int64, shape (n,)
+        ``2 * x_in + x_out`` of every row.
+    bits_in : ndarray of uint8, shape (nodes, n)
+        The hidden bits, node-major.
+    weight_in : ndarray of int64, shape (n,)
+        How many samples each row stands for.
+    total : int
+        The number of samples (the sum of the weights).
+    clog : ndarray, shape (total + 1,)
+        ``clog_table(total)``.
+    order : ndarray of int64, shape (nodes,)
+        Receives the removal order (``GreedyResult.order``).
+    curve : ndarray, shape (nodes,)
+        Receives the ``I_R`` curve in bits.
+    contribution : ndarray, shape (nodes,)
+        Receives each node's contribution.
 
+    Notes
+    -----
     A group of ``Y_0`` in which ``X_in`` or ``X_out`` is constant adds exactly 0 to
     ``I(X_in; X_out | Y_0)``, and so does every group it later splits into; its rows are settled
     and are dropped (compacted away in batches). On high-entropy states most rows settle after a
@@ -203,9 +310,30 @@ def greedy_rows(xy_in, bits_in, weight_in, total, clog, order, curve, contributi
 @njit(cache=True)
 def greedy_runs(x_in, x_out, hidden_bits, in_index, out_index, hidden_index, deduplicate,
                  clog, order, curve, contribution):
-    """Greedy runs r = 0..runs-1 on (x_in[in_index[r]], x_out[out_index[r]],
-    hidden_bits[hidden_index[r]]). x_in, x_out: (a, samples), (b, samples); hidden_bits:
-    (c, samples, nodes); clog: c log2 c table; order/curve/contribution: (runs, nodes)."""
+    """Greedy runs r = 0..runs − 1 on ``(x_in[in_index[r]], x_out[out_index[r]],
+    hidden_bits[hidden_index[r]])``, written into the last three arguments.
+
+    Parameters
+    ----------
+    x_in : ndarray of uint8, shape (a, samples)
+        Concept bits.
+    x_out : ndarray of uint8, shape (b, samples)
+        Output bits.
+    hidden_bits : ndarray of uint8, shape (c, samples, nodes)
+        Hidden bits.
+    in_index, out_index, hidden_index : ndarray of int64, shape (runs,)
+        The row of ``x_in``, ``x_out`` and ``hidden_bits`` each run reads.
+    deduplicate : bool
+        Merge repeated rows into weighted rows first (``merge_rows``).
+    clog : ndarray, shape (samples + 1,)
+        ``clog_table(samples)``.
+    order : ndarray of int64, shape (runs, nodes)
+        Receives the removal orders.
+    curve : ndarray, shape (runs, nodes)
+        Receives the ``I_R`` curves.
+    contribution : ndarray, shape (runs, nodes)
+        Receives the contributions.
+    """
     runs = in_index.shape[0]
     samples = x_in.shape[1]
     n_nodes = hidden_bits.shape[2]
@@ -244,9 +372,25 @@ def greedy_runs(x_in, x_out, hidden_bits, in_index, out_index, hidden_index, ded
 
 @njit(cache=True)
 def all_subsets(xy, code, weight, n_nodes, total, clog, values):
-    """values[mask] = I(X_in; X_out | Y_0) for Y_0 = the nodes NOT in mask (rows weighted).
+    """``I(X_in; X_out | Y_0)`` for every subset, written into ``values``.
 
-    xy, code, weight: (n,) with code the packed node bits (bit j = node j)."""
+    Parameters
+    ----------
+    xy : ndarray of int64, shape (n,)
+        ``2 * x_in + x_out`` of every (distinct) row.
+    code : ndarray of int64, shape (n,)
+        The row's node bits packed into an integer (bit j = node j).
+    weight : ndarray of int64, shape (n,)
+        How many samples each row stands for.
+    n_nodes : int
+        The number of nodes.
+    total : int
+        The number of samples (the sum of the weights).
+    clog : ndarray, shape (total + 1,)
+        ``clog_table(total)``.
+    values : ndarray, shape (2**n_nodes,)
+        Receives, at ``mask``, the information in bits given ``Y_0`` = the nodes NOT in ``mask``.
+    """
     n = xy.shape[0]
     full_mask = (1 << n_nodes) - 1
     table = np.zeros(4 << n_nodes, dtype=np.int64)
@@ -282,7 +426,18 @@ def all_subsets(xy, code, weight, n_nodes, total, clog, values):
 
 @njit(cache=True)
 def pattern_counts(bits):
-    """(slices,) distinct rows of each (samples, nodes) slice of bits (slices, samples, nodes)."""
+    """Distinct rows of each slice of bits.
+
+    Parameters
+    ----------
+    bits : ndarray of uint8, shape (slices, samples, nodes)
+        Binarised hidden states.
+
+    Returns
+    -------
+    ndarray of int64, shape (slices,)
+        The number of distinct rows of each (samples, nodes) slice.
+    """
     slices, samples, nodes = bits.shape
     keys = np.empty(samples, dtype=np.int64)
     ids = np.zeros(samples, dtype=np.int64)
@@ -301,7 +456,26 @@ def pattern_counts(bits):
 
 @njit(cache=True)
 def binned_cmi(pred, xy, bins, clog, table):
-    """Plug-in ``I(X_in; X_out | bin(pred))`` in bits; pred (n,) in [0, 1] bins; table zeros."""
+    """Plug-in ``I(X_in; X_out | bin(pred))`` in bits.
+
+    Parameters
+    ----------
+    pred : ndarray, shape (n,)
+        The values binned into ``bins`` equal bins of [0, 1] (values outside go to the end bins).
+    xy : ndarray of int64, shape (n,)
+        ``2 * x_in + x_out`` of every sample.
+    bins : int
+        The number of bins.
+    clog : ndarray, shape (n + 1,)
+        ``clog_table(n)``.
+    table : ndarray of int64, shape (4 bins,) or longer
+        Scratch, all 0 on entry and again on return.
+
+    Returns
+    -------
+    float
+        The conditional information in bits.
+    """
     n = pred.shape[0]
     for i in range(n):
         b = int(np.floor(pred[i] * bins))
@@ -313,8 +487,33 @@ def binned_cmi(pred, xy, bins, clog, table):
 @njit(cache=True)
 def probe_values(candidates, pred_a, held_a, coef_a, xy_a, pred_b, held_b, coef_b, xy_b,
                   bins, clog, total, out):
-    """out[k] = binned ``I(X_in; X_out | s)`` with s the held-out prediction after candidate
-    ``candidates[k]`` enters ``Y_0``; fold f predicts its rows as pred_f + coef_f[j] held_f[j]."""
+    """The probe's ``I(X_in; X_out | s)`` for each candidate node entering ``Y_0``, written into
+    ``out``.
+
+    ``s`` is the binned held-out prediction of ``X_in`` after node ``j = candidates[k]`` enters
+    ``Y_0``: fold f (a or b) predicts its held-out rows as ``pred_f + coef_f[j] * held_f[j]``.
+
+    Parameters
+    ----------
+    candidates : ndarray of int64, shape (k,)
+        The nodes still in ``Y_R``.
+    pred_a, pred_b : ndarray, shape (rows_a,) and (rows_b,)
+        Each fold's current prediction of its held-out rows.
+    held_a, held_b : ndarray, shape (nodes, rows_a) and (nodes, rows_b)
+        Each node's held-out values, orthogonalised against ``Y_0`` on the fitting half.
+    coef_a, coef_b : ndarray, shape (nodes,)
+        Each node's least-squares coefficient on the fitting half's residual.
+    xy_a, xy_b : ndarray of int64, shape (rows_a,) and (rows_b,)
+        ``2 * x_in + x_out`` of each fold's held-out rows.
+    bins : int
+        Bins of the prediction over [0, 1].
+    clog : ndarray, shape (total + 1,)
+        ``clog_table(total)``.
+    total : int
+        rows_a + rows_b, the number of samples.
+    out : ndarray, shape (k,) or longer
+        Receives the information in bits for each candidate.
+    """
     table = np.zeros(4 * bins, dtype=np.int64)
     for k in range(candidates.shape[0]):
         j = candidates[k]

@@ -29,24 +29,71 @@ from irn.relay.kernels import clog_table
 
 @functools.lru_cache(maxsize=16)
 def permutations(samples: int, shuffles: int, seed: int) -> np.ndarray:
-    """(shuffles, samples) permutations from ``numpy.random.default_rng(seed)`` (read-only; kept,
-    since a table of nulls asks for the same permutations once per replicate, step and concept)."""
+    """The permutations of a shuffle null, cached (a table of nulls asks for the same
+    permutations once per replicate, step and concept).
+
+    Parameters
+    ----------
+    samples : int
+        Length of each permutation.
+    shuffles : int
+        Number of permutations.
+    seed : int
+        Seed of ``numpy.random.default_rng``.
+
+    Returns
+    -------
+    ndarray of int, shape (shuffles, samples)
+        One permutation per row, read-only.
+    """
     rng = np.random.default_rng(seed)
     return frozen(np.stack([rng.permutation(samples) for _ in range(shuffles)]))
 
 
 def tail_p_value(null: np.ndarray, observed) -> np.ndarray:
-    """``(1 + #(null >= observed)) / (1 + shuffles)`` along axis 0, ties within 1e-12 count."""
+    """The one-sided p-value of observed values against a shuffle null.
+
+    Parameters
+    ----------
+    null : ndarray, shape (shuffles, ...)
+        The null values, shuffles along axis 0.
+    observed : float or array_like, shape (...)
+        The observed values.
+
+    Returns
+    -------
+    ndarray, shape (...)
+        ``(1 + #(null >= observed)) / (1 + shuffles)``; null values within ``TIE_TOLERANCE``
+        (1e-12) below the observed count as ties, that is as reaching it.
+    """
     return (1 + np.sum(null >= np.asarray(observed) - TIE_TOLERANCE, axis=0)) / (1 + len(null))
 
 
 def relay_null(x_in, x_out, hidden_bits, nodes=None, shuffles: int = 200, seed: int = 0):
-    """Shuffle null of ``I_R`` for one node subset (default: all nodes).
+    """Shuffle null of ``I_R`` for one node subset.
 
-    x_in, x_out: (samples,) binary; hidden_bits: (samples, nodes) binary; nodes: indices of
-    ``Y_R`` or None for all nodes. Each shuffle applies one permutation to both ``x_in`` and
-    ``x_out`` (their joint statistics stay intact) against the hidden states.
-    Returns a :class:`RelayNull`.
+    Each shuffle applies one permutation to both ``x_in`` and ``x_out`` (their joint statistics
+    stay intact) against the hidden states.
+
+    Parameters
+    ----------
+    x_in : array_like, shape (samples,)
+        The concept's bit, 0/1.
+    x_out : array_like, shape (samples,)
+        The network's output bit for the concept, 0/1.
+    hidden_bits : array_like, shape (samples, nodes)
+        Binarised hidden states, 0/1, at least 2 nodes.
+    nodes : array_like of int, optional
+        The distinct node indices of ``Y_R`` (default: all nodes).
+    shuffles : int, optional
+        Permutations.
+    seed : int, optional
+        Seed of the permutations.
+
+    Returns
+    -------
+    RelayNull
+        The observed ``I_R``, its null, the bias estimate, the p-value and the corrected value.
     """
     x_in, x_out, hidden_bits = check_relay_data(x_in, x_out, hidden_bits)
     n_nodes = hidden_bits.shape[1]
@@ -114,9 +161,27 @@ def _relay_from_codes(xy, code_rest, code_all, clog) -> float:
 def greedy_null(x_in, x_out, hidden_bits, shuffles: int = 200, seed: int = 0) -> GreedyNull:
     """Shuffle null of a whole greedy run (curve and contributions).
 
-    x_in, x_out: (samples,) binary; hidden_bits: (samples, nodes) binary. Every shuffle
-    permutes ``(x_in, x_out)`` jointly (same permutations as :func:`relay_null` for the same
-    seed) and is ordered greedily on its own. Returns a :class:`GreedyNull`.
+    Every shuffle permutes ``(x_in, x_out)`` jointly (the same permutations as :func:`relay_null`
+    for the same seed) and is ordered greedily on its own.
+
+    Parameters
+    ----------
+    x_in : array_like, shape (samples,)
+        The concept's bit, 0/1.
+    x_out : array_like, shape (samples,)
+        The network's output bit for the concept, 0/1.
+    hidden_bits : array_like, shape (samples, nodes)
+        Binarised hidden states, 0/1, at least 2 nodes.
+    shuffles : int, optional
+        Permutations.
+    seed : int, optional
+        Seed of the permutations.
+
+    Returns
+    -------
+    GreedyNull
+        The greedy run on the data, the shuffles' curves and contributions, p-values and
+        corrected values.
     """
     x_in, x_out, hidden_bits = check_relay_data(x_in, x_out, hidden_bits)
     check_null_settings(shuffles, seed)

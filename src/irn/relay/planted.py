@@ -1,6 +1,7 @@
-"""Planted relays: test cases with a known answer for the relay method at any size (DESIGN §14).
+"""Planted relays: test cases with a known answer for the relay method at any size.
 
-The paper names "a possible scaling to extremely large networks" as its limitation. Whether the
+Hintze, Najam & Schossau (arXiv 2510.01271, §IV) name "a possible scaling to extremely large
+networks" as the limitation of their method. Whether the
 greedy relay search still finds the nodes that carry a concept is a question with a known answer
 on *planted* data, where the relay nodes are put in by hand:
 
@@ -75,14 +76,25 @@ def recovered(order, relays) -> float:
 class PlantedStudy:
     """What :func:`planted_study` found.
 
-    runs: one row per nodes × samples × data set: nodes, samples, data_set (0…seeds−1), patterns
-        (distinct binarised hidden states), one column per method (share of the planted relays
-        among the last survivors; NaN where the method did not run) and ``seconds_<method>`` (wall
-        time of that greedy run, for benchmarks; NaN where it did not run).
-    recovery: nodes, samples, method, recovered (mean over data sets), data_sets (how many ran).
-    limits: samples, method, holds_up_to — the largest number of nodes at which the method recovers
-        at least ``hold`` of the planted relays, at that size and every smaller one (NaN: none).
-    hold, relays, flip: the study's settings.
+    Attributes
+    ----------
+    runs : DataFrame
+        One row per nodes × samples × data set: nodes, samples, data_set (0…seeds−1), patterns
+        (distinct binarised hidden states), one column per method of ``METHODS`` (share of the
+        planted relays among the last survivors; NaN where the method did not run) and
+        ``seconds_<method>`` (wall time of that greedy run, for benchmarks; NaN where it did not
+        run).
+    recovery : DataFrame
+        nodes, samples, method, recovered (mean over data sets), data_sets (how many ran).
+    limits : DataFrame
+        samples, method, holds_up_to: the largest number of nodes at which the method recovers at
+        least ``hold`` of the planted relays, at that size and every smaller one (NaN: none).
+    hold : float
+        The share of planted relays a method must recover to hold.
+    relays : int
+        Planted relay nodes per data set.
+    flip : float
+        The probability that a planted relay's bit differs from ``X_in``.
     """
 
     runs: pd.DataFrame
@@ -226,8 +238,15 @@ CONTROL_KINDS = ("relayed", "independent")
 class PlantedConcept:
     """A concept planted into recorded hidden bits.
 
-    x_in, x_out: (samples,) uint8; node: the node that relays it (-1: none, the concept is
-    independent of the hidden states).
+    Attributes
+    ----------
+    x_in : ndarray of uint8, shape (samples,)
+        The concept's bit.
+    x_out : ndarray of uint8, shape (samples,)
+        The planted answer bit.
+    node : int
+        The node that relays the concept (−1: none, the concept is independent of the hidden
+        states).
     """
 
     x_in: np.ndarray

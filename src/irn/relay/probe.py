@@ -1,6 +1,11 @@
-"""The probe remedy for high-entropy hidden states (DESIGN §14): the greedy ordering with ``Y_0``
-summarised by a cross-fitted linear probe's prediction instead of its binarised patterns
-(:func:`probe_greedy`), and the shuffle null of the probe's relay of all nodes (:func:`probe_null`)."""
+"""The probe remedy for high-entropy hidden states: the greedy ordering with ``Y_0`` summarised by a
+cross-fitted linear probe's prediction instead of its binarised patterns (:func:`probe_greedy`), and
+the shuffle null of the probe's relay of all nodes (:func:`probe_null`).
+
+Plug-in relay information (Hintze, Najam & Schossau, arXiv 2510.01271, §II.C) needs every pattern
+of ``Y_0`` to recur; once most samples have their own pattern it is 0 whatever the nodes carry, so
+it cannot follow the paper's networks to the large sizes its §IV leaves open. The probe is irn's
+remedy, not the paper's method."""
 
 from __future__ import annotations
 
@@ -20,19 +25,8 @@ from irn.relay.nulls import permutations, tail_p_value
 
 
 def probe_greedy(x_in, x_out, hidden_bits, bins: int = PROBE_BINS, seed: int = 0) -> GreedyResult:
-    """See :func:`_probe_greedy`; runs with one BLAS thread (the matrices are thin: a second
-    thread gains little and threads collapse when the cores are shared)."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _probe_greedy(x_in, x_out, hidden_bits, bins, seed)
-
-
-def _probe_greedy(x_in, x_out, hidden_bits, bins: int = PROBE_BINS, seed: int = 0) -> GreedyResult:
     """Greedy relay ordering with ``Y_0`` summarised by a cross-fitted linear probe (the remedy
-    for high-entropy states, DESIGN §14).
-
-    x_in, x_out: (samples,) binary; hidden_bits: (samples, nodes) binary, nodes >= 2.
+    for high-entropy states).
 
     Plug-in ``I(X_in; X_out | Y_0)`` needs every pattern of ``Y_0`` to recur; once most samples
     have their own pattern it is 0 whatever the nodes carry. Here ``Y_0`` is replaced by
@@ -44,8 +38,36 @@ def _probe_greedy(x_in, x_out, hidden_bits, bins: int = PROBE_BINS, seed: int = 
     ``H(X_in | s) - H(X_in | X_out, s)`` of a histogram-calibrated linear probe. Nodes enter
     ``Y_0`` by Gram–Schmidt updates, so one run costs O(nodes² samples), like the plug-in
     greedy. Same outputs, tie rule and contribution accounting as :func:`greedy`; the guard
-    does not apply (the estimate does not need patterns to recur).
+    does not apply (the estimate does not need patterns to recur). Runs with one BLAS thread (the
+    matrices are thin: a second thread gains little and threads collapse when the cores are
+    shared).
+
+    Parameters
+    ----------
+    x_in : array_like, shape (samples,)
+        The concept's bit, 0/1.
+    x_out : array_like, shape (samples,)
+        The network's output bit for the concept, 0/1.
+    hidden_bits : array_like, shape (samples, nodes)
+        Binarised hidden states, 0/1, at least 2 nodes and 4 samples (two folds).
+    bins : int, optional
+        Bins of the probe's prediction, at least 2.
+    seed : int, optional
+        Seed of the two folds.
+
+    Returns
+    -------
+    GreedyResult
+        The removal order, the ``I_R`` curve and each node's contribution.
     """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _probe_greedy(x_in, x_out, hidden_bits, bins, seed)
+
+
+def _probe_greedy(x_in, x_out, hidden_bits, bins: int = PROBE_BINS, seed: int = 0) -> GreedyResult:
+    """``probe_greedy`` without the BLAS thread limit (the arguments and result are its own)."""
     x_in, x_out, hidden_bits = check_relay_data(x_in, x_out, hidden_bits)
     check_count(bins, "bins", 2)
     check_null_settings(1, seed)
