@@ -40,15 +40,6 @@ NOT_YET: dict[str, set[str]] = {
     "irn.attribution.methods": {"Knockouts", "Knockouts.evaluate", "by_score", "check_model"},
     "irn.attribution.replay": {"Replay", "Replay.lstm", "Replay.read"},
     "irn.attribution.scores": {"Comparison.labelled", "p_text"},
-    "irn.verdicts": {
-        "Report", "architecture_controls", "architectures", "generalisation_controls", "greedy_controls",
-        "knockout_controls", "knockout_evidence", "phrase", "planted_recording", "planted_states",
-        "random_delay", "random_delay_controls", "removal", "removal_controls", "separation",
-        "separation_controls", "several", "smearing_controls", "spread", "verdict_of"
-    },
-    "irn.claims": {"Control", "Control.as_dict", "Control.passed"},
-    "irn.analysis": {"RelayStatistics"},
-    "irn.plots.summary": {"verdict_map"},
     "irn.attractors": {
         "Automaton", "Comparison", "Map", "StepMap", "Threshold", "compare", "fixed_points",
         "flipflop_automaton", "iterate", "label_points", "memory_automaton", "movement",

@@ -1,4 +1,4 @@
-"""From trained replicates to relay tables (paper §II.C, §III).
+"""From trained replicates to relay tables (Hintze, Najam & Schossau, arXiv 2510.01271, §II.C, §III).
 
 ``record`` runs a condition's replicates on analysis sequences and keeps what the relay method
 needs: the hidden activity at every step, each concept's true bit (``X_in``) and the network's
@@ -640,14 +640,19 @@ class RelayStatistics:
     """How good the greedy search is and how far relay stands above sampling noise, for every
     network × concept of a recording at one step (:func:`relay_statistics`).
 
-    gaps: one row per replicate × concept × subset size 1…nodes — replicate, concept, size,
-        greedy (``I_R`` of the greedy set of that size), best (the best ``I_R`` of any subset of
-        that size), n_subsets, n_better (subsets relaying more than the greedy set), fraction_better,
-        gap (best − greedy), as ``irn.relay.greedy_gap``;
-    random_gaps: the same for a random removal order per replicate × concept instead of the greedy
-        one (column ``greedy`` then holds that order's ``I_R``): what the comparison says about a
-        search that does not look at the data;
-    nulls: one row per replicate × concept — replicate, concept, relay (``I_R`` of all nodes), bias
+    Attributes
+    ----------
+    gaps : DataFrame
+        One row per replicate × concept × subset size 1…nodes: replicate, concept, size, greedy
+        (``I_R`` of the greedy set of that size), best (the best ``I_R`` of any subset of that
+        size), n_subsets, n_better (subsets relaying more than the greedy set), fraction_better,
+        as ``irn.relay.greedy_gap``, and gap (best − greedy).
+    random_gaps : DataFrame
+        The same for a random removal order per replicate × concept instead of the greedy one
+        (column ``greedy`` then holds that order's ``I_R``): what the comparison says about a
+        search that does not look at the data.
+    nulls : DataFrame
+        One row per replicate × concept: replicate, concept, relay (``I_R`` of all nodes), bias
         (mean of the shuffle null), corrected (relay − bias), p_value (``irn.relay.relay_null``).
     """
 

@@ -351,9 +351,15 @@ class Evidence:
 class Control:
     """A control of a claim's test: the claim's own count, run on data whose answer is known.
 
-    planted: what the data held, in words; positive: True when an effect was planted (the test
-    must find it: the rule gives "reproduced" or "partly"), False for a null case (it must not);
-    evidence: what the test counted there (``Evidence``).
+    Attributes
+    ----------
+    planted : str
+        What the data held, in words (not empty).
+    positive : bool
+        True when an effect was planted (the test must find it: the rule gives "reproduced" or
+        "partly"), False for a null case (it must not).
+    evidence : Evidence
+        What the test counted there.
     """
 
     planted: str
@@ -368,14 +374,41 @@ class Control:
             raise ValueError(f"evidence must be an irn.claims.Evidence, got {type(self.evidence).__name__}")
 
     def passed(self, reproduced_at: float = 1.0, alpha: float = params.ALPHA) -> bool:
-        """Whether the test behaved as it must: found the planted effect, or found none."""
+        """Whether the test behaved as it must: found the planted effect, or found none.
+
+        Parameters
+        ----------
+        reproduced_at : float, optional
+            The claim's ``reproduced_at`` (``ClaimSpec``), passed to `verdict_of`.
+        alpha : float, optional
+            Significance level of the rule.
+
+        Returns
+        -------
+        bool
+            For a positive control, whether the rule gives "reproduced" or "partly" on its
+            evidence; for a negative one, whether it does not.
+        """
         e = self.evidence
         found = verdict_of(e.supported, e.total, e.contradicted, reproduced_at=reproduced_at,
                            alpha=alpha) in ("reproduced", "partly")
         return found if self.positive else not found
 
     def as_dict(self, reproduced_at: float = 1.0, alpha: float = params.ALPHA) -> dict:
-        """The control as it is stored with a claim's record (``stats["controls"]``)."""
+        """The control as it is stored with a claim's record (``stats["controls"]``).
+
+        Parameters
+        ----------
+        reproduced_at : float, optional
+            The claim's ``reproduced_at``, for `passed`.
+        alpha : float, optional
+            Significance level, for `passed`.
+
+        Returns
+        -------
+        dict
+            planted, positive, supported, contradicted, total, effect and passed.
+        """
         e = self.evidence
         return {"planted": self.planted, "positive": self.positive, "supported": e.supported,
                 "contradicted": e.contradicted, "total": e.total, "effect": e.effect,

@@ -1,4 +1,4 @@
-"""The tests behind the verdicts of chapters 2–7, and the planted cases of their controls (DESIGN §16).
+"""The tests behind the verdicts of chapters 2–7, and the planted cases of their controls.
 
 Every claim of Hintze, Najam & Schossau (arXiv 2510.01271) that chapters 2–7 test is decided by
 ``irn.claims.record`` from an ``Evidence``: how many tests of the claim's family support it, how
@@ -182,8 +182,27 @@ def relabelled_regime(accuracy: pd.DataFrame, gain: float, seed: int = 0) -> pd.
 
 def generalisation_controls(accuracy: pd.DataFrame, alpha: float = params.ALPHA, gain: float = PLANTED_GAIN,
                             seed: int = 0) -> list[claims.Control]:
-    """The positive and negative controls of ``random_delay_generalises`` (``relabelled_regime``
-    with ``gain`` and with none), counted by :func:`generalisation`."""
+    """The positive and negative controls of ``random_delay_generalises``.
+
+    ``relabelled_regime`` with ``gain`` (positive) and with none (negative), counted by
+    :func:`generalisation`.
+
+    Parameters
+    ----------
+    accuracy : DataFrame
+        ``irn.train.evaluate_all`` output with random-delay and fixed-delay networks.
+    alpha : float, optional
+        Significance level.
+    gain : float, optional
+        Share of the error removed in the positive control, in [0, 1).
+    seed : int, optional
+        Seeds the draw of the relabelled networks.
+
+    Returns
+    -------
+    list of claims.Control
+        The positive control, then the negative one.
+    """
     return [claims.Control(f"fixed-delay networks relabelled as random-delay ones, their errors shrunk by "
                            f"{gain:.0%}", True, generalisation(relabelled_regime(accuracy, gain, seed), alpha)),
             claims.Control("fixed-delay networks relabelled as random-delay ones, nothing changed", False,
@@ -215,9 +234,26 @@ def greedy(gaps: pd.DataFrame) -> claims.Evidence:
 
 
 def greedy_controls(statistics: analysis.RelayStatistics, replicates: int, seed: int = 0) -> list[claims.Control]:
-    """The controls of ``greedy_matches_exhaustive``: a planted recording whose concepts sit on
-    known copies (the greedy search is exactly optimal there; positive) and a random removal
-    order on the chapter's own networks (``statistics.random_gaps``; negative)."""
+    """The controls of ``greedy_matches_exhaustive``, counted by :func:`greedy`.
+
+    A planted recording whose concepts sit on known copies (``planted_recording``, binarised by
+    sign: the greedy search is exactly optimal there; positive) and a random removal order on the
+    chapter's own networks (``statistics.random_gaps``; negative).
+
+    Parameters
+    ----------
+    statistics : analysis.RelayStatistics
+        ``irn.analysis.relay_statistics`` of the chapter's networks.
+    replicates : int
+        Networks of the planted recording.
+    seed : int, optional
+        Seeds the planted recording.
+
+    Returns
+    -------
+    list of claims.Control
+        The positive control, then the negative one.
+    """
     planted = planted_recording(replicates, seed=seed)
     found = analysis.relay_statistics(planted, 0, method="sign", shuffles=1, seed=seed)
     return [claims.Control("greedy search on a planted recording: each concept copied onto 4 of 12 nodes",
@@ -228,6 +264,14 @@ def greedy_controls(statistics: analysis.RelayStatistics, replicates: int, seed:
 # -- chapter 4: knockouts -------------------------------------------------------------------------------
 def knockout_evidence(effects: pd.DataFrame, alpha: float = params.ALPHA) -> claims.Evidence:
     """Evidence on ``knockout_hits_own_concept`` from ``irn.knockout.effects`` output.
+
+    Parameters
+    ----------
+    effects : DataFrame
+        ``irn.knockout.effects`` output: one row per replicate × concept × set size with
+        target_drop and random_drop.
+    alpha : float, optional
+        Significance level.
 
     Returns
     -------
@@ -324,9 +368,28 @@ def shuffled_ranks(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
 
 def knockout_controls(replicates: int, alpha: float = params.ALPHA, max_size: int | None = None,
                       seed: int = 0) -> list[claims.Control]:
-    """The controls of ``knockout_hits_own_concept`` on ``latch_network``: the knockout experiment
-    with its relay order (positive) and with its relay ranks shuffled (negative), counted by
-    :func:`knockout_evidence`; ``max_size`` as in ``irn.knockout.effects`` (default nodes − 1)."""
+    """The controls of ``knockout_hits_own_concept``, counted by :func:`knockout_evidence`.
+
+    The knockout experiment on ``latch_network`` (each concept latched on 3 known nodes, 12 nodes)
+    with its relay order (positive) and with its relay ranks shuffled among the nodes (negative,
+    ``shuffled_ranks``), against ``CONTROL_DRAWS`` random sets per size.
+
+    Parameters
+    ----------
+    replicates : int
+        Latch networks.
+    alpha : float, optional
+        Significance level.
+    max_size : int, optional
+        The largest set size counted, as in ``irn.knockout.effects`` (default nodes − 1).
+    seed : int, optional
+        Seeds the networks, the random sets and the shuffled ranks.
+
+    Returns
+    -------
+    list of claims.Control
+        The positive control, then the negative one.
+    """
     net = latch_network(replicates, seed=seed)
     batch = tasks.distinct("memory", analysis.analysis_delay("random"))
     rec = analysis.record_model(net, batch.inputs, batch.targets, batch.answer_step, concepts=tasks.CONCEPTS["memory"])
@@ -360,6 +423,15 @@ def architectures(per: pd.DataFrame, measure: str, alpha: float = params.ALPHA) 
     """Evidence on ``gated_keep_information_in_place`` (measure "r") or ``rnn_lower_overlap``
     ("overlap") from ``irn.dynamics.stability_by_replicate`` output.
 
+    Parameters
+    ----------
+    per : DataFrame
+        ``irn.dynamics.stability_by_replicate`` output: one row per network with r and overlap.
+    measure : {"r", "overlap"}
+        Which measure, and so which claim.
+    alpha : float, optional
+        Significance level.
+
     Returns
     -------
     claims.Evidence
@@ -377,6 +449,13 @@ def architectures(per: pd.DataFrame, measure: str, alpha: float = params.ALPHA) 
 
 def random_delay(per: pd.DataFrame, alpha: float = params.ALPHA) -> claims.Evidence:
     """Evidence on ``rnn_random_delay_localises`` from ``irn.dynamics.stability_by_replicate`` output.
+
+    Parameters
+    ----------
+    per : DataFrame
+        ``irn.dynamics.stability_by_replicate`` output: one row per network with r and overlap.
+    alpha : float, optional
+        Significance level.
 
     Returns
     -------
@@ -470,8 +549,30 @@ def _planted_stability(replicates: int, moving: set, within: str, seed: int) -> 
 
 def architecture_controls(measure: str, replicates: int, alpha: float = params.ALPHA, within: str = "matrix",
                           seed: int = 0) -> list[claims.Control]:
-    """The controls of :func:`architectures`: planted relay tables whose RNN carriers move at every
-    step while GRU's and LSTM's stay (positive), and where all three stay (negative)."""
+    """The controls of :func:`architectures`.
+
+    Planted relay tables (``planted_relay_frame``: memory task, fixed delay 1 and random delays,
+    steps 10–14) whose RNN carriers move at every step while GRU's and LSTM's stay (positive), and
+    where all three stay (negative).
+
+    Parameters
+    ----------
+    measure : {"r", "overlap"}
+        Which measure, and so which claim.
+    replicates : int
+        Planted networks per architecture × delay.
+    alpha : float, optional
+        Significance level.
+    within : {"matrix", "concept"}, optional
+        How carriers are found (``irn.dynamics.stability``).
+    seed : int, optional
+        Seeds the planted tables.
+
+    Returns
+    -------
+    list of claims.Control
+        The positive control, then the negative one.
+    """
     return [claims.Control("planted relay tables: the RNN's carriers move to new nodes at every step, GRU's "
                            "and LSTM's stay", True,
                            architectures(_planted_stability(replicates, {("rnn", "1"), ("rnn", "random")}, within,
@@ -482,8 +583,27 @@ def architecture_controls(measure: str, replicates: int, alpha: float = params.A
 
 def random_delay_controls(replicates: int, alpha: float = params.ALPHA, within: str = "matrix",
                           seed: int = 0) -> list[claims.Control]:
-    """The controls of :func:`random_delay`: planted tables where only the fixed-delay RNN moves its
-    carriers (positive), and where the RNN moves them under both regimes (negative)."""
+    """The controls of :func:`random_delay`.
+
+    Planted relay tables (as in :func:`architecture_controls`) where only the fixed-delay RNN
+    moves its carriers (positive), and where the RNN moves them under both regimes (negative).
+
+    Parameters
+    ----------
+    replicates : int
+        Planted networks per architecture × delay.
+    alpha : float, optional
+        Significance level.
+    within : {"matrix", "concept"}, optional
+        How carriers are found (``irn.dynamics.stability``).
+    seed : int, optional
+        Seeds the planted tables.
+
+    Returns
+    -------
+    list of claims.Control
+        The positive control, then the negative one.
+    """
     return [claims.Control("planted relay tables: the fixed-delay RNN's carriers move, the random-delay RNN's "
                            "stay as GRU's and LSTM's do", True,
                            random_delay(_planted_stability(replicates, {("rnn", "1")}, within, seed), alpha)),
@@ -505,20 +625,48 @@ def _majority(per_network: pd.DataFrame, column: str, effect_name: str) -> claim
 
 
 def spread(smear: pd.DataFrame) -> claims.Evidence:
-    """Evidence on ``concepts_spread_over_nodes`` from ``irn.dynamics.smearing`` output: per network
-    the share of all concepts with two or more carriers; per architecture × task the share's
-    interval against one half (see module docstring)."""
+    """Evidence on ``concepts_spread_over_nodes`` from ``irn.dynamics.smearing`` output.
+
+    Per network, the share of its concepts with two or more carriers; an architecture × task pair
+    supports the claim when the share's bootstrap interval over replicates lies above one half
+    (``MAJORITY``) and contradicts it when the interval lies below.
+
+    Parameters
+    ----------
+    smear : DataFrame
+        ``irn.dynamics.smearing`` output.
+
+    Returns
+    -------
+    claims.Evidence
+        Counted over the architecture × task pairs, no p-values; effect: the share per replicate,
+        mean over pairs.
+    """
     per_concept = smear[smear.measure == "nodes per concept"]
     share = per_concept[per_concept["count"] >= 2].groupby(dynamics.NETWORK, sort=False).fraction.sum()
     return _majority(share.rename("share").reset_index(), "share", "share of concepts with ≥ 2 carriers")
 
 
 def several(smear: pd.DataFrame) -> claims.Evidence:
-    """Evidence on ``nodes_relay_several_concepts`` from ``irn.dynamics.smearing`` output. The claim is
-    one of existence ("some nodes appear to store information about more than one concept"): per
-    network whether a node carries two or more concepts; an architecture × task pair supports the
-    claim when the share of such networks has a bootstrap interval over replicates above 0 (they are
-    found reliably), and contradicts it when no network of the pair has such a node."""
+    """Evidence on ``nodes_relay_several_concepts`` from ``irn.dynamics.smearing`` output.
+
+    The claim is one of existence ("some nodes appear to store information about more than one
+    concept"): per network, whether a node carries two or more concepts; an architecture × task
+    pair supports the claim when the share of such networks has a bootstrap interval over
+    replicates above 0 (they are found reliably), and contradicts it when no network of the pair
+    has such a node.
+
+    Parameters
+    ----------
+    smear : DataFrame
+        ``irn.dynamics.smearing`` output.
+
+    Returns
+    -------
+    claims.Evidence
+        Counted over the architecture × task pairs, no p-values; effect: the share of networks
+        with such a node, per replicate, mean over pairs.
+    """
     summary = dynamics.smearing_summary(smear)
     per_network = summary.assign(any_shared=(summary.shared > 0).astype(float))
     support, contradict = [], []
@@ -532,9 +680,32 @@ def several(smear: pd.DataFrame) -> claims.Evidence:
 
 def smearing_controls(claim: str, replicates: int, pairs, step: int, within: str = "matrix",
                       seed: int = 0) -> list[claims.Control]:
-    """The controls of :func:`spread` (``claim="spread"``: three carriers per concept against one)
-    or :func:`several` (``claim="several"``: consecutive concepts sharing a carrier against none),
-    on planted relay matrices with the labels of ``pairs`` (arch, task) at ``step``."""
+    """The controls of :func:`spread` or :func:`several` on planted relay matrices.
+
+    ``claim="spread"``: three carriers per concept (positive) against one (negative);
+    ``claim="several"``: consecutive concepts sharing one of their three carriers (positive)
+    against none shared (negative).
+
+    Parameters
+    ----------
+    claim : {"spread", "several"}
+        Which count the controls are for.
+    replicates : int
+        Planted networks per pair.
+    pairs : iterable of (str, str)
+        The (arch, task) labels of the planted networks; pair i is planted from seed ``seed + i``.
+    step : int
+        The 0-based step of the planted matrices and of ``irn.dynamics.smearing``.
+    within : {"matrix", "concept"}, optional
+        How carriers are found (``irn.dynamics.smearing``).
+    seed : int, optional
+        Seeds the planted matrices.
+
+    Returns
+    -------
+    list of claims.Control
+        The positive control, then the negative one.
+    """
     params.require(claim, "claim", params.one_of(("spread", "several")))
     count = spread if claim == "spread" else several
     cases = {"spread": (("three carriers per concept", {"carriers": 3}), ("one carrier per concept", {"carriers": 1})),
@@ -552,9 +723,23 @@ def smearing_controls(claim: str, replicates: int, pairs, step: int, within: str
 
 # -- chapter 7: latent space ---------------------------------------------------------------------------
 def separation(sep: pd.DataFrame, resolved_at: float) -> claims.Evidence:
-    """Evidence on ``pca_resolves_states`` from ``irn.latent.state_separation`` rows of one condition:
-    a replicate supports when its separation is at least ``resolved_at`` and contradicts when it is
-    below ``resolved_at / MISS_FACTOR``; effect: the separation, mean over replicates."""
+    """Evidence on ``pca_resolves_states`` from ``irn.latent.state_separation`` rows of one condition.
+
+    A replicate supports the claim when its separation (closest pair of states / median distance)
+    is at least ``resolved_at`` and contradicts it when it is below ``resolved_at / MISS_FACTOR``.
+
+    Parameters
+    ----------
+    sep : DataFrame
+        ``irn.latent.state_separation`` rows of one condition, one per replicate.
+    resolved_at : float
+        The separation, in (0, 1), at which a replicate resolves the states.
+
+    Returns
+    -------
+    claims.Evidence
+        Counted over replicates, no p-values; effect: the separation, mean over replicates.
+    """
     params.require(resolved_at, "resolved_at", params.number(0, 1, closed=False))
     values = sep.separation.to_numpy(float)
     return _counted(values >= resolved_at, values < resolved_at / MISS_FACTOR, values,
@@ -565,10 +750,21 @@ def planted_states(replicates: int, layout: str, nodes: int = 12, noise: float =
                    seed: int = 0) -> latent.States:
     """Eight states with a known answer to "does a 2-D PCA resolve them?".
 
-    layout "circle": the states sit evenly on a circle in a random plane of ``nodes``
-    dimensions — two components resolve them. "box": they sit at the corners of a box with axes
-    1, 0.8 and 0.3 — two components keep the two long axes and drop the short one, so pairs of
-    states fall together. Each coordinate gets Gaussian noise of ``noise``.
+    Parameters
+    ----------
+    replicates : int
+        Planted networks (each with its own random 3-D subspace of the nodes).
+    layout : {"circle", "box"}
+        "circle": the states sit evenly on a circle in a random plane of ``nodes`` dimensions —
+        two components resolve them. "box": they sit at the corners of a box with axes 1, 0.8 and
+        0.3 — two components keep the two long axes and drop the short one, so pairs of states
+        fall together.
+    nodes : int, optional
+        Dimensions of the states, at least 3.
+    noise : float, optional
+        Standard deviation of the Gaussian noise on each coordinate.
+    seed : int, optional
+        Seeds the subspaces and the noise.
 
     Returns
     -------
@@ -596,7 +792,23 @@ def planted_states(replicates: int, layout: str, nodes: int = 12, noise: float =
 
 
 def separation_controls(replicates: int, resolved_at: float, seed: int = 0) -> list[claims.Control]:
-    """The controls of :func:`separation` (``planted_states``: a circle, positive; a flat box, negative)."""
+    """The controls of :func:`separation`: ``planted_states`` on a circle (positive) and at the
+    corners of a flat box (negative).
+
+    Parameters
+    ----------
+    replicates : int
+        Planted networks.
+    resolved_at : float
+        As in :func:`separation`.
+    seed : int, optional
+        Seeds the planted states.
+
+    Returns
+    -------
+    list of claims.Control
+        The positive control, then the negative one.
+    """
     cases = (("eight planted states on a circle in a plane", "circle", True),
              ("eight planted states at the corners of a flat box (axes 1, 0.8, 0.3)", "box", False))
     return [claims.Control(text, positive, separation(latent.state_separation(
@@ -605,8 +817,21 @@ def separation_controls(replicates: int, resolved_at: float, seed: int = 0) -> l
 
 def removal(area: pd.DataFrame, alpha: float = params.ALPHA) -> claims.Evidence:
     """Evidence on ``relay_removal_sharpens_clusters`` from ``irn.latent.removal_area`` rows of one
-    condition: a Wilcoxon test per concept × score (``irn.latent.removal_test``), Holm-corrected;
-    effect: the silhouette's relay − random area per replicate, mean over concepts."""
+    condition.
+
+    Parameters
+    ----------
+    area : DataFrame
+        ``irn.latent.removal_area`` rows of one condition.
+    alpha : float, optional
+        Significance level.
+
+    Returns
+    -------
+    claims.Evidence
+        A Wilcoxon test per concept × score (``irn.latent.removal_test``), Holm-corrected; effect:
+        the silhouette's relay − random area per replicate, mean over concepts.
+    """
     test = latent.removal_test(area)
     silhouette = area[area.score == "silhouette"]
     return _tested("relay_removal_sharpens_clusters", test.better, test.p_value,
@@ -621,8 +846,22 @@ def planted_recording(replicates: int, copies: int = 4, repeats: int = 4, noise:
 
     The hidden value of a copy is +1 or −1 with its concept's bit, plus Gaussian ``noise``; each of
     the 8 concept combinations appears ``repeats`` times; the network answers every concept right.
-    Binarised by sign, every node is its concept's bit: a concept's relay information sits on its
-    copies, and the greedy search is exactly optimal.
+    Binarised by sign, every node is its concept's bit (with ``noise`` small enough not to flip a
+    sign): a concept's relay information sits on its copies, and the greedy search is exactly
+    optimal.
+
+    Parameters
+    ----------
+    replicates : int
+        Planted networks.
+    copies : int, optional
+        Nodes copying each concept.
+    repeats : int, optional
+        Times each of the 8 concept combinations appears.
+    noise : float, optional
+        Standard deviation of the Gaussian noise on the hidden values.
+    seed : int, optional
+        Seeds the placements and the noise.
 
     Returns
     -------
@@ -650,9 +889,25 @@ def planted_recording(replicates: int, copies: int = 4, repeats: int = 4, noise:
 
 
 def removal_controls(replicates: int, alpha: float = params.ALPHA, seed: int = 0) -> list[claims.Control]:
-    """The controls of :func:`removal` on ``planted_recording`` (noise 0.3): nodes removed in its
-    relay order (positive) and in the order of shuffled relay ranks (negative), against
-    ``CONTROL_DRAWS`` random orders."""
+    """The controls of :func:`removal` on ``planted_recording`` (noise 0.3).
+
+    Nodes removed in its relay order (positive) and in the order of shuffled relay ranks
+    (negative, ``shuffled_ranks``), against ``CONTROL_DRAWS`` random orders.
+
+    Parameters
+    ----------
+    replicates : int
+        Planted networks.
+    alpha : float, optional
+        Significance level.
+    seed : int, optional
+        Seeds the recording, the random orders and the shuffled ranks.
+
+    Returns
+    -------
+    list of claims.Control
+        The positive control, then the negative one.
+    """
     rec = planted_recording(replicates, noise=0.3, seed=seed)
     states = latent.states_of(rec, 0)
     relay = analysis.relay_of_recording(rec, [0], "sign")
@@ -670,7 +925,13 @@ def removal_controls(replicates: int, alpha: float = params.ALPHA, seed: int = 0
 @dataclass(frozen=True)
 class Report:
     """A recorded claim in words: its verdict, the count behind it, its effect and its controls
-    (shown as Markdown in a notebook; ``text`` holds the same)."""
+    (shown as Markdown in a notebook).
+
+    Attributes
+    ----------
+    text : str
+        The Markdown text.
+    """
 
     text: str
 
@@ -689,9 +950,27 @@ PHRASES = {"reproduced": "is **reproduced**", "partly": "is **partly** reproduce
 
 
 def verdict_of(claim_id: str, evidence: claims.Evidence, alpha: float = params.ALPHA, reachable: bool = True) -> str:
-    """The verdict the registry's rule gives ``evidence`` for ``claim_id`` (``irn.claims.verdict_of``
-    with the claim's ``reproduced_at``), without recording it: for a robustness check that asks a
-    claim's own test again on other data (e.g. ties broken at random)."""
+    """The verdict the registry's rule gives some evidence for a claim, without recording it.
+
+    ``irn.claims.verdict_of`` with the claim's ``reproduced_at``: for a robustness check that asks
+    a claim's own test again on other data (e.g. ties broken at random).
+
+    Parameters
+    ----------
+    claim_id : str
+        A key of ``irn.claims.REGISTRY``.
+    evidence : claims.Evidence
+        What the test counted.
+    alpha : float, optional
+        Significance level.
+    reachable : bool, optional
+        False when the test cannot reach a verdict (the rule then gives "no verdict").
+
+    Returns
+    -------
+    str
+        The verdict: "reproduced", "partly", "not reproduced", "contradicted" or "no verdict".
+    """
     params.require(claim_id, "claim_id", params.one_of(tuple(claims.REGISTRY)))
     if not isinstance(evidence, claims.Evidence):
         raise ValueError(f"evidence must be an irn.claims.Evidence, got {type(evidence).__name__}")
@@ -700,7 +979,18 @@ def verdict_of(claim_id: str, evidence: claims.Evidence, alpha: float = params.A
 
 
 def phrase(verdict: str) -> str:
-    """A verdict as the end of a sentence about a claim: "is **partly** reproduced", "gets **no verdict**"."""
+    """A verdict as the end of a sentence about a claim.
+
+    Parameters
+    ----------
+    verdict : str
+        A verdict of ``irn.claims.verdict_of``.
+
+    Returns
+    -------
+    str
+        Markdown, e.g. "is **partly** reproduced" or "gets **no verdict**".
+    """
     return PHRASES[params.require(verdict, "verdict", params.one_of(tuple(PHRASES)))]
 
 

@@ -25,11 +25,23 @@ ROW_WIDTH = 220  # px of tiles in the longest row at most: with the row labels i
 def verdict_map(claims_table: pd.DataFrame, tile: int = TILE) -> alt.Chart:
     """Tiles of every claim's verdict, one row per source.
 
-    claims_table: ``irn.claims.export_table`` output (claim_id, chapter, source, statement, verdict,
-    fast). Claims of unknown sources join the book's row; the label of a verdict from a fast-preset
-    run ends with "*". The chart is as wide as its longest row
-    (``tile`` px per claim, fewer when a row would exceed ``ROW_WIDTH``, plus the labels), so it fits
-    the 740-px text column and a phone.
+    Claims of unknown sources join the book's row; the label of a verdict from a fast-preset run
+    ends with "*". The chart is as wide as its longest row (``tile`` px per claim, fewer — but at
+    least 12 — when a row would exceed ``ROW_WIDTH``, plus the labels), so it fits the 740-px text
+    column and a phone.
+
+    Parameters
+    ----------
+    claims_table : DataFrame
+        ``irn.claims.export_table`` output (claim_id, chapter, source, statement, verdict, fast).
+    tile : int, optional
+        Pixels per tile at most.
+
+    Returns
+    -------
+    altair.LayerChart
+        Coloured tiles with their chapter labels; the tooltip shows chapter, statement, verdict and
+        preset.
     """
     needed = ["claim_id", "chapter", "source", "statement", "verdict", "fast"]
     if not isinstance(claims_table, pd.DataFrame) or any(c not in claims_table for c in needed):
