@@ -1,12 +1,14 @@
 """Which nodes matter? Relay information against the attribution methods researchers already use
-(DESIGN §19; the book's chapter 4b).
+(the book's chapter 4b).
 
 The book shows that knocking out a concept's relay nodes hurts that concept more than knocking out
-random nodes (paper §III, Fig 4/5). Random nodes are the weakest baseline; this package ranks the
+random nodes (Hintze, Najam & Schossau, arXiv 2510.01271, §III, Fig 4 and 5). Random nodes are the weakest baseline; this package ranks the
 nodes of any ``Stacked`` model (any architecture, layers and readout; every replicate) per concept
 and step by twelve methods — relay information (``irn.relay``; ties broken as the paper does and
-at random), single-node information, activation statistics, readout weights, an L1 probe, captum's
-gradient attributions, an ablation oracle and random — and scores each ranking by the knockout
+at random), single-node information, activation statistics and single-unit ablation (Morcos et al.
+2018), readout weights, an L1 linear probe (Alain & Bengio 2016), captum's gradient attributions
+(saliency, gradient × activation, integrated gradients), an ablation oracle (a greedy knockout
+search, the bound any ranking can reach on the knockout test) and random — and scores each ranking by the knockout
 test on held-out sequences.
 
 * ``data``: ``Sets`` — the sequences that rank (``fit``) and those that score (``held_out``), and

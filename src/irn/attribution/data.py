@@ -36,6 +36,7 @@ class Sets:
     held_out : irn.analysis.Probe
         The sequences the knockout scores run on (the same concepts and decision rule).
     step : int
+        The knockout step, as ``align`` counts it.
     align : {"start", "answer"}
         The knockout step, counted from the start or back from each sequence's answer step.
     description : str
@@ -50,11 +51,25 @@ class Sets:
 
     @property
     def concepts(self) -> tuple:
+        """The concepts' names (those of both probes)."""
         return self.fit.concepts
 
     def at(self, probe: analysis.Probe, step: int | None = None) -> np.ndarray:
-        """(samples,) the knockout step of every sequence of ``probe`` (at ``step``, counted as
-        ``align`` says; default ``self.step``)."""
+        """The knockout step of every sequence of a probe.
+
+        Parameters
+        ----------
+        probe : irn.analysis.Probe
+            The sequences (``fit``, ``held_out`` or others of the same model).
+        step : int, optional
+            The step, counted as ``align`` says (default ``self.step``).
+
+        Returns
+        -------
+        ndarray of int, shape (samples,)
+            The 0-based step after which each sequence's nodes are knocked out: ``step`` for
+            ``align="start"``, the sequence's answer step minus ``step`` for ``align="answer"``.
+        """
         step = self.step if step is None else int(step)
         answer = probe.answer_step.numpy()
         return answer - step if self.align == "answer" else np.full(len(answer), step)
@@ -73,13 +88,15 @@ def sets(fit: analysis.Probe, held_out: analysis.Probe, step: int, align: str = 
         The knockout step: 0-based from the start with ``align="start"``, or steps before each
         sequence's answer with ``align="answer"`` (0: the answer step itself). It must lie at or
         before every sequence's answer step.
-    align : {"start", "answer"}
-    description : str
+    align : {"start", "answer"}, optional
+        How ``step`` is counted.
+    description : str, optional
         What the two sets are, in words.
     limit : int or None
         Keep at most this many sequences of each set, a random subset drawn with ``seed`` (the
         costly methods and the knockouts grow with the sequences); None keeps all.
-    seed : int
+    seed : int, optional
+        Draws the subsets (``seed`` for ``fit``, ``seed + 1`` for ``held_out``).
 
     Returns
     -------
@@ -247,6 +264,7 @@ class Rows:
 
     @property
     def samples(self) -> int:
+        """The number of original sequences (the sum of the weights)."""
         return len(self.inverse)
 
 

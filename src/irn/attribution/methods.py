@@ -1,11 +1,12 @@
-"""Node rankings: which nodes of a network matter for a concept, by twelve methods (DESIGN §19).
+"""Node rankings: which nodes of a network matter for a concept, by twelve methods.
 
 ``rank`` ranks the nodes of every replicate of a ``Stacked`` model, per concept and knockout step,
 on the ``fit`` sequences of a ``Sets``, by each of ``METHODS``:
 
-* ``relay``: the greedy relay order of ``irn.relay`` (paper §II.C) on the median-binarised hidden
-  state; where the pattern guard fires (fewer than ``irn.relay.SAMPLES_PER_PATTERN`` samples per
-  distinct pattern, DESIGN §14) the probe remedy ``irn.relay.probe_greedy`` orders the nodes instead
+* ``relay``: the greedy relay order of ``irn.relay`` (Hintze, Najam & Schossau, arXiv 2510.01271,
+  §II.C) on the median-binarised hidden state; where the pattern guard fires (fewer than
+  ``irn.relay.SAMPLES_PER_PATTERN`` samples per distinct pattern, where plug-in information
+  collapses) the probe remedy ``irn.relay.probe_greedy`` orders the nodes instead
   (``Ranking.relay`` says which estimator ranked each replicate). These are the relay tables of
   chapters 3–5 (``irn.analysis.relay_of_recording``): tied candidates leave lowest index first.
 * ``relay_random_ties``: the same with ties broken at random — contributions averaged over random
@@ -105,8 +106,24 @@ class Ranking:
 
 
 def check_model(model) -> Stacked:
-    """``model`` if attribution can run it: a ``Stacked`` whose replicates torch's own modules can
-    replay (``Stacked.to_torch``: no leak rate)."""
+    """Check that attribution can run a model.
+
+    Parameters
+    ----------
+    model : Stacked
+        The model to check.
+
+    Returns
+    -------
+    Stacked
+        ``model``, when it is a ``Stacked`` whose replicates torch's own modules can replay
+        (``Stacked.to_torch``: no leak rate).
+
+    Raises
+    ------
+    ValueError
+        Naming ``model``, otherwise.
+    """
     if not isinstance(model, Stacked):
         raise ValueError(f"model must be an irn.models.Stacked, got {type(model).__name__}")
     if getattr(model, "leak", 1.0) != 1.0:
@@ -252,7 +269,19 @@ def _tidy(score: np.ndarray, order: np.ndarray, method: str, step: int, concepts
 
 
 def by_score(score: np.ndarray) -> np.ndarray:
-    """Order nodes by descending score; equal scores (to ``DECIMALS``) keep the lower node first."""
+    """Order nodes by descending score; equal scores (to ``DECIMALS`` decimals) keep the lower node
+    first.
+
+    Parameters
+    ----------
+    score : ndarray, shape (..., nodes)
+        A score per node (higher = more important).
+
+    Returns
+    -------
+    ndarray of int, shape (..., nodes)
+        The nodes, first named first.
+    """
     return np.argsort(-np.round(score, DECIMALS), axis=-1, kind="stable")
 
 
@@ -538,9 +567,23 @@ def _integrated_gradients(**kw):
 class Knockouts:
     """Knockout accuracies of one replicate on fixed sequences, many node sets per pass.
 
-    ``evaluate(keep)`` takes keep, shape (sets, nodes), 0 = knocked out, and returns accuracy and
-    margin, each shape (sets, concepts) (``irn.attribution.data.concept_scores``), with the nodes
-    knocked out at each row's step as ``irn.knockout`` does; repeated node sets run once.
+    The steps before each sequence's knockout step run once, when the object is built (``Replay``);
+    ``evaluate`` runs only the steps from there to the answer, per node set.
+
+    Parameters
+    ----------
+    model : Stacked
+        The networks (no leak rate).
+    replicate : int
+        The replicate knocked out.
+    rows : irn.attribution.data.Rows
+        The distinct sequences, with their weights, answer and knockout steps.
+    concepts : int
+        The concepts scored (the first outputs).
+    span : {"step", "onward"}
+        Zero the nodes once at the knockout step, or at every step from it on (as ``irn.knockout``).
+    state : {"both", "h", "c"}
+        For an LSTM, which state is zeroed.
     """
 
     def __init__(self, model: Stacked, replicate: int, rows: Rows, concepts: int, span: str, state: str):
@@ -555,6 +598,19 @@ class Knockouts:
         self.n_outputs = model.n_outputs
 
     def evaluate(self, keep: torch.Tensor):
+        """Concept accuracy and margin with each node set knocked out.
+
+        Parameters
+        ----------
+        keep : Tensor, shape (sets, nodes)
+            0 = knocked out, 1 = kept; repeated node sets run once.
+
+        Returns
+        -------
+        accuracy, margin : ndarray, shape (sets, concepts)
+            As ``irn.attribution.data.concept_scores``, with the nodes knocked out at each row's
+            step as ``irn.knockout`` does.
+        """
         unique, inverse = torch.unique(keep, dim=0, return_inverse=True)  # each distinct node set once
         out = torch.empty(unique.shape[0], len(self.rows.at), self.n_outputs)
         for where, h, c, rest in self.parts:

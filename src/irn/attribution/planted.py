@@ -1,4 +1,4 @@
-"""A network whose relay nodes are known: the positive control of the comparison (DESIGN §14, §19).
+"""A network whose relay nodes are known: the positive control of the comparison of node rankings.
 
 ``planted`` builds, by hand, memory-task RNNs in the spirit of ``irn.relay.planted_relays``: for each
 concept, ``relays`` nodes copy the concept's input bit when it arrives and hold it (a self-loop), and

@@ -1,4 +1,4 @@
-"""One replicate of a ``Stacked`` model run from the state at any step (DESIGN §19).
+"""One replicate of a ``Stacked`` model run from the state at any step.
 
 Attribution needs two things the stacked forward pass does not offer: the hidden state at a step
 as a differentiable input (gradients, integrated gradients: "a forward function of one replicate
@@ -64,11 +64,27 @@ def groups(at: np.ndarray, answer: np.ndarray) -> list[Group]:
 
 
 class Replay:
-    """Replicate ``replicate`` of ``model`` as torch modules, run from the state at any step.
+    """One replicate of a model as torch modules, run from the state at any step.
 
-    ``rnn`` is the whole stack (``nn.RNN/GRU/LSTM(num_layers=L)``), ``cells`` one single-layer module
-    per layer with the same weights, ``linear`` the readout. Parameters do not require gradients:
-    attributions differentiate with respect to states only.
+    Parameters do not require gradients: attributions differentiate with respect to states only.
+
+    Parameters
+    ----------
+    model : Stacked
+        The networks (no leak rate: ``Stacked.to_torch``).
+    replicate : int
+        The replicate to replay.
+
+    Attributes
+    ----------
+    rnn : nn.RNN, nn.GRU or nn.LSTM
+        The whole stack, ``num_layers=layers``, ``batch_first=True``.
+    cells : list of nn.RNN, nn.GRU or nn.LSTM
+        One single-layer module per layer with the same weights.
+    linear : nn.Linear
+        The readout (tanh is applied by ``read`` when the model's readout is "tanh").
+    arch, layers, hidden
+        As the model's.
     """
 
     def __init__(self, model: Stacked, replicate: int):
@@ -90,6 +106,7 @@ class Replay:
 
     @property
     def lstm(self) -> bool:
+        """Whether the network is an LSTM (its state then has a cell state c)."""
         return self.arch == "lstm"
 
     # -- states ------------------------------------------------------------------------------
@@ -123,7 +140,18 @@ class Replay:
         return h, c
 
     def read(self, top: torch.Tensor) -> torch.Tensor:
-        """The network's output from the top layer's state: (…, hidden) → (…, n_outputs)."""
+        """The network's output from the top layer's state.
+
+        Parameters
+        ----------
+        top : Tensor, shape (..., hidden)
+            h of the top layer.
+
+        Returns
+        -------
+        Tensor, shape (..., n_outputs)
+            The readout, with tanh when the model's readout is "tanh".
+        """
         out = self.linear(top)
         return torch.tanh(out) if self.tanh else out
 

@@ -1,6 +1,7 @@
 """Scores of node rankings on held-out sequences: knockout curves and their areas, specificity, the
 gap to the ablation oracle, precision against planted nodes, agreement between methods (Kendall's
-τ), and paired tests over replicates (DESIGN §8, §19).
+τ), and paired tests over replicates. The knockout test is that of Hintze, Najam & Schossau
+(arXiv 2510.01271, §III, Fig 4 and 5).
 
 ``compare`` is the one call a chapter makes per network family: rank (``irn.attribution.rank``),
 knock out each method's top-k nodes on ``sets.held_out`` (``knockout_curves``), score the curves
@@ -503,7 +504,17 @@ class Comparison:
     sizes: tuple
 
     def labelled(self, **labels) -> "Comparison":
-        """The same comparison with label columns (e.g. ``family="GRU, memory"``) added to every table."""
+        """The same comparison with label columns added to every table.
+
+        Parameters
+        ----------
+        **labels : str
+            Column name → value, e.g. ``family="GRU, memory"``.
+
+        Returns
+        -------
+        Comparison
+        """
         add = lambda f: f.assign(**labels)  # noqa: E731
         ranking = Ranking(add(self.ranking.table), add(self.ranking.cost), add(self.ranking.relay),
                           add(self.ranking.completeness), self.ranking.steps, self.ranking.align)
@@ -767,7 +778,18 @@ def pool(comparisons: dict) -> Comparison:
 
 
 def p_text(p: float) -> str:
-    """A p-value for a table: "< 0.001" below 0.001, else two significant digits."""
+    """A p-value for a table.
+
+    Parameters
+    ----------
+    p : float
+        The p-value.
+
+    Returns
+    -------
+    str
+        "< 0.001" below 0.001, else two significant digits.
+    """
     return "< 0.001" if p < 0.001 else f"{p:.2g}"
 
 
