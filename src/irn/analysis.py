@@ -637,8 +637,9 @@ STATISTICS_SHUFFLES = 200
 
 @dataclass(frozen=True)
 class RelayStatistics:
-    """How good the greedy search is and how far relay stands above sampling noise, for every
-    network × concept of a recording at one step (:func:`relay_statistics`).
+    """How good the greedy search is and how far relay stands above sampling noise.
+
+    For every network × concept of a recording at one step (:func:`relay_statistics`).
 
     Attributes
     ----------

@@ -307,8 +307,9 @@ class Cell:
         return torch.baddbmm(self.fold[:, None, :], u, self.weight_ih.transpose(1, 2))
 
     def step(self, x: torch.Tensor, u: torch.Tensor, jacobian: bool = False):
-        """The map x' = F(x, u) on tensors already in the cell's dtype and shape, unchecked (for
-        loops that step many times; ``Stacked.step`` checks its arguments, then calls this).
+        """The map x' = F(x, u) on tensors already in the cell's dtype and shape, unchecked.
+
+        For loops that step many times; ``Stacked.step`` checks its arguments, then calls this.
 
         Parameters
         ----------

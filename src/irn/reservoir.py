@@ -349,10 +349,10 @@ HOLD_STEPS = 1000
 
 
 def hold_accuracy(model: Stacked, steps: int = HOLD_STEPS) -> np.ndarray:
-    """Does each held pattern last? The share of the 2^K patterns × K outputs still right after
-    ``steps`` input-free steps.
+    """Does each held pattern last? The share of patterns still right after input-free steps.
 
-    Each pattern of signs is set by one pulse per channel (channel k at step k, with the pattern's
+    The share of the 2^K patterns × K outputs still right after ``steps`` input-free steps. Each
+    pattern of signs is set by one pulse per channel (channel k at step k, with the pattern's
     sign), then the network runs ``steps`` steps without input; an output is right when its sign is
     the pattern's. A state held by a slow point rather than a stable fixed point drifts away within
     such a run; the task's own streams (pulses every ~20 steps) do not show it.

@@ -338,8 +338,10 @@ def latch_network(replicates: int, copies: int = 3, idle: int = 3, seed: int = 0
 
 
 def shuffled_ranks(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """A relay table whose nodes are relabelled at random within every network × step × concept:
-    the same values, on the wrong nodes (a null case for tests that follow the relay order).
+    """A relay table with the same values on the wrong nodes (a null case for relay orders).
+
+    The nodes are relabelled at random within every network × step × concept, so a test that
+    follows the relay order should find nothing.
 
     Parameters
     ----------
@@ -420,8 +422,10 @@ def _rnn_minus_gated(per: pd.DataFrame, measure: str, fixed: bool) -> pd.Series:
 
 
 def architectures(per: pd.DataFrame, measure: str, alpha: float = params.ALPHA) -> claims.Evidence:
-    """Evidence on ``gated_keep_information_in_place`` (measure "r") or ``rnn_lower_overlap``
-    ("overlap") from ``irn.dynamics.stability_by_replicate`` output.
+    """Evidence on ``gated_keep_information_in_place`` or ``rnn_lower_overlap``.
+
+    Measure "r" decides the first, "overlap" the second, from
+    ``irn.dynamics.stability_by_replicate`` output.
 
     Parameters
     ----------
@@ -792,8 +796,9 @@ def planted_states(replicates: int, layout: str, nodes: int = 12, noise: float =
 
 
 def separation_controls(replicates: int, resolved_at: float, seed: int = 0) -> list[claims.Control]:
-    """The controls of :func:`separation`: ``planted_states`` on a circle (positive) and at the
-    corners of a flat box (negative).
+    """The controls of :func:`separation`.
+
+    ``planted_states`` on a circle (positive) and at the corners of a flat box (negative).
 
     Parameters
     ----------
@@ -816,8 +821,7 @@ def separation_controls(replicates: int, resolved_at: float, seed: int = 0) -> l
 
 
 def removal(area: pd.DataFrame, alpha: float = params.ALPHA) -> claims.Evidence:
-    """Evidence on ``relay_removal_sharpens_clusters`` from ``irn.latent.removal_area`` rows of one
-    condition.
+    """Evidence on ``relay_removal_sharpens_clusters`` from ``irn.latent.removal_area`` rows.
 
     Parameters
     ----------
@@ -841,8 +845,10 @@ def removal(area: pd.DataFrame, alpha: float = params.ALPHA) -> claims.Evidence:
 
 def planted_recording(replicates: int, copies: int = 4, repeats: int = 4, noise: float = 0.0,
                       seed: int = 0) -> analysis.Recording:
-    """A recording with a known answer: each of the memory task's three concepts copied onto
-    ``copies`` nodes (3 · copies nodes, placed by a random permutation per replicate), one step.
+    """A recording with a known answer: each concept of the memory task copied onto known nodes.
+
+    Each of the three concepts is copied onto ``copies`` nodes (3 · copies nodes, placed by a random
+    permutation per replicate), at one step.
 
     The hidden value of a copy is +1 or −1 with its concept's bit, plus Gaussian ``noise``; each of
     the 8 concept combinations appears ``repeats`` times; the network answers every concept right.
@@ -924,8 +930,9 @@ def removal_controls(replicates: int, alpha: float = params.ALPHA, seed: int = 0
 # -- the verdict in words ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Report:
-    """A recorded claim in words: its verdict, the count behind it, its effect and its controls
-    (shown as Markdown in a notebook).
+    """A recorded claim in words, shown as Markdown in a notebook.
+
+    Its verdict, the count behind it, its effect and its controls.
 
     Attributes
     ----------
@@ -995,8 +1002,10 @@ def phrase(verdict: str) -> str:
 
 
 def report(claim: claims.Claim) -> Report:
-    """``claim`` (from ``irn.claims.record``) in words: the verdict, the count and correction behind
-    it, the effect with its 95 % interval and what each control did.
+    """A recorded claim in words.
+
+    The verdict, the count and correction behind it, the effect with its 95 % interval and what
+    each control did.
 
     Parameters
     ----------

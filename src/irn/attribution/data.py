@@ -348,8 +348,9 @@ def balanced_weights(rows: Rows) -> np.ndarray:
 
 
 def margins(output: torch.Tensor, bits: torch.Tensor, decision: str, concepts: int) -> torch.Tensor:
-    """Signed margins, positive when the network decides a concept correctly: F of the gradient
-    methods (differentiable).
+    """Signed margins, positive when the network decides a concept correctly.
+
+    F of the gradient methods (differentiable).
 
     Parameters
     ----------

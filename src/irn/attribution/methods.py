@@ -269,8 +269,9 @@ def _tidy(score: np.ndarray, order: np.ndarray, method: str, step: int, concepts
 
 
 def by_score(score: np.ndarray) -> np.ndarray:
-    """Order nodes by descending score; equal scores (to ``DECIMALS`` decimals) keep the lower node
-    first.
+    """Order nodes by descending score.
+
+    Equal scores (to ``DECIMALS`` decimals) keep the lower node first.
 
     Parameters
     ----------

@@ -525,8 +525,9 @@ class Comparison:
 def compare(model: Stacked, sets: Sets, methods=METHODS, sizes=None, seed: int = 0, ig_steps: int = IG_STEPS,
             probe_c: float = PROBE_C, oracle_size: int | None = None, shortlist: int = SHORTLIST,
             span: str = "step", state: str = "both", oracle_sequences: int = ORACLE_SEQUENCES) -> Comparison:
-    """Rank the nodes of ``model`` on ``sets.fit`` by every method and score the rankings on
-    ``sets.held_out``: the one call per network family.
+    """Rank the nodes by every method and score the rankings: the one call per network family.
+
+    The nodes of ``model`` are ranked on ``sets.fit`` and the rankings scored on ``sets.held_out``.
 
     Parameters
     ----------

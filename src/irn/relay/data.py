@@ -32,8 +32,10 @@ PROBE_BINS = 8
 
 
 class RelayEntropyWarning(UserWarning):
-    """The hidden states have nearly as many distinct binarised patterns as samples, so plug-in
-    relay values are unreliable (see :func:`pattern_count` and :func:`probe_greedy`)."""
+    """Warned when the hidden states have nearly as many distinct binarised patterns as samples.
+
+    Plug-in relay values are then unreliable (see :func:`pattern_count` and :func:`probe_greedy`).
+    """
 
 
 # ----------------------------------------------------------------------------------------
@@ -445,8 +447,10 @@ def pattern_count(hidden_bits) -> np.ndarray:
 
 
 def guard(hidden_bits: np.ndarray, stacklevel: int = 3) -> None:
-    """Warn (``RelayEntropyWarning``) when some slice has fewer than ``SAMPLES_PER_PATTERN``
-    samples per distinct pattern.
+    """Warn when some slice has fewer than ``SAMPLES_PER_PATTERN`` samples per distinct pattern.
+
+    The warning is a ``RelayEntropyWarning``; with fewer than ``SAMPLES_PER_PATTERN`` samples in
+    all, nothing is warned.
 
     Parameters
     ----------
@@ -498,8 +502,9 @@ class PlantedRelays(ReadOnlyArrays):
 
 def planted_relays(samples: int, nodes: int, relays: int = 4, flip: float = 0.1,
                    seed: int = 0) -> PlantedRelays:
-    """Random-bit hidden states with planted relay nodes at random positions: the test case
-    with a known answer at any size.
+    """Random-bit hidden states with planted relay nodes at random positions.
+
+    The test case with a known answer at any size.
 
     Parameters
     ----------

@@ -193,8 +193,9 @@ COMPACT_FRACTION = 0.125
 
 @njit(cache=True)
 def greedy_rows(xy_in, bits_in, weight_in, total, clog, order, curve, contribution):
-    """Greedy ordering on weighted (possibly de-duplicated) rows, written into its last three
-    arguments; the inputs are not modified.
+    """Greedy ordering on weighted (possibly de-duplicated) rows.
+
+    Written into its last three arguments; the inputs are not modified.
 
     Parameters
     ----------
@@ -310,8 +311,9 @@ def greedy_rows(xy_in, bits_in, weight_in, total, clog, order, curve, contributi
 @njit(cache=True)
 def greedy_runs(x_in, x_out, hidden_bits, in_index, out_index, hidden_index, deduplicate,
                  clog, order, curve, contribution):
-    """Greedy runs r = 0..runs − 1 on ``(x_in[in_index[r]], x_out[out_index[r]],
-    hidden_bits[hidden_index[r]])``, written into the last three arguments.
+    """Many greedy runs, each on rows of the three data arrays, written into the last three arguments.
+
+    Run r reads ``(x_in[in_index[r]], x_out[out_index[r]], hidden_bits[hidden_index[r]])``.
 
     Parameters
     ----------
@@ -487,10 +489,9 @@ def binned_cmi(pred, xy, bins, clog, table):
 @njit(cache=True)
 def probe_values(candidates, pred_a, held_a, coef_a, xy_a, pred_b, held_b, coef_b, xy_b,
                   bins, clog, total, out):
-    """The probe's ``I(X_in; X_out | s)`` for each candidate node entering ``Y_0``, written into
-    ``out``.
+    """The probe's ``I(X_in; X_out | s)`` for each candidate node entering ``Y_0``.
 
-    ``s`` is the binned held-out prediction of ``X_in`` after node ``j = candidates[k]`` enters
+    Written into ``out``. ``s`` is the binned held-out prediction of ``X_in`` after node ``j = candidates[k]`` enters
     ``Y_0``: fold f (a or b) predicts its held-out rows as ``pred_f + coef_f[j] * held_f[j]``.
 
     Parameters

@@ -294,9 +294,10 @@ def planted_concept(hidden_bits, relayed: bool = True, flip: float = FLIP, seed:
 
 
 def planted_controls(hidden_bits, shuffles: int = 100, flip: float = FLIP, seed: int = 0) -> pd.DataFrame:
-    """Relay of all nodes against its shuffle null for a relayed and an independent planted concept,
-    in every network's recorded hidden states: the positive and negative controls of a test that
-    relay stands above its null.
+    """The positive and negative controls of a test that relay stands above its shuffle null.
+
+    Relay of all nodes against its shuffle null for a relayed and an independent planted concept,
+    in every network's recorded hidden states.
 
     Parameters
     ----------

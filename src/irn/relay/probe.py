@@ -25,10 +25,9 @@ from irn.relay.nulls import permutations, tail_p_value
 
 
 def probe_greedy(x_in, x_out, hidden_bits, bins: int = PROBE_BINS, seed: int = 0) -> GreedyResult:
-    """Greedy relay ordering with ``Y_0`` summarised by a cross-fitted linear probe (the remedy
-    for high-entropy states).
+    """Greedy relay ordering with ``Y_0`` summarised by a cross-fitted linear probe.
 
-    Plug-in ``I(X_in; X_out | Y_0)`` needs every pattern of ``Y_0`` to recur; once most samples
+    The remedy for high-entropy states. Plug-in ``I(X_in; X_out | Y_0)`` needs every pattern of ``Y_0`` to recur; once most samples
     have their own pattern it is 0 whatever the nodes carry. Here ``Y_0`` is replaced by
     ``s(Y_0)``: the held-out least-squares prediction of ``X_in`` from the nodes of ``Y_0``
     (two folds from ``numpy.random.default_rng(seed)``; each half is predicted by the fit on the
