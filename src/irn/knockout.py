@@ -607,7 +607,7 @@ def table(verdict: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     return out
 
 
-# -- classifiers on variable-length data: knock out at each sequence's own answer (DESIGN §13) -------
+# -- classifiers on variable-length data: knock out at each sequence's own answer --------------------
 def class_accuracy(model: Stacked, data: analysis.Probe) -> np.ndarray:
     """Per-class accuracy (recall) of every replicate, with whatever knockout the model carries.
 

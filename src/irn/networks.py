@@ -1,4 +1,4 @@
-"""Trained networks that more than one chapter uses, one library call each (DESIGN §6, §10, §13).
+"""Trained networks that more than one chapter uses, one library call each (chapters 3b, 4b, 11).
 
 A chapter that trains a network of its own shape stores it in the zoo with ``irn.zoo.cached`` under a
 hash of everything that determines its weights. A later chapter that reuses it must rebuild exactly

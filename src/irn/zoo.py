@@ -381,7 +381,7 @@ def load_or_train_reusing(conditions, config: TrainConfig = TrainConfig(), zoo: 
     return [found[c] for c in conditions]
 
 
-# -- any model: entries named by a hash of what made them (DESIGN §6, §10) ------------------------------
+# -- any model: entries named by a hash of what made them ----------------------------------------------
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 

@@ -305,7 +305,7 @@ def _relay(*, model, rows, hidden, output, seed, concepts, ties="index", **_):
     bits = relay.binarize(states[:, :, 0], method=BINARIZE)  # (R, samples, N)
     samples, (r, _, n) = bits.shape[1], bits.shape
     patterns = relay.pattern_count(bits)
-    probe = patterns * relay.SAMPLES_PER_PATTERN > samples  # the guard of irn.relay (DESIGN §14)
+    probe = patterns * relay.SAMPLES_PER_PATTERN > samples  # the pattern guard of irn.relay
     order = np.empty((r, concepts, n), dtype=np.int64)
     score = np.empty((r, concepts, n))
     plug = np.flatnonzero(~probe)

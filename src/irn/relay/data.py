@@ -420,7 +420,7 @@ def binarize(hidden, method: str = "median") -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------
-# the guard: distinct patterns against samples (DESIGN §14)
+# the guard: distinct patterns against samples (plug-in information needs recurring patterns)
 
 
 def pattern_count(hidden_bits) -> np.ndarray:
@@ -467,14 +467,14 @@ def guard(hidden_bits: np.ndarray, stacklevel: int = 3) -> None:
                 f"hidden_bits has {worst} distinct binarised patterns among {samples} samples "
                 f"({samples / worst:.1f} samples per pattern, fewer than {SAMPLES_PER_PATTERN}; "
                 f"{nodes} nodes): plug-in relay values collapse toward 0 and the greedy order is "
-                "decided by ties (DESIGN §14). Use more samples, check the shuffle null "
+                "decided by ties (see the book's chapter 12). Use more samples, check the shuffle null "
                 "(greedy_null), or use probe_greedy.",
                 RelayEntropyWarning, stacklevel=stacklevel,
             )
 
 
 # ----------------------------------------------------------------------------------------
-# planted relays and the probe remedy (DESIGN §14)
+# planted relays and the probe remedy
 
 
 @dataclass(frozen=True)
