@@ -86,25 +86,27 @@ from scipy.special import digamma
 from irn import params
 
 __all__ = [
+    "SURROGATE_METHODS",
+    "Scan",
+    "SurrogateTest",
+    "conditional_mutual_information",
+    "conditional_scan",
     "entropy",
     "mutual_information",
-    "conditional_mutual_information",
     "mutual_information_matrix",
-    "surrogate_test",
-    "SurrogateTest",
-    "surrogate_offsets",
-    "conditional_scan",
-    "Scan",
-    "SURROGATE_METHODS",
     "prepare",
+    "surrogate_offsets",
+    "surrogate_test",
 ]
 
 LN2 = math.log(2.0)
 DEFAULT_NOISE = 1e-10
 SURROGATE_METHODS = ("shift", "shuffle")
-#: Samples per cell the k-th-neighbour grid aims at (measured fastest on one core for 2–4 joint
-#: columns; any value gives the same estimates).
+#: Samples per cell the k-th-neighbour grid and the counting grids of several-column marginal
+#: spaces aim at (measured fastest on one core for 2–4 joint columns; any values give the same
+#: estimates).
 CELL_POINTS = 2.0
+COUNT_POINTS = 2.0
 
 
 # -- compiled kernels ------------------------------------------------------------------------
@@ -144,11 +146,15 @@ def _index(views, c):
     scale = buckets / span if span > 0 else 0.0
     tlo[c] = lo
     tsc[c] = scale
-    p = 0
-    for b in range(buckets + 1):
-        while p < n and _bucket(sv[c, p], lo, scale, buckets) < b:
-            p += 1
-        tab[c, b] = p
+    filled = 0
+    for p in range(n):
+        b = _bucket(sv[c, p], lo, scale, buckets)
+        while filled <= b:
+            tab[c, filled] = p
+            filled += 1
+    while filled <= buckets:
+        tab[c, filled] = n
+        filled += 1
 
 
 @numba.njit(cache=True, inline="always")
@@ -238,8 +244,7 @@ def _first_not_closer(views, c, xi, e):
             a = b
             step *= 2
             b = a + step
-        if b > n:
-            b = n
+        b = min(b, n)
         while b - a > 1:
             m = (a + b) >> 1
             if sv[c, m] - xi >= e:
@@ -254,8 +259,7 @@ def _first_not_closer(views, c, xi, e):
         b = a
         step *= 2
         a = b - step
-    if a < -1:
-        a = -1
+    a = max(a, -1)
     while b - a > 1:
         m = (a + b) >> 1
         if sv[c, m] - xi >= e:
@@ -279,8 +283,7 @@ def _first_closer(views, c, xi, e):
             a = b
             step *= 2
             b = a + step
-        if b > n:
-            b = n
+        b = min(b, n)
         while b - a > 1:
             m = (a + b) >> 1
             if xi - sv[c, m] < e:
@@ -295,8 +298,7 @@ def _first_closer(views, c, xi, e):
         b = a
         step *= 2
         a = b - step
-    if a < -1:
-        a = -1
+    a = max(a, -1)
     while b - a > 1:
         m = (a + b) >> 1
         if xi - sv[c, m] < e:
@@ -319,25 +321,33 @@ def _grid_columns(dx, dz, dy):
 
 
 @numba.njit(cache=True)
-def _grid(n, d, gcols, cell_points):
-    """Buffers of the joint k-th-neighbour grid over d columns, binned on ``gcols``:
-    (gcols, bins, start, members, cpts, bmin, bmax, cell_of)."""
+def _grid(n, m, gcols, cell_points):
+    """Buffers of a grid over m columns of an estimate's points, binned on ``gcols`` (absolute
+    column indices; none: an empty grid): (gcols, bins, start, members, cpts, bmin, bmax, cell_of)
+    with cpts (m, n) the members' values column by column."""
     g = gcols.shape[0]
-    bins = max(1, min(n, int(math.floor((n / cell_points) ** (1.0 / g)))))
-    return (gcols, bins, np.zeros(bins ** g + 1, np.int64), np.empty(n, np.int64), np.empty((n, d)),
+    if g == 0:
+        return (gcols, 1, np.zeros(1, np.int64), np.empty(0, np.int64), np.empty((m, 0)), np.empty((0, 1)),
+                np.empty((0, 1)), np.empty(0, np.int64))
+    bins = max(1, min(n, int((n / cell_points) ** (1.0 / g))))
+    return (gcols, bins, np.zeros(bins ** g + 1, np.int64), np.empty(n, np.int64), np.empty((m, n)),
             np.empty((g, bins)), np.empty((g, bins)), np.empty(n, np.int64))
 
 
 @numba.njit(cache=True)
-def _build(pts, views, grid):
-    """Fill ``grid``: bin every sample by its rank in each grid column (bins at the rank quantiles,
-    so every slab holds the same number of samples however skewed the values); members of a
-    cell are contiguous in ``members`` / ``cpts`` (a counting sort; cells in row-major order of
-    their bins, the last grid column innermost); bmin/bmax: each bin's smallest and largest value."""
+def _build(pts, views, grid, lo):
+    """Fill ``grid`` with the columns lo … lo + m − 1 of ``pts``: bin every sample by its rank in
+    each grid column (bins at the rank quantiles, so every slab holds the same number of samples
+    however skewed the values); members of a cell are contiguous in ``members`` / ``cpts`` (a
+    counting sort; cells in row-major order of their bins, the last grid column innermost);
+    bmin/bmax: each bin's smallest and largest value."""
     sv, _, rk, _, _, _ = views
     gcols, bins, start, members, cpts, bmin, bmax, cell_of = grid
-    n, d = pts.shape
     g = gcols.shape[0]
+    if g == 0:
+        return
+    n = pts.shape[0]
+    m = cpts.shape[0]
     cells = bins ** g
     for c in range(cells + 1):
         start[c] = 0
@@ -353,8 +363,8 @@ def _build(pts, views, grid):
         c = cell_of[i]
         p = start[c]
         members[p] = i
-        for col in range(d):
-            cpts[p, col] = pts[i, col]
+        for col in range(m):
+            cpts[col, p] = pts[i, lo + col]
         start[c] = p + 1
     for c in range(cells, 0, -1):
         start[c] = start[c - 1]
@@ -384,9 +394,8 @@ def _offer(a, b, i, q, members, cpts, d, k, theiler, best):
             continue
         dist = 0.0
         for col in range(d):
-            v = abs(cpts[p, col] - q[col])
-            if v > dist:
-                dist = v
+            v = abs(cpts[col, p] - q[col])
+            dist = max(dist, v)
         if dist < best[k - 1]:
             m = k - 1
             while m > 0 and best[m - 1] > dist:
@@ -453,6 +462,40 @@ def _rings(i, q, home, grid, k, theiler, best, r):
         r += 1
 
 
+@numba.njit(cache=True, inline="always")
+def _keep4(b0, b1, b2, b3, v):
+    """The four smallest of b0 ≤ b1 ≤ b2 ≤ b3 and v, sorted (a min/max network, no branch)."""
+    t0 = min(b0, v)
+    v = max(b0, v)
+    t1 = min(b1, v)
+    v = max(b1, v)
+    t2 = min(b2, v)
+    v = max(b2, v)
+    return t0, t1, t2, min(b3, v)
+
+
+@numba.njit(cache=True, inline="always")
+def _nearest2(bx, by, who, m, q0, q1, i, theiler):
+    b0 = b1 = b2 = b3 = np.inf
+    for t in range(m):
+        v = max(abs(bx[t] - q0), abs(by[t] - q1))
+        if abs(who[t] - i) <= theiler:
+            v = np.inf
+        b0, b1, b2, b3 = _keep4(b0, b1, b2, b3, v)
+    return b0, b1, b2, b3
+
+
+@numba.njit(cache=True, inline="always")
+def _nearest3(bx, by, bz, who, m, q0, q1, q2, i, theiler):
+    b0 = b1 = b2 = b3 = np.inf
+    for t in range(m):
+        v = max(abs(bx[t] - q0), abs(by[t] - q1), abs(bz[t] - q2))
+        if abs(who[t] - i) <= theiler:
+            v = np.inf
+        b0, b1, b2, b3 = _keep4(b0, b1, b2, b3, v)
+    return b0, b1, b2, b3
+
+
 @numba.njit(cache=True)
 def _kth_distances(pts, grid, k, theiler, eps, best):
     """eps[i] = max-norm distance from sample i to its k-th neighbour (samples with
@@ -487,7 +530,7 @@ def _kth_distances(pts, grid, k, theiler, eps, best):
         for p in range(s, e):  # the cell itself first
             who[m] = members[p]
             for c in range(d):
-                block[c, m] = cpts[p, c]
+                block[c, m] = cpts[c, p]
             m += 1
         for b0 in range(max(0, home[0] - r0), min(bins, home[0] + r0 + 1)):
             for b1 in range(max(0, home[1] - r1), min(bins, home[1] + r1 + 1)):
@@ -497,28 +540,26 @@ def _kth_distances(pts, grid, k, theiler, eps, best):
                         continue
                     who[m] = members[p]
                     for c in range(d):
-                        block[c, m] = cpts[p, c]
+                        block[c, m] = cpts[c, p]
                     m += 1
         for p in range(s, e):
             i = members[p]
             for c in range(d):
-                q[c] = cpts[p, c]
+                q[c] = cpts[c, p]
             if k <= 4:  # branchless: a min/max network keeps the four smallest in registers
-                b0 = b1 = b2 = b3 = np.inf
-                for t in range(m):
-                    v = abs(block[0, t] - q[0])
-                    for c in range(1, d):
-                        v = max(v, abs(block[c, t] - q[c]))
-                    if abs(who[t] - i) <= theiler:
-                        v = np.inf
-                    t0 = min(b0, v)
-                    v = max(b0, v)
-                    t1 = min(b1, v)
-                    v = max(b1, v)
-                    t2 = min(b2, v)
-                    v = max(b2, v)
-                    b3 = min(b3, v)
-                    b0, b1, b2 = t0, t1, t2
+                if d == 2:
+                    b0, b1, b2, b3 = _nearest2(block[0], block[1], who, m, q[0], q[1], i, theiler)
+                elif d == 3:
+                    b0, b1, b2, b3 = _nearest3(block[0], block[1], block[2], who, m, q[0], q[1], q[2], i, theiler)
+                else:
+                    b0 = b1 = b2 = b3 = np.inf
+                    for t in range(m):
+                        v = abs(block[0, t] - q[0])
+                        for c in range(1, d):
+                            v = max(v, abs(block[c, t] - q[c]))
+                        if abs(who[t] - i) <= theiler:
+                            v = np.inf
+                        b0, b1, b2, b3 = _keep4(b0, b1, b2, b3, v)
                 best[0] = b0
                 if k > 1:
                     best[1] = b1
@@ -554,74 +595,87 @@ def _kth_distances(pts, grid, k, theiler, eps, best):
 
 
 @numba.njit(cache=True)
-def _space(n, lo, hi):
-    """A marginal space, the columns [lo, hi): (lo, hi, pv) with pv[c, c2] the values of column
-    lo + c2 in the sorted order of column lo + c (filled by ``_permute``; empty for one column)."""
+def _space(n, lo, hi, cell_points):
+    """A marginal space, the columns [lo, hi): (lo, hi, grid) with a grid over its first (up to
+    three) columns; one column needs none (its counts are searches in the sorted column)."""
     m = hi - lo
-    return lo, hi, np.empty((m, m, n) if m > 1 else (0, 0, 0))
-
-
-@numba.njit(cache=True)
-def _permute(pts, views, space):
-    _, so, _, _, _, _ = views
-    lo, hi, pv = space
-    m = hi - lo
-    if m < 2:
-        return
-    n = pts.shape[0]
-    for c in range(m):
-        for p in range(n):
-            j = so[lo + c, p]
-            for c2 in range(m):
-                pv[c, c2, p] = pts[j, lo + c2]
+    gcols = lo + np.arange(min(m, 3)) if m > 1 else np.zeros(0, np.int64)
+    return lo, hi, _grid(n if m > 1 else 0, m, gcols, cell_points)
 
 
 @numba.njit(cache=True)
 def _count(pts, views, space, eps, theiler, out):
     """out[i] = #{j : |i − j| > theiler, max over the space's columns of |pts[j] − pts[i]| < eps[i]}.
 
-    Along one column, the samples closer than eps[i] form a strip of the sorted column, found by
-    a bucket lookup and a short gallop (predicates written with the same subtraction as the
-    distances, so rounding cannot move a sample across the radius). With several columns the
-    narrowest strip is scanned and the other columns, stored in its order, checked."""
-    lo, hi, pv = space
+    One column: the samples closer than eps[i] are a strip of the sorted column, found by a
+    bucket lookup and a short gallop (predicates written with the same subtraction as the
+    distances, so rounding cannot move a sample across the radius). Several columns: the space's
+    grid; along each grid column the bins within reach are found by stepping out from the
+    sample's own, and their cells (contiguous runs along the last grid column) are checked."""
+    lo, hi, grid = space
     n = pts.shape[0]
     m = hi - lo
-    q = np.empty(max(m, 1))
-    for i in range(n):
-        e = eps[i]
-        if not e > 0.0:
-            out[i] = 0
-            continue
-        if m == 1:
+    if m == 1:
+        for i in range(n):
+            e = eps[i]
+            if not e > 0.0:
+                out[i] = 0
+                continue
             xi = pts[i, lo]
             count = _first_not_closer(views, lo, xi, e) - _first_closer(views, lo, xi, e) - 1
             for j in range(max(0, i - theiler), min(n, i + theiler + 1)):
                 if j != i and abs(pts[j, lo] - xi) < e:
                     count -= 1
             out[i] = count
+        return
+    _, _, rk, _, _, _ = views
+    gcols, bins, start, _, cpts, bmin, bmax, _ = grid
+    g = gcols.shape[0]
+    inner = g - 1
+    q = np.empty(m)
+    bl = np.zeros(3, np.int64)
+    bh = np.zeros(3, np.int64)
+    for i in range(n):
+        e = eps[i]
+        if not e > 0.0:
+            out[i] = 0
             continue
         for c in range(m):
             q[c] = pts[i, lo + c]
-        best_c, best_a, best_b = 0, 0, n + 1
-        for c in range(m):
-            a = _first_closer(views, lo + c, q[c], e)
-            b = _first_not_closer(views, lo + c, q[c], e)
-            if b - a < best_b - best_a:
-                best_c, best_a, best_b = c, a, b
+        for a in range(g):
+            qa = q[gcols[a] - lo]
+            b = (rk[gcols[a], i] * bins) // n
+            h = b
+            while b > 0 and qa - bmax[a, b - 1] < e:
+                b -= 1
+            bl[a] = b
+            b = h
+            while b < bins - 1 and bmin[a, b + 1] - qa < e:
+                b += 1
+            bh[a] = b
         count = 0
-        if m == 2:
-            other = 1 - best_c
-            qo = q[other]
-            for p in range(best_a, best_b):
-                count += abs(pv[best_c, other, p] - qo) < e
-        else:
-            for p in range(best_a, best_b):
-                inside = 1
-                for c in range(m):
-                    if c != best_c:
-                        inside &= abs(pv[best_c, c, p] - q[c]) < e
-                count += inside
+        b1_lo = bl[1] if g == 3 else 0
+        b1_hi = bh[1] if g == 3 else 0
+        for b0 in range(bl[0], bh[0] + 1):
+            for b1 in range(b1_lo, b1_hi + 1):
+                base = (b0 * bins + b1) * bins if g == 3 else b0 * bins
+                a, b = start[base + bl[inner]], start[base + bh[inner] + 1]
+                if m == 2:
+                    q0, q1 = q[0], q[1]
+                    for p in range(a, b):
+                        count += (abs(cpts[0, p] - q0) < e) & (abs(cpts[1, p] - q1) < e)
+                elif m == 3:
+                    q0, q1, q2 = q[0], q[1], q[2]
+                    for p in range(a, b):
+                        count += (abs(cpts[0, p] - q0) < e) & (abs(cpts[1, p] - q1) < e) & (abs(cpts[2, p] - q2) < e)
+                else:
+                    for p in range(a, b):
+                        inside = True
+                        for c in range(m):
+                            if not abs(cpts[c, p] - q[c]) < e:
+                                inside = False
+                        if inside:
+                            count += 1
         count -= 1  # the sample itself
         for j in range(max(0, i - theiler), min(n, i + theiler + 1)):
             if j != i:
@@ -635,16 +689,18 @@ def _count(pts, views, space, eps, theiler, out):
 
 
 @numba.njit(cache=True)
-def _parts(n, dx, dz, dy, k, cell_points):
+def _parts(n, dx, dz, dy, k, cell_points, count_points):
     """Everything one estimate writes: (grid, xs, ys, zs, eps, c1, c2, c3, best). grid: the
     joint k-th-neighbour grid; MI (dz = 0): xs = x, ys = y; CMI: xs = x | z, ys = z | y, zs = z
     (the spaces of Frenzel–Pompe's counts). ys and zs involve only the target's side."""
     d = dx + dz + dy
     grid = _grid(n, d, _grid_columns(dx, dz, dy), cell_points)
     if dz == 0:
-        xs, ys, zs = _space(n, 0, dx), _space(n, dx, d), _space(n, 0, 0)
+        xs, ys, zs = _space(n, 0, dx, count_points), _space(n, dx, d, count_points), _space(n, 0, 0, count_points)
     else:
-        xs, ys, zs = _space(n, 0, dx + dz), _space(n, dx, d), _space(n, dx, dx + dz)
+        xs = _space(n, 0, dx + dz, count_points)
+        ys = _space(n, dx, d, count_points)
+        zs = _space(n, dx, dx + dz, count_points)
     return (grid, xs, ys, zs, np.empty(n), np.empty(n, np.int64), np.empty(n, np.int64),
             np.empty(n, np.int64), np.empty(k))
 
@@ -656,11 +712,11 @@ def _estimate(pts, views, dx, dz, k, theiler, psi, parts, target_ready):
     target's side (ys, zs) only when ``target_ready`` is False."""
     grid, xs, ys, zs, eps, c1, c2, c3, best = parts
     n = pts.shape[0]
-    _build(pts, views, grid)
-    _permute(pts, views, xs)
+    _build(pts, views, grid, 0)
+    _build(pts, views, xs[2], xs[0])
     if not target_ready:
-        _permute(pts, views, ys)
-        _permute(pts, views, zs)
+        _build(pts, views, ys[2], ys[0])
+        _build(pts, views, zs[2], zs[0])
     _kth_distances(pts, grid, k, theiler, eps, best)
     _count(pts, views, xs, eps, theiler, c1)
     _count(pts, views, ys, eps, theiler, c2)
@@ -676,13 +732,14 @@ def _estimate(pts, views, dx, dz, k, theiler, psi, parts, target_ready):
 
 
 @numba.njit(cache=True)
-def _estimate_points(pts, dx, dz, k, theiler, psi, cell_points):
+def _estimate_points(pts, dx, dz, k, theiler, psi, cell_points, count_points):
     """One estimate (nats) of ``pts`` (samples, dx + dz + dy), columns x | z | y."""
     n, d = pts.shape
     views = _views(d, n)
     for c in range(d):
         _sort_into(pts, views, c)
-    return _estimate(pts, views, dx, dz, k, theiler, psi, _parts(n, dx, dz, d - dx - dz, k, cell_points), False)
+    parts = _parts(n, dx, dz, d - dx - dz, k, cell_points, count_points)
+    return _estimate(pts, views, dx, dz, k, theiler, psi, parts, False)
 
 
 @numba.njit(cache=True)
@@ -693,7 +750,7 @@ def _entropy_points(pts, k, theiler, psi, cell_points):
     for c in range(d):
         _sort_into(pts, views, c)
     grid = _grid(n, d, _grid_columns(d, 0, 0), cell_points)
-    _build(pts, views, grid)
+    _build(pts, views, grid, 0)
     eps = np.empty(n)
     _kth_distances(pts, grid, k, theiler, eps, np.empty(k))
     total = 0.0
@@ -704,7 +761,7 @@ def _entropy_points(pts, k, theiler, psi, cell_points):
 
 @numba.njit(parallel=True, cache=True)
 def _matrix_kernel(columns, orders, slot, sources, targets, lags, history, conditions, start, k, theiler, psi,
-                   cell_points):
+                   cell_points, count_points):
     """Every lag × source × target estimate (nats).
 
     columns: (variables, samples_all) prepared series, one row per column; orders: argsorts of
@@ -716,13 +773,13 @@ def _matrix_kernel(columns, orders, slot, sources, targets, lags, history, condi
     out = np.empty((n_l, n_s, n_t))
     for job in numba.prange(n_t * n_l):
         _matrix_job(columns, orders, slot, sources, targets[job // n_l], lags[job % n_l], history, conditions,
-                    start, k, theiler, psi, cell_points, out[job % n_l, :, job // n_l])
+                    start, k, theiler, psi, cell_points, count_points, out[job % n_l, :, job // n_l])
     return out
 
 
 @numba.njit(cache=True)
 def _matrix_job(columns, orders, slot, sources, tgt, lag, history, conditions, start, k, theiler, psi,
-                cell_points, out):
+                cell_points, count_points, out):
     """out[s] = the estimate of every source for one (target, lag) of ``_matrix_kernel``."""
     n = columns.shape[1] - start
     n_c = conditions.shape[0]
@@ -730,7 +787,7 @@ def _matrix_job(columns, orders, slot, sources, tgt, lag, history, conditions, s
     d = 2 + nz
     pts = np.empty((n, d))
     views = _views(d, n)
-    parts = _parts(n, 1, nz, 1, k, cell_points)
+    parts = _parts(n, 1, nz, 1, k, cell_points, count_points)
     _fill(columns[tgt], orders[slot[tgt]], start, n, pts, views, d - 1)
     for h in range(history):
         _fill(columns[tgt], orders[slot[tgt]], start - 1 - h, n, pts, views, 1 + h)
@@ -744,7 +801,8 @@ def _matrix_job(columns, orders, slot, sources, tgt, lag, history, conditions, s
 
 
 @numba.njit(cache=True)
-def _surrogate_chunk(pts0, views0, dx, dz, shifts, perms, k, theiler, psi, cell_points, chunk, chunks, out):
+def _surrogate_chunk(pts0, views0, dx, dz, shifts, perms, k, theiler, psi, cell_points, count_points, chunk,
+                     chunks, out):
     """Estimates chunk, chunk + chunks, … of ``_surrogate_kernel`` (one thread's share)."""
     n, d = pts0.shape
     use_perms = perms.shape[0] > 0
@@ -752,7 +810,7 @@ def _surrogate_chunk(pts0, views0, dx, dz, shifts, perms, k, theiler, psi, cell_
     pts = pts0.copy()
     views = (views0[0].copy(), views0[1].copy(), views0[2].copy(), views0[3].copy(), views0[4].copy(),
              views0[5].copy())
-    parts = _parts(n, dx, dz, d - dx - dz, k, cell_points)
+    parts = _parts(n, dx, dz, d - dx - dz, k, cell_points, count_points)
     for job in range(chunk, total + 1, chunks):
         if job > 0:
             for c in range(dx):
@@ -764,7 +822,7 @@ def _surrogate_chunk(pts0, views0, dx, dz, shifts, perms, k, theiler, psi, cell_
 
 
 @numba.njit(parallel=True, cache=True)
-def _surrogate_kernel(x, zy, zviews, dz, shifts, perms, k, theiler, psi, cell_points, threads):
+def _surrogate_kernel(x, zy, zviews, dz, shifts, perms, k, theiler, psi, cell_points, count_points, threads):
     """The estimate (nats) of x against the fixed z | y columns, then of every surrogate x.
 
     x: (samples, dx); zy: (samples, dz + dy) with its views ``zviews`` (``_views_of``, built
@@ -798,7 +856,8 @@ def _surrogate_kernel(x, zy, zviews, dz, shifts, perms, k, theiler, psi, cell_po
     out = np.empty(total + 1)
     chunks = min(total + 1, max(1, threads))
     for chunk in numba.prange(chunks):
-        _surrogate_chunk(pts0, views0, dx, dz, shifts, perms, k, theiler, psi, cell_points, chunk, chunks, out)
+        _surrogate_chunk(pts0, views0, dx, dz, shifts, perms, k, theiler, psi, cell_points, count_points, chunk,
+                         chunks, out)
     return out
 
 
@@ -950,7 +1009,7 @@ def entropy(x, k: int = 3, *, theiler: int = 0, noise: float = DEFAULT_NOISE, se
         Bits.
     """
     points, _, k, theiler = _common([x], ["x"], k, 0, theiler, noise, seed, False)
-    n, d = points.shape
+    n = points.shape[0]
     return float(_entropy_points(points, k, theiler, _psi(n), CELL_POINTS) / LN2)
 
 
@@ -971,9 +1030,9 @@ def mutual_information(x, y, k: int = 3, *, lag: int = 0, theiler: int = 0, norm
     float
         Bits.
     """
-    points, (dx, dy), k, theiler = _common([x, y], ["x", "y"], k, lag, theiler, noise, seed, normalize)
+    points, (dx, _), k, theiler = _common([x, y], ["x", "y"], k, lag, theiler, noise, seed, normalize)
     n = points.shape[0]
-    return float(_estimate_points(points, dx, 0, k, theiler, _psi(n), CELL_POINTS) / LN2)
+    return float(_estimate_points(points, dx, 0, k, theiler, _psi(n), CELL_POINTS, COUNT_POINTS) / LN2)
 
 
 def conditional_mutual_information(x, y, z, k: int = 3, *, lag: int = 0, theiler: int = 0,
@@ -997,7 +1056,8 @@ def conditional_mutual_information(x, y, z, k: int = 3, *, lag: int = 0, theiler
     points, (dx, dy, dz), k, theiler = _common([x, y, z], ["x", "y", "z"], k, lag, theiler, noise, seed,
                                                normalize)
     n = points.shape[0]
-    return float(_estimate_points(_xzy(points, dx, dy), dx, dz, k, theiler, _psi(n), CELL_POINTS) / LN2)
+    return float(_estimate_points(_xzy(points, dx, dy), dx, dz, k, theiler, _psi(n), CELL_POINTS,
+                                  COUNT_POINTS) / LN2)
 
 
 def mutual_information_matrix(series, lags=(0,), k: int = 3, *, sources=None, targets=None,
@@ -1054,7 +1114,7 @@ def mutual_information_matrix(series, lags=(0,), k: int = 3, *, sources=None, ta
     orders = np.argsort(columns[used], axis=1, kind="stable")
     out = _matrix_kernel(columns, orders, slot, src.astype(np.int64), tgt.astype(np.int64),
                          lag_values.astype(np.int64), int(history), cond, start, k, theiler, _psi(n - start),
-                         CELL_POINTS)
+                         CELL_POINTS, COUNT_POINTS)
     return out / LN2
 
 
@@ -1167,7 +1227,7 @@ def surrogate_test(x, y, z=None, k: int = 3, *, lag: int = 0, surrogates: int = 
     zy = np.ascontiguousarray(points[:, dx:])
     dz = points.shape[1] - dx - dy
     out = _surrogate_kernel(np.ascontiguousarray(points[:, :dx]), zy, _views_of(zy), dz, shifts, perms, k, theiler,
-                            _psi(used), CELL_POINTS, numba.get_num_threads()) / LN2
+                            _psi(used), CELL_POINTS, COUNT_POINTS, numba.get_num_threads()) / LN2
     null = out[1:]
     return SurrogateTest(float(out[0]), null, float(_p_values(out[:1], null[:, None])[0]), method)
 
@@ -1294,7 +1354,7 @@ def conditional_scan(series, target: int, sources, conditioning=(), k: int = 3, 
     for i, group in enumerate(groups):
         x = np.ascontiguousarray(np.column_stack([window(c, lag) for c, lag in group]))
         out[:, i] = _surrogate_kernel(x, zy, zviews, dz, shifts, perms, k, theiler, psi,
-                                      CELL_POINTS, numba.get_num_threads()) / LN2
+                                      CELL_POINTS, COUNT_POINTS, numba.get_num_threads()) / LN2
     values, null = out[0], out[1:]
     p = _p_values(values, null) if surrogates else np.full(len(groups), np.nan)
     return Scan(tuple(sources), values, null, p, method, start)
