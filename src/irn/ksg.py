@@ -232,80 +232,58 @@ def _sort_into(pts, views, col):
 
 @numba.njit(cache=True, inline="always")
 def _first_not_closer(views, c, xi, e):
-    """The first sorted position p of column c with sv[p] − xi ≥ e."""
+    """The first sorted position p of column c with sv[p] − xi ≥ e: the bucket of xi + e bounds it,
+    the few values inside the bucket are counted without branching (a binary search when the
+    bucket is crowded, e.g. by ties), and a final step settles the rounding of xi + e."""
     sv, _, _, tab, tlo, tsc = views
     n = sv.shape[1]
-    p = tab[c, _bucket(xi + e, tlo[c], tsc[c], tab.shape[1] - 1)]
-    if p < n and not sv[c, p] - xi >= e:  # gallop up to the first position that is not closer
-        a = p
-        step = 1
-        b = a + 1
-        while b < n and not sv[c, b] - xi >= e:
-            a = b
-            step *= 2
-            b = a + step
-        b = min(b, n)
-        while b - a > 1:
-            m = (a + b) >> 1
+    b = _bucket(xi + e, tlo[c], tsc[c], tab.shape[1] - 1)
+    lo, hi = tab[c, b], tab[c, b + 1]
+    if hi - lo <= 4:  # a bucket holds two values on average: count them without a branch
+        p = lo
+        for q in range(4):
+            r = min(lo + q, n - 1)
+            p += (lo + q < hi) & (sv[c, r] - xi < e)
+    else:
+        while lo < hi:
+            m = (lo + hi) >> 1
             if sv[c, m] - xi >= e:
-                b = m
+                hi = m
             else:
-                a = m
-        return b
-    b = p  # gallop down while the previous position is not closer either
-    step = 1
-    a = b - 1
-    while a >= 0 and sv[c, a] - xi >= e:
-        b = a
-        step *= 2
-        a = b - step
-    a = max(a, -1)
-    while b - a > 1:
-        m = (a + b) >> 1
-        if sv[c, m] - xi >= e:
-            b = m
-        else:
-            a = m
-    return b
+                lo = m + 1
+        p = lo
+    while p > 0 and sv[c, p - 1] - xi >= e:
+        p -= 1
+    while p < n and not sv[c, p] - xi >= e:
+        p += 1
+    return p
 
 
 @numba.njit(cache=True, inline="always")
 def _first_closer(views, c, xi, e):
-    """The first sorted position p of column c with xi − sv[p] < e."""
+    """The first sorted position p of column c with xi − sv[p] < e (as ``_first_not_closer``)."""
     sv, _, _, tab, tlo, tsc = views
     n = sv.shape[1]
-    p = tab[c, _bucket(xi - e, tlo[c], tsc[c], tab.shape[1] - 1)]
-    if p < n and not xi - sv[c, p] < e:
-        a = p
-        step = 1
-        b = a + 1
-        while b < n and not xi - sv[c, b] < e:
-            a = b
-            step *= 2
-            b = a + step
-        b = min(b, n)
-        while b - a > 1:
-            m = (a + b) >> 1
+    b = _bucket(xi - e, tlo[c], tsc[c], tab.shape[1] - 1)
+    lo, hi = tab[c, b], tab[c, b + 1]
+    if hi - lo <= 4:
+        p = lo
+        for q in range(4):
+            r = min(lo + q, n - 1)
+            p += (lo + q < hi) & (xi - sv[c, r] >= e)
+    else:
+        while lo < hi:
+            m = (lo + hi) >> 1
             if xi - sv[c, m] < e:
-                b = m
+                hi = m
             else:
-                a = m
-        return b
-    b = p
-    step = 1
-    a = b - 1
-    while a >= 0 and xi - sv[c, a] < e:
-        b = a
-        step *= 2
-        a = b - step
-    a = max(a, -1)
-    while b - a > 1:
-        m = (a + b) >> 1
-        if xi - sv[c, m] < e:
-            b = m
-        else:
-            a = m
-    return b
+                lo = m + 1
+        p = lo
+    while p > 0 and xi - sv[c, p - 1] < e:
+        p -= 1
+    while p < n and not xi - sv[c, p] < e:
+        p += 1
+    return p
 
 
 @numba.njit(cache=True)
@@ -323,15 +301,15 @@ def _grid_columns(dx, dz, dy):
 @numba.njit(cache=True)
 def _grid(n, m, gcols, cell_points):
     """Buffers of a grid over m columns of an estimate's points, binned on ``gcols`` (absolute
-    column indices; none: an empty grid): (gcols, bins, start, members, cpts, bmin, bmax, cell_of)
-    with cpts (m, n) the members' values column by column."""
+    column indices; none: an empty grid): (gcols, bins, start, members, cpts, bmin, bmax, cell_of,
+    bin_of) with cpts (m, n) the members' values column by column and bin_of[r] the bin of rank r."""
     g = gcols.shape[0]
     if g == 0:
         return (gcols, 1, np.zeros(1, np.int64), np.empty(0, np.int64), np.empty((m, 0)), np.empty((0, 1)),
-                np.empty((0, 1)), np.empty(0, np.int64))
+                np.empty((0, 1)), np.empty(0, np.int64), np.empty(0, np.int64))
     bins = max(1, min(n, int((n / cell_points) ** (1.0 / g))))
     return (gcols, bins, np.zeros(bins ** g + 1, np.int64), np.empty(n, np.int64), np.empty((m, n)),
-            np.empty((g, bins)), np.empty((g, bins)), np.empty(n, np.int64))
+            np.empty((g, bins)), np.empty((g, bins)), np.empty(n, np.int64), (np.arange(n) * bins) // n)
 
 
 @numba.njit(cache=True)
@@ -342,7 +320,7 @@ def _build(pts, views, grid, lo):
     counting sort; cells in row-major order of their bins, the last grid column innermost);
     bmin/bmax: each bin's smallest and largest value."""
     sv, _, rk, _, _, _ = views
-    gcols, bins, start, members, cpts, bmin, bmax, cell_of = grid
+    gcols, bins, start, members, cpts, bmin, bmax, cell_of, bin_of = grid
     g = gcols.shape[0]
     if g == 0:
         return
@@ -354,7 +332,7 @@ def _build(pts, views, grid, lo):
     for i in range(n):
         c = 0
         for a in range(g):
-            c = c * bins + (rk[gcols[a], i] * bins) // n
+            c = c * bins + bin_of[rk[gcols[a], i]]
         cell_of[i] = c
         start[c + 1] += 1
     for c in range(cells):
@@ -410,7 +388,7 @@ def _rings(i, q, home, grid, k, theiler, best, r):
     away, Chebyshev, from its own) until the nearest bin r steps away in any grid column is no
     closer than the current k-th distance best[k − 1]. The cells of a ring that share all but the
     last grid column form one contiguous run; runs and cells already too far are skipped."""
-    gcols, bins, start, members, cpts, bmin, bmax, _ = grid
+    gcols, bins, start, members, cpts, bmin, bmax, _, _ = grid
     d = q.shape[0]
     g = gcols.shape[0]
     inner = g - 1
@@ -475,22 +453,33 @@ def _keep4(b0, b1, b2, b3, v):
 
 
 @numba.njit(cache=True, inline="always")
-def _nearest2(bx, by, who, m, q0, q1, i, theiler):
-    b0 = b1 = b2 = b3 = np.inf
-    for t in range(m):
-        v = max(abs(bx[t] - q0), abs(by[t] - q1))
-        if abs(who[t] - i) <= theiler:
+def _nearest2(cx, cy, members, a, b, q0, q1, i, theiler, b0, b1, b2, b3):
+    for t in range(a, b):
+        v = max(abs(cx[t] - q0), abs(cy[t] - q1))
+        if abs(members[t] - i) <= theiler:
             v = np.inf
         b0, b1, b2, b3 = _keep4(b0, b1, b2, b3, v)
     return b0, b1, b2, b3
 
 
 @numba.njit(cache=True, inline="always")
-def _nearest3(bx, by, bz, who, m, q0, q1, q2, i, theiler):
-    b0 = b1 = b2 = b3 = np.inf
-    for t in range(m):
-        v = max(abs(bx[t] - q0), abs(by[t] - q1), abs(bz[t] - q2))
-        if abs(who[t] - i) <= theiler:
+def _nearest3(cx, cy, cz, members, a, b, q0, q1, q2, i, theiler, b0, b1, b2, b3):
+    for t in range(a, b):
+        v = max(abs(cx[t] - q0), abs(cy[t] - q1), abs(cz[t] - q2))
+        if abs(members[t] - i) <= theiler:
+            v = np.inf
+        b0, b1, b2, b3 = _keep4(b0, b1, b2, b3, v)
+    return b0, b1, b2, b3
+
+
+@numba.njit(cache=True, inline="always")
+def _nearest(cpts, members, a, b, q, i, theiler, b0, b1, b2, b3):
+    d = q.shape[0]
+    for t in range(a, b):
+        v = abs(cpts[0, t] - q[0])
+        for c in range(1, d):
+            v = max(v, abs(cpts[c, t] - q[c]))
+        if abs(members[t] - i) <= theiler:
             v = np.inf
         b0, b1, b2, b3 = _keep4(b0, b1, b2, b3, v)
     return b0, b1, b2, b3
@@ -501,19 +490,22 @@ def _kth_distances(pts, grid, k, theiler, eps, best):
     """eps[i] = max-norm distance from sample i to its k-th neighbour (samples with
     |i − j| ≤ theiler excluded), from the joint ``grid`` (built by ``_build``).
 
-    Cell by cell: the block of cells within one bin of a cell (rings 0 and 1 of each of its
-    samples) is gathered once, column by column, and each sample of the cell takes its k
-    nearest from it in one pass (its own cell first, so the k-th distance shrinks early). The
+    Cell by cell: the cells within one bin of a cell (rings 0 and 1 of each of its samples) are
+    1, 3 or 9 contiguous runs of the grid's members; each sample of the cell takes its k nearest
+    from them in one pass (for k ≤ 4 a branchless min/max network keeps the four smallest). The
     k-th distance is final when the bins two steps away are no closer (almost always); otherwise
     ``_rings`` continues from ring 2."""
-    gcols, bins, start, members, cpts, bmin, bmax, _ = grid
+    gcols, bins, start, members, cpts, bmin, bmax, _, _ = grid
     n, d = pts.shape
     g = gcols.shape[0]
     inner = g - 1
-    block = np.empty((d, n))
-    who = np.empty(n, np.int64)
+    run_a = np.empty(9, np.int64)
+    run_b = np.empty(9, np.int64)
     q = np.empty(d)
     home = np.zeros(3, np.int64)
+    cx = cpts[0]
+    cy = cpts[1] if d > 1 else cpts[0]
+    cz = cpts[2] if d > 2 else cpts[0]
     for cell in range(bins ** g):
         s, e = start[cell], start[cell + 1]
         if s == e:
@@ -526,40 +518,28 @@ def _kth_distances(pts, grid, k, theiler, eps, best):
         hi = min(bins - 1, home[inner] + 1)
         r0 = 1 if g >= 2 else 0
         r1 = 1 if g >= 3 else 0
-        m = 0
-        for p in range(s, e):  # the cell itself first
-            who[m] = members[p]
-            for c in range(d):
-                block[c, m] = cpts[c, p]
-            m += 1
+        runs = 0
         for b0 in range(max(0, home[0] - r0), min(bins, home[0] + r0 + 1)):
             for b1 in range(max(0, home[1] - r1), min(bins, home[1] + r1 + 1)):
                 base = (b0 * bins + b1) * bins if g == 3 else (b0 * bins if g == 2 else 0)
-                for p in range(start[base + lo], start[base + hi + 1]):
-                    if p >= s and p < e:
-                        continue
-                    who[m] = members[p]
-                    for c in range(d):
-                        block[c, m] = cpts[c, p]
-                    m += 1
+                run_a[runs] = start[base + lo]
+                run_b[runs] = start[base + hi + 1]
+                runs += 1
         for p in range(s, e):
             i = members[p]
             for c in range(d):
                 q[c] = cpts[c, p]
-            if k <= 4:  # branchless: a min/max network keeps the four smallest in registers
-                if d == 2:
-                    b0, b1, b2, b3 = _nearest2(block[0], block[1], who, m, q[0], q[1], i, theiler)
-                elif d == 3:
-                    b0, b1, b2, b3 = _nearest3(block[0], block[1], block[2], who, m, q[0], q[1], q[2], i, theiler)
-                else:
-                    b0 = b1 = b2 = b3 = np.inf
-                    for t in range(m):
-                        v = abs(block[0, t] - q[0])
-                        for c in range(1, d):
-                            v = max(v, abs(block[c, t] - q[c]))
-                        if abs(who[t] - i) <= theiler:
-                            v = np.inf
-                        b0, b1, b2, b3 = _keep4(b0, b1, b2, b3, v)
+            if k <= 4:
+                b0 = b1 = b2 = b3 = np.inf
+                for r in range(runs):
+                    if d == 2:
+                        b0, b1, b2, b3 = _nearest2(cx, cy, members, run_a[r], run_b[r], q[0], q[1], i, theiler,
+                                                   b0, b1, b2, b3)
+                    elif d == 3:
+                        b0, b1, b2, b3 = _nearest3(cx, cy, cz, members, run_a[r], run_b[r], q[0], q[1], q[2], i,
+                                                   theiler, b0, b1, b2, b3)
+                    else:
+                        b0, b1, b2, b3 = _nearest(cpts, members, run_a[r], run_b[r], q, i, theiler, b0, b1, b2, b3)
                 best[0] = b0
                 if k > 1:
                     best[1] = b1
@@ -570,16 +550,8 @@ def _kth_distances(pts, grid, k, theiler, eps, best):
             else:
                 for a in range(k):
                     best[a] = np.inf
-                for t in range(m):
-                    v = abs(block[0, t] - q[0])
-                    for c in range(1, d):
-                        v = max(v, abs(block[c, t] - q[c]))
-                    if v < best[k - 1] and abs(who[t] - i) > theiler:
-                        a = k - 1
-                        while a > 0 and best[a - 1] > v:
-                            best[a] = best[a - 1]
-                            a -= 1
-                        best[a] = v
+                for r in range(runs):
+                    _offer(run_a[r], run_b[r], i, q, members, cpts, d, k, theiler, best)
             limit = best[k - 1]
             bound = np.inf
             for a in range(g):
@@ -629,7 +601,7 @@ def _count(pts, views, space, eps, theiler, out):
             out[i] = count
         return
     _, _, rk, _, _, _ = views
-    gcols, bins, start, _, cpts, bmin, bmax, _ = grid
+    gcols, bins, start, _, cpts, bmin, bmax, _, bin_of = grid
     g = gcols.shape[0]
     inner = g - 1
     q = np.empty(m)
@@ -642,17 +614,10 @@ def _count(pts, views, space, eps, theiler, out):
             continue
         for c in range(m):
             q[c] = pts[i, lo + c]
-        for a in range(g):
+        for a in range(g):  # the bins holding the strip |v − q| < e of each grid column
             qa = q[gcols[a] - lo]
-            b = (rk[gcols[a], i] * bins) // n
-            h = b
-            while b > 0 and qa - bmax[a, b - 1] < e:
-                b -= 1
-            bl[a] = b
-            b = h
-            while b < bins - 1 and bmin[a, b + 1] - qa < e:
-                b += 1
-            bh[a] = b
+            bl[a] = bin_of[_first_closer(views, gcols[a], qa, e)]
+            bh[a] = bin_of[_first_not_closer(views, gcols[a], qa, e) - 1]
         count = 0
         b1_lo = bl[1] if g == 3 else 0
         b1_hi = bh[1] if g == 3 else 0
