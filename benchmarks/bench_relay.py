@@ -1,6 +1,7 @@
 """Benchmark of the greedy relay ordering (irn.relay) against the authors' style of computing it.
 
-Run: ``python benchmarks/bench_relay.py``. Prints, measured side by side in one run:
+Run from the repository root: ``python benchmarks/bench_relay.py [--threads 1]``. Prints,
+measured side by side in one run:
 
 1. one greedy run at H=12 N=1000, H=12 N=10000, H=32 N=1000, H=64 N=1000: a straightforward
    reference (all 8 joint entropies of DESIGN §7 per candidate, each from ``np.unique`` on
@@ -9,15 +10,17 @@ Run: ``python benchmarks/bench_relay.py``. Prints, measured side by side in one 
 2. the paper workload: 720 networks x 3 concepts x 15 time steps of greedy runs (H=12,
    N=1000) with ``irn.relay.greedy_many``, one call per network.
 
-numba compile time is excluded: every kernel is called once before timing (warm-up).
+numba compile time is excluded: every kernel is called once before timing (warm-up). Times are
+CPU seconds of this process (``harness.cpu``) with every thread pool pinned to ``--threads``
+(``harness.pin``, both sides); the header prints the machine's load and which side runs first.
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from harness import cpu, header, pin
 
 from irn.relay import TIE_TOLERANCE, binarize, greedy, greedy_many
 
@@ -106,12 +109,8 @@ def network_data(rng):
 
 
 def _best_time(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    """The smallest CPU time of ``repeats`` calls."""
+    return min(cpu(function)[1] for _ in range(repeats))
 
 
 def single_runs(seed: int) -> None:
@@ -119,9 +118,9 @@ def single_runs(seed: int) -> None:
     warm = structured_data(rng, 100, 4)
     greedy(*warm)
     greedy_many(warm[0][None], warm[1][None], warm[2][None], deduplicate=False)
-    print("one greedy run (best of repeats; irn timings exclude numba compile, warmed up first)")
-    header = f"{'H':>4} {'N':>6} {'reference ms':>13} {'irn.greedy ms':>14} {'no-dedup ms':>12}"
-    print(header + f" {'ratio':>8} {'same order':>11}")
+    print("one greedy run (CPU ms, best of repeats; irn timings exclude numba compile, warmed up first)")
+    columns = f"{'H':>4} {'N':>6} {'reference ms':>13} {'irn.greedy ms':>14} {'no-dedup ms':>12}"
+    print(columns + f" {'ratio':>8} {'same order':>11}")
     for nodes, samples in CASES:
         x_in, x_out, hidden_bits = structured_data(rng, samples, nodes)
         reference_repeats = 3 if nodes <= 12 else 1
@@ -135,7 +134,7 @@ def single_runs(seed: int) -> None:
         same = np.array_equal(result.order, order) and np.allclose(result.curve, curve, atol=1e-9)
         print(
             f"{nodes:>4} {samples:>6} {1e3 * reference:>13.2f} {1e3 * fast:>14.3f} "
-            f"{1e3 * plain:>12.3f} {reference / fast:>7.0f}x {str(same):>11}"
+            f"{1e3 * plain:>12.3f} {reference / fast:>7.0f}x {same!s:>11}"
         )
 
 
@@ -147,21 +146,18 @@ def paper_workload(seed: int, networks: int) -> None:
         rng = np.random.default_rng(seed)
         total, prepare, distinct = 0.0, 0.0, []
         for _ in range(networks):
-            start = time.perf_counter()
-            concepts, outputs, hidden = network_data(rng)
-            hidden_bits = binarize(hidden)  # (steps, samples, nodes), median per step and node
-            middle = time.perf_counter()
-            batch = greedy_many(
-                concepts[None], outputs[None], hidden_bits[:, None], deduplicate=deduplicate
-            )
-            total += time.perf_counter() - middle
-            prepare += middle - start
+            (concepts, outputs, hidden), made = cpu(network_data, rng)
+            hidden_bits, binarized = cpu(binarize, hidden)  # (steps, samples, nodes), median per step and node
+            batch, seconds = cpu(greedy_many, concepts[None], outputs[None], hidden_bits[:, None],
+                                 deduplicate=deduplicate)
+            total += seconds
+            prepare += made + binarized
             distinct.append(np.unique(hidden_bits[-1] @ (1 << np.arange(NODES))).size)
         runs = networks * CONCEPTS * STEPS
         print(
             f"paper workload, deduplicate={deduplicate}: {networks} networks x {CONCEPTS} "
             f"concepts x {STEPS} steps = {runs} greedy runs (H={NODES}, N={SAMPLES}): "
-            f"greedy_many {total:.1f} s ({1e3 * total / runs:.3f} ms/run), one process; "
+            f"greedy_many {total:.1f} CPU s ({1e3 * total / runs:.3f} ms/run), one process; "
             f"data + binarize {prepare:.1f} s; distinct hidden patterns at the last step "
             f"≈ {np.mean(distinct):.0f}/{SAMPLES}; output shape {batch.order.shape}"
         )
@@ -171,7 +167,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--networks", type=int, default=NETWORKS)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    threads = pin(args.threads)
+    header("irn.relay.greedy against the 8-entropy reference", threads, ("reference", "irn.greedy", "no-dedup"))
     single_runs(args.seed)
     print()
     paper_workload(args.seed, args.networks)

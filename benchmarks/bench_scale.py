@@ -1,7 +1,7 @@
 """Benchmark of the greedy relay kernel at large H (issue 15): today's ``irn.relay`` kernel
 against the kernel it replaced, kept verbatim below, side by side in one run.
 
-Run: ``python benchmarks/bench_scale.py [--quick]``. Prints
+Run from the repository root: ``python benchmarks/bench_scale.py [--quick] [--threads 1]``. Prints
 
 1. H = 256 and H = 1024 nodes at N = 10 000 samples (targets: under 1.5 s and under 60 s on
    one core): seconds for the previous kernel and ``irn.relay.greedy``, their ratio, and whether
@@ -12,20 +12,28 @@ Run: ``python benchmarks/bench_scale.py [--quick]``. Prints
 Data: ``irn.relay.planted_relays`` (random node bits with a few planted relay nodes), the
 high-entropy case of DESIGN §14; "noisy" (every node a noisy function of X_in, many weak relays);
 and a low-entropy case (H = 12, N = 1000, structured) to show the paper's workload did not get
-slower. numba compile time is excluded (warm-up first). One
-thread: numba kernels here are serial.
+slower. numba compile time is excluded (warm-up first). Side by side, times are CPU seconds of
+this process (``harness.cpu``) with every thread pool pinned to ``--threads`` (``harness.pin``);
+the header prints the machine's load and which kernel runs first. The growth section reports
+``planted_study``'s own timings (wall-clock seconds of each greedy call, pinned the same way).
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
 
 import numpy as np
+from harness import cpu, header, pin
 from numba import njit
 
-from irn.relay import TIE_TOLERANCE, RelayEntropyWarning, greedy, planted_relays, planted_study
+from irn.relay import (
+    TIE_TOLERANCE,
+    RelayEntropyWarning,
+    greedy,
+    planted_relays,
+    planted_study,
+)
 from irn.relay.kernels import clog_table, greedy_runs
 
 # ----------------------------------------------------------------------------------------
@@ -125,8 +133,7 @@ def _greedy_rows(xy, bits, weight, total, clog, keys, zid, lut, table, values, o
                 for i in range(n):
                     keys[i] = zid[i] * 2 + bits[i, j]
                 values[j] = _conditional_mi(keys, 2 * m, xy, weight, n, total, clog, table) - full
-                if values[j] > best:
-                    best = values[j]
+                best = max(best, values[j])
         chosen = -1
         for j in range(n_nodes):
             if in_relay[j] and values[j] >= best - TIE_TOLERANCE:
@@ -214,9 +221,9 @@ def current_greedy(x_in, x_out, hidden_bits):
 
 
 def _timed(function):
-    start = time.perf_counter()
-    result = function()
-    return time.perf_counter() - start, result
+    """(CPU seconds, result) of one call."""
+    result, seconds = cpu(function)
+    return seconds, result
 
 
 def _structured(rng, samples: int, nodes: int):
@@ -245,7 +252,7 @@ def side_by_side(cases, seed: int) -> None:
     previous_greedy(warm.x_in, warm.x_out, warm.hidden_bits)
     current_greedy(warm.x_in, warm.x_out, warm.hidden_bits)
     greedy(warm.x_in, warm.x_out, warm.hidden_bits)
-    print("one greedy run: previous kernel vs today's kernel (seconds, one core; best of repeats);")
+    print("one greedy run: previous kernel vs today's kernel (CPU seconds; best of repeats);")
     print("'irn.greedy' adds input checks and the guard; 'same order' compares with the previous kernel")
     print(f"{'data':>10} {'H':>5} {'N':>6} {'previous s':>11} {'today s':>9} {'ratio':>7} "
           f"{'irn.greedy s':>13} {'same order':>11}")
@@ -264,13 +271,14 @@ def side_by_side(cases, seed: int) -> None:
         result = greedy(x_in, x_out, bits)
         same = np.array_equal(order, result.order) and np.allclose(curve, result.curve, atol=1e-9)
         print(f"{kind:>10} {nodes:>5} {samples:>6} {before:>11.5f} {after:>9.5f} "
-              f"{before / after:>6.1f}x {public:>13.5f} {str(same):>11}", flush=True)
+              f"{before / after:>6.1f}x {public:>13.5f} {same!s:>11}", flush=True)
 
 
 def growth(seed: int, nodes_list, samples_list) -> None:
     """Growth with H and N of ``irn.relay.greedy``, timed by the library's planted-relay study
     (``irn.relay.planted_study``, the one chapter 12 draws), with the share of planted relays found."""
-    print("\ngrowth of irn.relay.greedy on planted data (irn.relay.planted_study: seconds, relays recovered)")
+    print("\ngrowth of irn.relay.greedy on planted data (irn.relay.planted_study: its wall-clock seconds per run, "
+          "relays recovered)")
     for nodes, samples in [(list(nodes_list), [10_000]), ([256], list(samples_list))]:
         study = planted_study(nodes, samples, seeds=1, methods=["plug-in"], seed=seed)
         for row in study.runs.to_dict("records"):
@@ -282,7 +290,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="skip H = 1024 (the previous kernel takes minutes)")
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    threads = pin(args.threads)
+    header("irn.relay greedy kernel at large H: today's against the previous (issue 15)", threads,
+           ("previous kernel", "today's kernel", "irn.relay.greedy"))
     warnings.simplefilter("ignore", RelayEntropyWarning)  # these data are high-entropy on purpose
     cases = [("structured", 12, 1000), ("planted", 12, 1000), ("planted", 64, 10_000),
              ("planted", 256, 10_000), ("noisy", 256, 10_000)]

@@ -4,16 +4,19 @@ Same work on both sides: one epoch = one Adam step on a batch of 512 memory/bloc
 (training delay random 1…5, 15 steps). Baseline: one ``nn.RNN/GRU/LSTM`` + ``nn.Linear`` per
 network, as in the paper's protocol. irn: ``replicates`` networks stacked in one module, each
 running the distinct sequences of the batch weighted by their counts (``irn.train``'s epoch).
-Run by hand: ``.venv/bin/python benchmarks/bench_training.py``.
+Run from the repository root: ``.venv/bin/python benchmarks/bench_training.py [--threads 1]``.
+Times are CPU seconds of this process (``harness.cpu``) with torch's, numba's and the BLAS thread
+pools pinned to ``--threads`` on both sides (``harness.pin``); the header prints the machine's
+load and which side runs first (per arch × task: the torch module, then the stack).
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import torch
+from harness import cpu, header, pin
 from torch import nn
 
 from irn import tasks
@@ -37,10 +40,12 @@ def torch_epoch_seconds(arch, task, epochs):
         opt.step()
 
     epoch()
-    t0 = time.perf_counter()
-    for _ in range(epochs):
-        epoch()
-    return (time.perf_counter() - t0) / epochs
+    return cpu(_repeat, epoch, epochs)[1] / epochs
+
+
+def _repeat(function, times):
+    for _ in range(times):
+        function()
 
 
 def stacked_epoch_seconds(arch, task, replicates, epochs):
@@ -58,21 +63,19 @@ def stacked_epoch_seconds(arch, task, replicates, epochs):
         opt.step()
 
     epoch()
-    t0 = time.perf_counter()
-    for _ in range(epochs):
-        epoch()
-    return (time.perf_counter() - t0) / epochs / replicates
+    return cpu(_repeat, epoch, epochs)[1] / epochs / replicates
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--replicates", type=int, default=120, help="networks per stack (paper: 6 delay regimes × 20)")
     ap.add_argument("--epochs", type=int, default=30)
-    ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    print(f"per network-epoch (512 sequences, delay random 1…5), {args.threads} thread(s), "
-          f"stack of {args.replicates}")
+    threads = pin(args.threads)
+    header("training throughput: irn's stacked replicates against torch modules one at a time", threads,
+           ("torch module", "irn stack"))
+    print(f"per network-epoch (512 sequences, delay random 1…5, CPU ms), stack of {args.replicates}")
     print(f"{'arch':5} {'task':7} {'torch module (ms)':>18} {'irn stacked (ms)':>17} {'ratio':>7}")
     total_base = total_mine = 0.0
     for task in tasks.TASKS:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 import time
 
 ENV_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -27,6 +28,8 @@ def pin(threads: int = 1) -> int:
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
     for name in ENV_THREADS:
+        if name == "NUMBA_NUM_THREADS" and "numba" in sys.modules:
+            continue  # numba read it at import; changing it now breaks every later compilation
         os.environ[name] = str(threads)
     from threadpoolctl import threadpool_limits
 
