@@ -86,9 +86,13 @@ __all__ = [
     "driven_chain",
     "planted_layers",
     "known_network",
+    "graded_copies",
     "edge_recovery",
     "EdgeRecovery",
+    "positive_controls",
+    "Controls",
     "hidden_io_information",
+    "io_correlation",
     "sequence_flow",
     "path_nodes",
 ]
@@ -869,8 +873,8 @@ class ReplicateFlow:
     edges: ``flow_significance`` rows with a replicate column; levels: replicate, neuron, role,
     level (trophic level in the flow graph of significant edges; NaN for a neuron without edges);
     graphs: one row per replicate — edges (significant, after dropping edges into inputs when
-    chosen), incoherence, groups, silhouette, layers_p (``level_clustering``); choices: the
-    ``Choices`` used.
+    chosen), incoherence, null_incoherence (median over the layer test's rewirings), groups,
+    silhouette, layers_p (``level_clustering``); choices: the ``Choices`` used.
     """
 
     edges: pd.DataFrame
@@ -914,6 +918,7 @@ def replicate_flow(activity, roles, choices: Choices | None = None, *, seed: int
         levels.append(pd.DataFrame({"replicate": r, "neuron": np.arange(len(roles)), "role": roles,
                                     "level": trophic.levels}))
         graphs.append({"replicate": r, "edges": int((weights > 0).sum()), "incoherence": trophic.incoherence,
+                       "null_incoherence": float(np.median(layers.null)) if len(layers.null) else np.nan,
                        "groups": layers.groups, "silhouette": layers.silhouette, "layers_p": layers.p_value})
     return ReplicateFlow(pd.concat(edges, ignore_index=True), pd.concat(levels, ignore_index=True),
                          pd.DataFrame(graphs), choices)
@@ -1203,6 +1208,28 @@ def known_network(units: int = 8, samples: int = 1000, *, inputs_per_unit: int =
     return Simulated(activity, roles, connections, np.concatenate([[0], np.full(units, -1)]))
 
 
+def graded_copies(units: int = 8, samples: int = 1000, *, autocorrelation: float = 0.6, seed: int = 0) -> Simulated:
+    """A planted case of the source's bottleneck finding: hidden units that are copies of the input
+    with graded noise (standard deviations spread over 0.2 … 3), and an output that is a noisy tanh of
+    the input. A unit that knows more about the input knows more about the output too: across the
+    hidden units, I(h; input) and I(h; output) rise together. No connections are returned (all False).
+
+    Returns
+    -------
+    Simulated, activity shape (samples, units + 2): input, the units, output
+    """
+    params.require(units, "units", params.integer(low=3))
+    _check_simulation(samples, 0.3, autocorrelation, 0.0, seed)
+    rng = np.random.default_rng([seed, 3])
+    x = _input_series(samples, autocorrelation, rng)
+    spread = np.geomspace(0.2, 3.0, units)[rng.permutation(units)]
+    hidden = x[:, None] + spread[None, :] * rng.normal(size=(samples, units))
+    y = np.tanh(x) + 0.3 * rng.normal(size=samples)
+    roles = np.array(["input"] + ["hidden"] * units + ["output"])
+    n = units + 2
+    return Simulated(np.column_stack([x, hidden, y]), roles, np.zeros((n, n), dtype=bool), np.full(n, -1))
+
+
 @dataclass(frozen=True)
 class EdgeRecovery:
     """Significant edges against the true connections.
@@ -1250,6 +1277,82 @@ def edge_recovery(table: pd.DataFrame, connections, *, exogenous=None) -> EdgeRe
     return EdgeRecovery(tp, fp, fn, float(precision), float(recall))
 
 
+@dataclass(frozen=True)
+class Controls:
+    """The flow analysis on networks whose answer is known (the positive controls).
+
+    table: one row per network × measure — network, measure, true_edges, found (significant
+    edges, edges into the input left out), precision, recall, direction (Spearman ρ of each neuron's
+    level against its planted layer or chain position; NaN for the network without layers),
+    layers_p (the layer test, ``level_clustering``), groups; edges: network, measure, source, target,
+    outcome ("true edge found", "true edge missed", "spurious edge", "no edge"); levels: network,
+    measure, neuron, role, layer, level.
+    """
+
+    table: pd.DataFrame
+    edges: pd.DataFrame
+    levels: pd.DataFrame
+
+
+CONTROL_NAMES = ("driven chain", "planted layers", "known recurrent weights")
+
+
+def positive_controls(samples: int = 600, choices: Choices | None = None, measures=("transfer", "multivariate"),
+                      *, seed: int = 0) -> Controls:
+    """Run the flow analysis on a driven chain of 6 tanh units (``driven_chain``), a network built in
+    layers (``planted_layers``, 3 + 3 units and an output) and a recurrent network with known sparse
+    weights (``known_network``, 8 units), each with ``samples`` steps, under ``choices`` (default
+    ``Choices()``) for every measure of ``measures``.
+
+    Returns
+    -------
+    Controls
+    """
+    choices = choices or Choices()
+    params.require(samples, "samples", params.integer(low=50))
+    params.require(list(measures), "measures", params.list_of(MEASURES))
+    params.require(seed, "seed", params.SEED)
+    networks = dict(zip(CONTROL_NAMES, (driven_chain(6, samples, seed=seed), planted_layers((3, 3), samples, seed=seed),
+                                        known_network(8, samples, seed=seed))))
+    rows, edges, levels = [], [], []
+    for name, sim in networks.items():
+        for measure in measures:
+            run = replace(choices, measure=measure)
+            table = flow_significance(sim.activity, measure, list(run.lags), run.k, roles=sim.roles, conditions=[0],
+                                      history=run.history, condition_time=run.input_time, surrogates=run.surrogates,
+                                      null=run.null, correction=run.correction, alpha=run.alpha, theiler=run.theiler,
+                                      seed=seed)
+            exogenous = None if run.into_inputs else [0]
+            weights = flow_graph(table, len(sim.roles), exogenous=exogenous)
+            found = edge_recovery(table, sim.connections, exogenous=[0])
+            level = trophic_levels(weights).levels
+            layered = sim.layers >= 0
+            ok = layered & np.isfinite(level)
+            direction = float(sps.spearmanr(sim.layers[ok], level[ok])[0]) if ok.sum() > 2 and \
+                np.ptp(sim.layers[ok]) > 0 and np.ptp(level[ok]) > 0 else float("nan")
+            if not (sim.layers[1:] >= 0).any():
+                direction = float("nan")
+            layers = level_clustering(weights, permutations=run.permutations, seed=seed)
+            rows.append((name, measure, int(sim.connections[:, 1:].sum()), found.true_positives + found.false_positives,
+                         found.precision, found.recall, direction, layers.p_value, layers.groups))
+            significant = np.zeros_like(sim.connections)
+            hits = table[table["significant"]]
+            significant[hits["source"].to_numpy(), hits["target"].to_numpy()] = True
+            for s in range(len(sim.roles)):
+                for u in range(1, len(sim.roles)):
+                    if s != u:
+                        truth, got = sim.connections[s, u], significant[s, u]
+                        outcome = ("true edge found" if truth and got else "true edge missed" if truth else
+                                   "spurious edge" if got else "no edge")
+                        edges.append((name, measure, s, u, outcome))
+            levels.append(pd.DataFrame({"network": name, "measure": measure, "neuron": np.arange(len(sim.roles)),
+                                        "role": sim.roles, "layer": sim.layers, "level": level}))
+    table = pd.DataFrame(rows, columns=["network", "measure", "true_edges", "found", "precision", "recall",
+                                        "direction", "layers_p", "groups"])
+    return Controls(table, pd.DataFrame(edges, columns=["network", "measure", "source", "target", "outcome"]),
+                    pd.concat(levels, ignore_index=True))
+
+
 # -- the source's per-neuron measures ------------------------------------------------------------------
 def hidden_io_information(activity, roles, k: int = 3, *, noise: float = ksg.DEFAULT_NOISE,
                           seed: int = 0) -> pd.DataFrame:
@@ -1279,6 +1382,30 @@ def hidden_io_information(activity, roles, k: int = 3, *, noise: float = ksg.DEF
     m = ksg.mutual_information_matrix(activity, [0], k, sources=hidden, targets=[x, y], noise=noise, seed=seed)[0]
     entropy = [ksg.entropy(activity[:, h], k, noise=noise, seed=seed) for h in hidden]
     return pd.DataFrame({"neuron": hidden, "entropy": entropy, "i_input": m[:, 0], "i_output": m[:, 1]})
+
+
+def io_correlation(table: pd.DataFrame, by=()) -> pd.DataFrame:
+    """Spearman's rank correlation of I(h; input) with I(h; output) across hidden neurons.
+
+    Parameters
+    ----------
+    table : ``hidden_io_information`` rows, with the ``by`` columns telling networks apart (none:
+        the whole table is one network)
+
+    Returns
+    -------
+    DataFrame with ``by`` + neurons, rho, p_value (two-sided; NaN with fewer than 3 neurons or a
+    constant column).
+    """
+    needed = {*by, "i_input", "i_output"}
+    if not isinstance(table, pd.DataFrame) or not needed <= set(table.columns):
+        raise ValueError(f"table must be hidden_io_information output with columns {sorted(needed)}")
+    rows = []
+    for key, g in table.groupby(list(by), sort=False) if by else [((), table)]:
+        ok = len(g) >= 3 and np.ptp(g["i_input"]) > 0 and np.ptp(g["i_output"]) > 0
+        rho, p = sps.spearmanr(g["i_input"], g["i_output"]) if ok else (np.nan, np.nan)
+        rows.append((*(key if isinstance(key, tuple) else (key,)), len(g), float(rho), float(p)))
+    return pd.DataFrame(rows, columns=[*by, "neurons", "rho", "p_value"])
 
 
 # -- sequences and paths ---------------------------------------------------------------------------------

@@ -63,6 +63,7 @@ __all__ = [
     "rmse",
     "baseline_errors",
     "select_order",
+    "ar_forecast",
     "diebold_mariano",
     "compare_with_baseline",
     "Comparison",
@@ -241,6 +242,14 @@ def baseline_errors(split: Split, order: int = 24) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["model", "part", "rmse"])
     frame["rmse_units"] = frame["rmse"] * split.std
     return frame
+
+
+def ar_forecast(split: Split, order: int, series) -> np.ndarray:
+    """The autoregression of ``order`` fitted on the training part, run along ``series`` (samples,):
+    returns the forecasts of series[order:] (each made from the ``order`` values before it)."""
+    order = _check_order(order, split)
+    series = params.array(series, "series", ndim=1, min_samples=order + 1)
+    return _ar_forecast(series, _fit_ar(split.train, order), order)
 
 
 def select_order(split: Split, max_order: int = 30) -> int:
