@@ -57,8 +57,11 @@ from scipy.spatial.distance import cdist
 
 from irn import info, params
 
-__all__ = ["Binning", "KDE", "KSG", "LIMITS", "estimators", "information_plane", "compression", "compression_trend",
-           "dpi_violations", "snr_floor", "compression_control", "CompressionControl", "gaussian_mixture_entropy"]
+__all__ = ["Binning", "KDE", "KSG", "LIMITS", "NETWORKS", "estimators", "information_plane", "compression",
+           "compression_trend", "dpi_violations", "snr_floor", "diffusion_epochs", "record_runs", "scores",
+           "runs_plane", "neuron_entropy_over_training", "learning_correlation", "snr_references",
+           "coincidence_test", "Coincidence", "nonlinearity_test", "compression_control", "CompressionControl",
+           "gaussian_mixture_entropy"]
 
 LN2 = math.log(2.0)
 
@@ -357,8 +360,9 @@ class CompressionControl:
     """The positive control of compression: a tanh network known to compress under binning.
 
     record: its ``irn.recorder.TrainingRecord``; plane: ``information_plane`` rows (estimator,
-    epoch, replicate, i_xt, i_ty) of the binning estimator; trend: ``compression_trend`` per
-    replicate; accuracy: (replicates,) final training accuracy; batches: minibatches per epoch.
+    epoch, replicate, i_xt, i_ty) of the binning estimator with the probe accuracy of each
+    snapshot (accuracy); trend: ``compression_trend`` per replicate; accuracy: (replicates,) final
+    training accuracy; batches: minibatches per epoch; label: (patterns,) the ±1 label.
     """
 
     record: object
@@ -366,6 +370,7 @@ class CompressionControl:
     trend: pd.DataFrame
     accuracy: np.ndarray
     batches: int
+    label: np.ndarray
 
 
 def compression_control(bits: int = 10, hidden: int = 3, replicates: int = 5, *, epochs: int = 150,
@@ -406,5 +411,252 @@ def compression_control(bits: int = 10, hidden: int = 3, replicates: int = 5, *,
     frame = information_plane(record.hidden, np.arange(len(patterns)), (label > 0).astype(int),
                               [Binning(bins, (-1.0, 1.0))],
                               epochs=record.epochs)
-    accuracy = ((record.output[-1, :, :, 0] > 0) == (label > 0)).mean(axis=1)
-    return CompressionControl(record, frame, compression_trend(frame), accuracy, int(np.ceil(len(patterns) / batch)))
+    correct = ((record.output[:, :, :, 0] > 0) == (label > 0)).mean(axis=2)  # (snapshots, replicates)
+    frame["accuracy"] = correct[np.searchsorted(record.epochs, frame["epoch"]), frame["replicate"]]
+    return CompressionControl(record, frame, compression_trend(frame), correct[-1], int(np.ceil(len(patterns) / batch)),
+                              label)
+
+
+#: The networks of the information-plane chapter: name → (arch, nonlinearity of the recurrent layer).
+NETWORKS = {"rnn-tanh": ("rnn", "tanh"), "rnn-relu": ("rnn", "relu"), "gru": ("gru", "tanh"), "lstm": ("lstm", "tanh")}
+
+
+def record_runs(networks, inputs, targets, answer_step, probe, probe_step, *, replicates: int = 5, hidden: int = 12,
+                epochs: int = 200, lr: float = 0.005, batch: int | None = None, snapshots: int = 20,
+                full_batch: bool = True, readout: str = "tanh", seed: int = 0) -> dict:
+    """Train every network of ``networks`` (names of ``NETWORKS``) while a recorder watches, with
+    minibatches of ``batch`` and, with ``full_batch``, again from the same initial weights with one
+    step per epoch on all samples (the control without gradient noise).
+
+    Parameters
+    ----------
+    inputs : (samples, steps, n_inputs); targets and answer_step as for ``irn.train.fit`` (targets
+        (samples, K) with an answer step, or (samples, steps, K) with ``answer_step=None``)
+    probe, probe_step : the probe set and the step whose hidden state is recorded
+    snapshots : probe snapshots spaced evenly on a log scale of epochs (plus the untrained state)
+    readout : "tanh" (classification, the memory task) or "linear" (forecasting)
+
+    Returns
+    -------
+    dict (network, training) → ``irn.recorder.TrainingRecord``; training is "minibatch" or "full batch".
+    Replicate r of network i starts from the seeds of ``numpy.random.SeedSequence([seed, i])``.
+    """
+    import torch
+
+    from irn.models import Stacked
+    from irn.recorder import record_fit
+
+    params.require(list(networks), "networks", params.list_of(tuple(NETWORKS)))
+    for name, value, low in (("replicates", replicates, 1), ("hidden", hidden, 1), ("epochs", epochs, 2),
+                             ("snapshots", snapshots, 2), ("seed", seed, 0)):
+        params.require(value, name, params.integer(low=low))
+    params.require(batch, "batch", params.optional(params.integer(low=1)))
+    params.require(full_batch, "full_batch", params.boolean())
+    params.require(readout, "readout", params.one_of(("tanh", "linear")))
+    inputs = torch.as_tensor(np.asarray(inputs), dtype=torch.float32)
+    targets = torch.as_tensor(np.asarray(targets), dtype=torch.float32)
+    at = np.unique(np.geomspace(1, epochs, snapshots).astype(int))
+    runs = {}
+    for i, name in enumerate(networks):
+        arch, nonlinearity = NETWORKS[name]
+        seeds = (np.random.SeedSequence([seed, i]).generate_state(replicates) & 0x7FFFFFFF).tolist()
+        for training, size in (("minibatch", batch), ("full batch", None))[:2 if full_batch else 1]:
+            model = Stacked(arch, replicates, inputs.shape[2], hidden, seeds=seeds, n_outputs=targets.shape[-1],
+                            readout=readout, **({"nonlinearity": nonlinearity} if arch == "rnn" else {}))
+            runs[name, training] = record_fit(model, inputs, targets, answer_step, probe=probe, probe_step=probe_step,
+                                              record_epochs=at, epochs=epochs, lr=lr, batch=size, seed=seed,
+                                              progress=False)
+    return runs
+
+
+def scores(runs: dict, y, kind: str = "sign") -> pd.DataFrame:
+    """How well each snapshot of every run does on the probe: network, training, epoch, replicate,
+    accuracy. kind "sign": the share of output signs matching y (samples, K) ±1; "mse": minus the
+    mean squared error against y (samples,) or (samples, K) (a continuous task has no accuracy)."""
+    params.require(kind, "kind", params.one_of(("sign", "mse")))
+    y = params.array(y, "y")
+    rows = []
+    for (name, training), rec in runs.items():
+        output = rec.output  # (epochs, replicates, samples, K)
+        target = y.reshape(output.shape[2], -1)
+        value = ((output > 0) == (target > 0)).mean(axis=(2, 3)) if kind == "sign" else \
+            -((output - target) ** 2).mean(axis=(2, 3))
+        rows.append(pd.DataFrame({"network": name, "training": training, "epoch": np.repeat(rec.epochs, output.shape[1]),
+                                  "replicate": np.tile(np.arange(output.shape[1]), len(rec.epochs)),
+                                  "accuracy": value.ravel()}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def runs_plane(runs: dict, x, y, bins=(30,), kde_noise=(0.1,), ksg_k: int | None = 3, *,
+               ksg_for=("minibatch",)) -> pd.DataFrame:
+    """Every estimator on every snapshot of every run: binning over (−1, 1) for tanh-bounded units
+    and over the run's range for ReLU units, the KDE bound, and KSG on the runs whose training is in
+    ``ksg_for`` (it is the slowest). Returns ``information_plane``'s columns + network, training."""
+    frames = []
+    for (name, training), rec in runs.items():
+        bounded = NETWORKS.get(name, ("rnn", "tanh"))[1] == "tanh"
+        chosen = estimators(bins, kde_noise, ksg_k if training in ksg_for else None,
+                            limits=(-1.0, 1.0) if bounded else "record")
+        frames.append(information_plane(rec.hidden, x, y, chosen, epochs=rec.epochs).assign(network=name,
+                                                                                          training=training))
+    return pd.concat(frames, ignore_index=True)
+
+
+def diffusion_epochs(gradients: pd.DataFrame, batches: int, factor: float = 2.0, *, window: int = 5,
+                     by=("network", "replicate", "matrix")) -> pd.DataFrame:
+    """The drift → diffusion transition measured against the pure-noise floor.
+
+    Per trajectory: the floor 1/√(B − 1) of ``batches`` minibatches, the first epoch where the SNR
+    (running median over ``window`` epochs) falls within ``factor`` × the floor (NaN when never),
+    the SNR at the start and the end (medians of the first and last ``window`` epochs), and
+    Spearman's ρ of the SNR against the epoch with its p-value.
+
+    Returns ``by`` + floor, band (factor × floor), diffusion_epoch, start_snr, end_snr, rho, p_value.
+    """
+    missing = [c for c in (*by, "epoch", "snr") if c not in gradients]
+    if missing:
+        raise ValueError(f"gradients must have columns {[*by, 'epoch', 'snr']}; it lacks {missing}")
+    floor = snr_floor(batches)
+    params.require(factor, "factor", params.number(1, closed=True))
+    params.require(window, "window", params.integer(low=1))
+    rows = []
+    for key, g in gradients.sort_values("epoch").groupby(list(by), sort=False):
+        snr = g.snr.to_numpy()
+        smooth = pd.Series(snr).rolling(window, min_periods=1).median().to_numpy()
+        inside = np.flatnonzero(smooth <= factor * floor)
+        ok = np.isfinite(snr)
+        rho, p = sps.spearmanr(g.epoch[ok], snr[ok]) if ok.sum() > 2 and np.ptp(snr[ok]) > 0 else (np.nan, np.nan)
+        rows.append((*(key if isinstance(key, tuple) else (key,)), floor, factor * floor,
+                     float(g.epoch.iloc[inside[0]]) if len(inside) else np.nan,
+                     float(np.nanmedian(snr[:window])), float(np.nanmedian(snr[-window:])), float(rho), float(p)))
+    return pd.DataFrame(rows, columns=[*by, "floor", "band", "diffusion_epoch", "start_snr", "end_snr", "rho",
+                                       "p_value"])
+
+
+def neuron_entropy_over_training(runs: dict, inputs=None, k: int = 3, *, seed: int = 0) -> pd.DataFrame:
+    """The entropy of every neuron of the probe, by role, at every snapshot (the source measures
+    each neuron's entropy; here over training): Kozachenko–Leonenko (``irn.ksg``), bits.
+
+    runs: ``record_runs`` output; inputs: (samples,) the input neuron's value at the probe step (its
+    entropy is the same at every epoch), or None. Returns network, training, epoch, replicate, role,
+    neuron, entropy (hidden neurons, then each output unit, then the input).
+    """
+    from irn import ksg
+
+    rows = []
+    input_entropy = None if inputs is None else ksg.entropy(params.array(inputs, "inputs", ndim=1), k, seed=seed)
+    for (name, training), rec in runs.items():
+        for e, epoch in enumerate(rec.epochs):
+            for r in range(rec.hidden.shape[1]):
+                for role, values in (("hidden", rec.hidden[e, r]), ("output", rec.output[e, r])):
+                    for j in range(values.shape[1]):
+                        rows.append((name, training, int(epoch), r, role, j,
+                                     ksg.entropy(values[:, j], k, seed=seed)))
+                if input_entropy is not None:
+                    rows.append((name, training, int(epoch), r, "input", 0, input_entropy))
+    return pd.DataFrame(rows, columns=["network", "training", "epoch", "replicate", "role", "neuron", "entropy"])
+
+
+def learning_correlation(plane: pd.DataFrame, column: str = "i_ty",
+                         by=("network", "estimator", "replicate")) -> pd.DataFrame:
+    """Does an information quantity indicate learning? Spearman's ρ of ``column`` against the probe
+    accuracy over the snapshots of each trajectory.
+
+    Returns ``by`` + rho, p_value (NaN ρ and p = 1 when either is constant)."""
+    missing = [c for c in (*by, column, "accuracy") if c not in plane]
+    if missing:
+        raise ValueError(f"plane must have columns {[*by, column, 'accuracy']}; it lacks {missing}")
+    rows = []
+    for key, g in plane.groupby(list(by), sort=False):
+        if g[column].nunique() < 2 or g["accuracy"].nunique() < 2:
+            rho, p = np.nan, 1.0
+        else:
+            rho, p = sps.spearmanr(g[column], g["accuracy"])
+        rows.append((*(key if isinstance(key, tuple) else (key,)), float(rho), float(p)))
+    return pd.DataFrame(rows, columns=[*by, "rho", "p_value"])
+
+
+def snr_references(panels, batches: int, factor: float = 2.0, panel: str = "network") -> pd.DataFrame:
+    """The horizontal lines an SNR chart needs, per panel: SNR = 1, the pure-noise floor 1/√(B − 1)
+    and the diffusion band ``factor`` × floor. Returns ``panel``, reference, value."""
+    floor = snr_floor(batches)
+    params.require(factor, "factor", params.number(low=1))
+    lines = (("SNR = 1", 1.0), ("pure-noise floor 1/√(B − 1)", floor), (f"diffusion band ({factor:g} × floor)",
+                                                                        factor * floor))
+    return pd.DataFrame([(p, name, value) for p in panels for name, value in lines],
+                        columns=[panel, "reference", "value"])
+
+
+@dataclass(frozen=True)
+class Coincidence:
+    """Do diffusion and compression start together more often than chance pairings give?
+
+    pairs: trajectories where both happen; observed: how many start within ``factor`` of each other;
+    expected: the mean over random re-pairings (diffusion epochs permuted within each estimator);
+    p_value: (1 + #re-pairings ≥ observed) / (1 + permutations); p_fewer: the same for ≤;
+    interval: 95 % bootstrap interval (over pairs) of observed − expected; reachable: enough pairs
+    (5) for the permutation test to mean something.
+    """
+
+    pairs: int
+    observed: int
+    expected: float
+    p_value: float
+    p_fewer: float
+    interval: tuple
+    reachable: bool
+
+
+def coincidence_test(pairs: pd.DataFrame, factor: float = 2.0, permutations: int = 999, *, seed: int = 0,
+                     within: str = "estimator") -> Coincidence:
+    """Count pairs whose diffusion epoch and I(X;T) peak lie within ``factor`` of each other, against
+    random re-pairings of the diffusion epochs among the pairs of the same ``within`` group.
+
+    pairs: columns diffusion_epoch, peak_epoch and ``within`` (one row per trajectory with both).
+    """
+    missing = [c for c in ("diffusion_epoch", "peak_epoch", within) if c not in pairs]
+    if missing:
+        raise ValueError(f"pairs must have columns diffusion_epoch, peak_epoch, {within}; it lacks {missing}")
+    params.require(factor, "factor", params.number(low=1))
+    params.require(permutations, "permutations", params.integer(low=1))
+    params.require(seed, "seed", params.SEED)
+    d = np.log2(np.maximum(pairs["diffusion_epoch"].to_numpy(float), 1))
+    peak = np.log2(np.maximum(pairs["peak_epoch"].to_numpy(float), 1))
+    groups = [np.flatnonzero((pairs[within] == g).to_numpy()) for g in pairs[within].unique()]
+    limit = np.log2(factor)
+
+    def count(diffusion):
+        return int((np.abs(diffusion - peak) <= limit).sum())
+
+    observed = count(d)
+    rng = np.random.default_rng(seed)
+    null = []
+    for _ in range(permutations):
+        shuffled = d.copy()
+        for members in groups:
+            shuffled[members] = d[rng.permutation(members)]
+        null.append(count(shuffled))
+    null = np.asarray(null)
+    hits = (np.abs(d - peak) <= limit).astype(float)
+    boot = [hits[rng.integers(len(hits), size=len(hits))].sum() - null.mean() for _ in range(999)] if len(hits) else [0]
+    return Coincidence(len(pairs), observed, float(null.mean()), float((1 + (null >= observed).sum()) / (1 + permutations)),
+                       float((1 + (null <= observed).sum()) / (1 + permutations)),
+                       (float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))), len(pairs) >= 5)
+
+
+def nonlinearity_test(trend: pd.DataFrame, first: str = "rnn-tanh", second: str = "rnn-relu") -> pd.DataFrame:
+    """Per estimator: the late I(X;T) trends (Spearman ρ of ``compression_trend``) of ``first``'s
+    seeds against ``second``'s, Mann–Whitney U. Returns estimator, difference (mean ρ first − second;
+    negative: ``first`` compresses more), p_value, n (seeds of both)."""
+    from irn.stats import independent_test
+
+    missing = [c for c in ("network", "estimator", "rho") if c not in trend]
+    if missing:
+        raise ValueError(f"trend must have columns network, estimator, rho; it lacks {missing}")
+    rows = []
+    for estimator, g in trend.groupby("estimator", sort=False):
+        a, b = g.loc[g.network == first, "rho"].dropna(), g.loc[g.network == second, "rho"].dropna()
+        if len(a) and len(b):
+            test = independent_test(a.to_numpy(), b.to_numpy())
+            rows.append((estimator, test.difference, test.p_value, test.n))
+    return pd.DataFrame(rows, columns=["estimator", "difference", "p_value", "n"])
