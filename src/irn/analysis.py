@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from irn import relay, tasks
-from irn.models import Stacked, check_choice
+from irn import params, relay, tasks
+from irn.models import Stacked, check_choice, check_inputs
 from irn.train import Trained
 
 RELAY_STEP = tasks.INPUT_STEPS  # 0-based: the first step after all information was presented
@@ -177,10 +177,10 @@ def probe(model: Stacked, inputs, targets, answer_step, concepts=None, decision:
     for exactly one k); "auto" (default): "argmax" for class labels, "sign" for a concept matrix.
     """
     check_choice(decision, "decision", DECISIONS)
-    inputs = torch.as_tensor(inputs, dtype=torch.float32)
-    targets = np.asarray(targets.numpy() if isinstance(targets, torch.Tensor) else targets)
-    if inputs.dim() != 3 or inputs.shape[-1] != model.n_inputs:
-        raise ValueError(f"inputs must be (samples, steps, {model.n_inputs}), got {tuple(inputs.shape)}")
+    if not isinstance(model, Stacked):
+        raise ValueError(f"model must be an irn.models.Stacked, got {type(model).__name__}")
+    inputs = check_inputs(inputs, model.n_inputs)
+    targets = params.array(targets, "targets", ndim=(1, 2), kind="any")
     if targets.ndim not in (1, 2) or len(targets) != len(inputs):
         raise ValueError("targets must be (samples,) class labels or a (samples, concepts) concept matrix "
                          f"for the {len(inputs)} samples of inputs, got shape {targets.shape}")

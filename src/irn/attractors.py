@@ -44,8 +44,8 @@ import torch
 
 from irn import params
 from irn.models import Stacked
+from irn.optim import StackedAdam
 from irn.params import check_count
-from irn.train import StackedAdam
 
 KINDS = ("fixed", "slow")
 
@@ -72,34 +72,6 @@ def state_names(model: Stacked) -> list[str]:
     return names + [f"c{j}" for j in range(model.hidden)] if model.arch == "lstm" else names
 
 
-def _params(model: Stacked, dtype) -> dict:
-    p = {k: getattr(model, k).detach().to(dtype) for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
-    p["ih_t"], p["hh_t"] = p["weight_ih"].transpose(1, 2), p["weight_hh"].transpose(1, 2)
-    p["b_ih"], p["b_hh"] = p["bias_ih"][:, None], p["bias_hh"][:, None]
-    return p
-
-
-def _step(arch: str, nonlinearity: str, p: dict, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    """One step for all replicates: x (R, N, D), u (R, N, I) → (R, N, D); torch's gate order."""
-    n = p["weight_hh"].shape[-1]
-    h = x[..., :n]
-    gi = torch.baddbmm(p["b_ih"], u, p["ih_t"])
-    gh = torch.baddbmm(p["b_hh"], h, p["hh_t"])
-    if arch == "rnn":
-        act = torch.relu if nonlinearity == "relu" else torch.tanh
-        return act(gi + gh)
-    if arch == "gru":
-        ir, iz, i_n = gi.chunk(3, -1)
-        hr, hz, h_n = gh.chunk(3, -1)
-        r, z = torch.sigmoid(ir + hr), torch.sigmoid(iz + hz)
-        new = torch.tanh(i_n + r * h_n)
-        return (1 - z) * new + z * h
-    c = x[..., n:]
-    i, f, g, o = (gi + gh).chunk(4, -1)
-    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-    return torch.cat([torch.sigmoid(o) * torch.tanh(c), c], -1)
-
-
 def _as_states(model: Stacked, x, name: str, dtype=torch.float64) -> torch.Tensor:
     """x: (R, N, D), or (N, D) shared by all replicates → (R, N, D) tensor."""
     x = (x if torch.is_tensor(x) else torch.from_numpy(np.array(x, dtype=np.float64))).to(dtype)
@@ -119,7 +91,7 @@ def step_map(model: Stacked, x, u=None, jacobian: bool = False):
     u: (replicates, points, n_inputs), (points, n_inputs) or None (input-free).
     Returns ``StepMap(next, dx, du)`` in x's float dtype (float64 unless x is float32):
     next (R, N, D); with ``jacobian=True`` also dx = ∂F/∂x (R, N, D, D) and du = ∂F/∂u
-    (R, N, D, n_inputs) in closed form (tested against finite differences), else None.
+    (R, N, D, n_inputs) in closed form (``Stacked.step``: the model's own cell), else None.
     """
     _check_model(model)
     dtype = x.dtype if torch.is_tensor(x) and x.dtype in (torch.float32, torch.float64) else torch.float64
@@ -135,66 +107,11 @@ def step_map(model: Stacked, x, u=None, jacobian: bool = False):
                              f"({model.replicates}, {x.shape[1]}, {model.n_inputs}), got {tuple(u.shape)}")
     if not isinstance(jacobian, bool):
         raise ValueError(f"jacobian must be True or False, got {jacobian!r}")
-    p = _params(model, dtype)
-    nl = getattr(model, "nonlinearity", "tanh")
-
     with torch.no_grad():
         if not jacobian:
-            return StepMap(_step(model.arch, nl, p, x, u), None, None)
-        return StepMap(*_step_jacobians(model.arch, nl, p, x, u))
-
-
-def _rows(d: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    """diag(d) @ m for every replicate and point: d (R, N, H), m (R, H, K) shared by the points or
-    (R, N, H, K) per point → (R, N, H, K)."""
-    return d[..., None] * (m[:, None] if m.dim() == 3 else m)
-
-
-def _step_jacobians(arch, nonlinearity, p, x, u):
-    """F(x, u), ∂F/∂x and ∂F/∂u in closed form (chain rule through torch's cell equations)."""
-    n = p["weight_hh"].shape[-1]
-    h = x[..., :n]
-    w_ih, w_hh = p["weight_ih"], p["weight_hh"]
-    gi = torch.baddbmm(p["b_ih"], u, p["ih_t"])
-    gh = torch.baddbmm(p["b_hh"], h, p["hh_t"])
-    if arch == "rnn":
-        a = gi + gh
-        nxt = torch.relu(a) if nonlinearity == "relu" else torch.tanh(a)
-        slope = (a > 0).to(a.dtype) if nonlinearity == "relu" else 1 - nxt ** 2
-        return nxt, _rows(slope, w_hh), _rows(slope, w_ih)
-    if arch == "gru":
-        ir, iz, i_n = gi.chunk(3, -1)
-        hr, hz, h_n = gh.chunk(3, -1)
-        r, z = torch.sigmoid(ir + hr), torch.sigmoid(iz + hz)
-        new = torch.tanh(i_n + r * h_n)
-        nxt = (1 - z) * new + z * h
-        jac = []
-        for m, own in ((w_hh, True), (w_ih, False)):
-            m_r, m_z, m_n = m.chunk(3, 1)
-            dr, dz = _rows(r * (1 - r), m_r), _rows(z * (1 - z), m_z)
-            inner = _rows(h_n, dr) + (_rows(r, m_n) if own else m_n[:, None])
-            dn = _rows(1 - new ** 2, inner)
-            j = _rows(1 - z, dn) + _rows(h - new, dz)
-            if own:
-                j = j + torch.diag_embed(z)
-            jac.append(j)
-        return nxt, jac[0], jac[1]
-    c = x[..., n:]
-    a_i, a_f, a_g, a_o = (gi + gh).chunk(4, -1)
-    i, f, g, o = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
-    c_new = f * c + i * g
-    tc = torch.tanh(c_new)
-    nxt = torch.cat([o * tc, c_new], -1)
-    jac = []
-    for m in (w_hh, w_ih):
-        m_i, m_f, m_g, m_o = m.chunk(4, 1)
-        dc = _rows(c * f * (1 - f), m_f) + _rows(g * i * (1 - i), m_i) + _rows(i * (1 - g ** 2), m_g)
-        dh = _rows(tc * o * (1 - o), m_o) + _rows(o * (1 - tc ** 2), dc)
-        jac.append((dh, dc))
-    (dh_h, dc_h), (dh_u, dc_u) = jac
-    dh_c, dc_c = torch.diag_embed(o * (1 - tc ** 2) * f), torch.diag_embed(f)
-    dx = torch.cat([torch.cat([dh_h, dh_c], -1), torch.cat([dc_h, dc_c], -1)], -2)
-    return nxt, dx, torch.cat([dh_u, dc_u], -2)
+            return StepMap(model.step(x, u), None, None)
+        cell = model.step(x, u, jacobian=True)
+        return StepMap(cell.next, cell.dx, cell.du)
 
 
 @dataclass(frozen=True)
@@ -222,13 +139,12 @@ def iterate(model: Stacked, x, steps: int, u=None, settle: bool = False) -> torc
     steps). Returns (R, N, D) float64."""
     _check_model(model)
     x = _as_states(model, x, "x")
-    p = _params(model, torch.float64)
-    nl = getattr(model, "nonlinearity", "tanh")
     zero = x.new_zeros(*x.shape[:2], model.n_inputs)
     u = [] if u is None else list(u)
     with torch.no_grad():
+        cell = model.cell(0, x.dtype)  # the model's step (Stacked.step), built once for the loop
         for t in range(steps):
-            new = _step(model.arch, nl, p, x, u[t] if t < len(u) else zero)
+            new = cell.step(x, u[t] if t < len(u) else zero)
             if settle and t >= len(u) and t % 10 == 0 and (new - x).abs().max() <= SETTLED:
                 return new
             x = new
@@ -280,14 +196,14 @@ def _check_positive(value, name: str) -> float:
 def _adam(model: Stacked, x: torch.Tensor, steps: int, lr: float) -> torch.Tensor:
     """Minimise q for every point at once (float32). The loss is a sum of independent terms and
     Adam is element-wise, so each point follows the path it would follow alone."""
-    p = _params(model, torch.float32)
-    nl = getattr(model, "nonlinearity", "tanh")
     x = x.float().clone().requires_grad_(True)
     zero = x.new_zeros(*x.shape[:2], model.n_inputs)
+    with torch.no_grad():
+        cell = model.cell(0, torch.float32)  # the model's step with constant weights: gradients reach x only
     opt = StackedAdam([x], lr=lr)  # torch.optim.Adam's rule, without importing torch's compiler
     for _ in range(steps):
         opt.zero_grad()
-        q = 0.5 * ((_step(model.arch, nl, p, x, zero) - x) ** 2).sum()
+        q = 0.5 * ((cell.step(x, zero) - x) ** 2).sum()
         q.backward()
         opt.step()
     return x.detach().double()

@@ -25,6 +25,15 @@ the archive's own partition, and
 baselines the archive papers publish), so a reader sees whether the networks learned anything.
 Written here rather than taken from a library: nothing else turns aeon's arrays into padded
 tensors with per-sequence answer steps and train-only standardisation.
+
+**aeon is an optional dependency: irn's ``data`` extra** (``pip install "irn[data]"``; the
+``book`` and ``test`` extras include it). aeon is well kept (the scikit-learn-style toolkit of
+the archives' maintainers, JMLR 2024) and ships the data files, so nothing is downloaded; but it
+is 34 MB, requires numpy >= 2 and caps numpy, pandas, scipy, scikit-learn and numba below their
+next releases, so as a core dependency it would hold back the scientific stack of every irn user
+for the one chapter that reads real data. ``import irn.datasets`` works without it; the first
+call that needs the data (:func:`load`, :func:`raw`, :func:`nearest_neighbour`,
+:func:`baselines`) raises one ``ModuleNotFoundError`` that names the extra (:data:`INSTALL`).
 """
 
 from __future__ import annotations
@@ -48,6 +57,8 @@ DATASETS = {
 BUNDLED = (*DATASETS, "GunPoint", "ArrowHead")
 SPLITS = ("train", "test")
 DISTANCES = ("euclidean", "dtw")
+#: How to install what this module needs beyond irn's core: aeon, in irn's ``data`` extra.
+INSTALL = 'pip install "irn[data]"'
 _ARCHIVE = {"JapaneseVowels": "UEA", "BasicMotions": "UEA", "ItalyPowerDemand": "UCR",
             "GunPoint": "UCR", "ArrowHead": "UCR"}
 
@@ -64,22 +75,43 @@ def archive(name: str) -> str:
     return _ARCHIVE[check_name(name)]
 
 
-def _bundled_dir() -> Path:
+def require_aeon():
+    """aeon's ``datasets`` module, or one ``ModuleNotFoundError`` that says how to install it.
+
+    aeon ships the UCR/UEA data sets and the 1-NN classifier; it is irn's ``data`` extra
+    (:data:`INSTALL`), not part of the core install.
+
+    Returns
+    -------
+    module
+        ``aeon.datasets``.
+
+    Raises
+    ------
+    ModuleNotFoundError
+        When aeon is not installed; the message names ``pip install "irn[data]"``.
+    """
     try:
         import aeon.datasets
-    except ImportError as err:  # the book and test extras install it
-        raise ImportError("irn.datasets needs aeon, which ships the data sets: pip install aeon "
-                          "(it comes with irn's book and test extras)") from err
-    return Path(aeon.datasets.__file__).parent / "data"
+    except ImportError as err:
+        raise ModuleNotFoundError(
+            "irn.datasets needs aeon, which ships the UCR/UEA data sets (offline) and the 1-NN baselines, "
+            f"and it is not installed. Install irn's data extra: {INSTALL} (or: pip install aeon)",
+            name="aeon") from err
+    return aeon.datasets
+
+
+def _bundled_dir() -> Path:
+    return Path(require_aeon().__file__).parent / "data"
 
 
 @functools.lru_cache(maxsize=None)
 def _raw(name: str, split: str):
     """aeon's arrays of one split, read from the copy bundled with aeon (never downloaded):
     a list of (channels, timepoints) float64 arrays and a (cases,) array of class names."""
+    folder = _bundled_dir()  # refuses first, with the extra to install, when aeon is missing
     from aeon.datasets import load_classification
 
-    folder = _bundled_dir()
     if not (folder / name / f"{name}_{split.upper()}.ts").exists():
         raise ValueError(f"name {name!r}: aeon's bundled copy has no {split} split in {folder / name}; "
                          "irn never downloads data")
@@ -226,6 +258,7 @@ def nearest_neighbour(name: str, distance: str = "euclidean") -> float:
     check_name(name)
     if distance not in DISTANCES:
         raise ValueError(f"distance must be one of {DISTANCES}, got {distance!r}")
+    require_aeon()
     from aeon.classification.distance_based import KNeighborsTimeSeriesClassifier
 
     (x_train, y_train), (x_test, y_test) = (_raw(name, s) for s in SPLITS)

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from irn import analysis, stats, tasks
+from irn import analysis, params, stats, tasks
 from irn.models import ARCHS, KNOCKOUT_STATES, Knockout, Stacked
 from irn.train import Trained, concept_accuracy
 
@@ -43,7 +43,7 @@ STATE_BUDGET = 50_000_000  # recorded state values per stacked pass of a knockou
 
 # -- one knockout -------------------------------------------------------------------------------
 def _is_int(x) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+    return params.index(low=None).ok(x)  # integer-valued (2.0 is 2; 2.5 and True are not)
 
 
 def _node_lists(nodes, replicates: int, hidden: int) -> list[list[int]]:

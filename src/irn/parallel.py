@@ -25,7 +25,9 @@ from concurrent.futures import as_completed as futures_completed
 
 from tqdm import tqdm
 
-__all__ = ["one_thread", "process_pool", "is_dask_client", "run_units"]
+from irn import params
+
+__all__ = ["one_thread", "process_pool", "is_dask_client", "check_executor", "run_units"]
 
 
 def one_thread() -> None:
@@ -37,8 +39,7 @@ def one_thread() -> None:
 
 def process_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of ``workers`` fresh (spawned) processes, each with one torch thread."""
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    params.check_count(workers, "workers", 1)
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=one_thread)
 
@@ -46,6 +47,16 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
 def is_dask_client(executor) -> bool:
     """True for a ``dask.distributed.Client`` (checked without importing dask)."""
     return type(executor).__module__.split(".")[0] == "distributed" and hasattr(executor, "gather")
+
+
+EXECUTORS = "None, a concurrent.futures.Executor or a dask.distributed.Client"
+
+
+def check_executor(executor):
+    """Return ``executor`` if it is None, a ``concurrent.futures.Executor`` or a dask ``Client``;
+    raise one ValueError naming the parameter otherwise."""
+    return params.require(executor, "executor", params.rule(
+        lambda e: e is None or isinstance(e, Executor) or is_dask_client(e), EXECUTORS))
 
 
 def _one_thread_call(work: Callable, args: tuple):
@@ -63,12 +74,12 @@ def run_units(units: Sequence[tuple], work: Callable, executor=None, on_result: 
         order of completion). An exception in a unit is raised here after the units already
         finished were handed to ``on_result``.
     """
-    units = [tuple(u) for u in units]
-    if not callable(work):
-        raise ValueError(f"work must be a callable, got {work!r}")
-    if not (executor is None or isinstance(executor, Executor) or is_dask_client(executor)):
-        raise ValueError("executor must be None, a concurrent.futures.Executor or a "
-                         f"dask.distributed.Client, got {type(executor).__name__}")
+    units = params.require(units, "units", params.sequence(
+        params.rule(lambda u: isinstance(u, tuple), "a tuple of arguments for work")))
+    params.require(work, "work", params.callable_())
+    check_executor(executor)
+    params.require(on_result, "on_result", params.optional(params.callable_()))
+    params.require(progress, "progress", params.boolean())
     results: list = [None] * len(units)
     bar = tqdm(total=len(units), desc=desc, unit="unit", disable=not progress, leave=False)
 

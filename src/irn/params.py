@@ -100,9 +100,24 @@ def boolean() -> Rule:
 def one_of(options) -> Rule:
     """One of ``options`` (compared with ``==``; a bool never stands in for 0 or 1)."""
     options = tuple(options)
-    return Rule(lambda v: not isinstance(v, bool) and any(type(v) is type(o) and v == o for o in options)
-                or (isinstance(v, bool) and any(o is v for o in options)),
+    return Rule(lambda v: any(_same_kind(v, o) and v == o for o in options),
                 f"one of {', '.join(repr(o) for o in options)}")
+
+
+def _kind(value) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, Real):
+        return "number"
+    return type(value).__name__
+
+
+def _same_kind(a, b) -> bool:
+    """Equal values of one kind only: a bool never stands in for 0 or 1, nor a string for a number
+    (numpy scalars count as their Python kind)."""
+    return _kind(a) == _kind(b)
 
 
 def list_of(options, min_length: int = 1) -> Rule:
@@ -169,11 +184,13 @@ def sequence(item: Rule | None = None, min_length: int = 0) -> Rule:
                 words + (f", each {item.allowed}" if item is not None else ""))
 
 
-def index(high: int | None = None, low: int = 0) -> Rule:
-    """An integer-valued index in ``low…high`` (a Python or numpy integer, or a float with no
-    fractional part: 2.0 is 2, but 2.5 is refused rather than truncated)."""
-    words = f"an integer in {low}…{high}" if high is not None else f"an integer >= {low}"
-    return Rule(lambda v: _is_integral(v) and v >= low and (high is None or v <= high), words)
+def index(high: int | None = None, low: int | None = 0) -> Rule:
+    """An integer-valued index in ``low…high`` (either bound may be None; a Python or numpy integer,
+    or a float with no fractional part: 2.0 is 2, but 2.5 is refused rather than truncated)."""
+    words = ("an integer" + (f" in {low}…{high}" if low is not None and high is not None
+                             else f" >= {low}" if low is not None else f" <= {high}" if high is not None else "")
+             + " (integer-valued)")
+    return Rule(lambda v: _is_integral(v) and (low is None or v >= low) and (high is None or v <= high), words)
 
 
 def _is_integral(value) -> bool:

@@ -65,9 +65,8 @@ def check_delay(delay, name: str = "delay", allow_random: bool = True):
 
 
 def check_task(task: str) -> str:
-    if task not in ALL_TASKS:
-        raise ValueError(f"task must be one of {ALL_TASKS}, got {task!r}")
-    return task
+    """Return ``task`` if it is one of ``ALL_TASKS``; one ValueError naming ``task`` otherwise."""
+    return params.require(task, "task", params.one_of(ALL_TASKS))
 
 
 def enumerable(task: str) -> bool:
@@ -183,14 +182,14 @@ def _assemble(pat: Patterns, index: np.ndarray, delay: np.ndarray, steps: int,
 
 
 def check_answer_steps(answer_step, samples: int, steps: int) -> torch.Tensor:
-    """(samples,) int64 answer steps from an int or one step per sample, each in 0…steps−1."""
-    try:
-        answer = torch.as_tensor(np.asarray(answer_step)).long().expand(samples).clone()
-    except (RuntimeError, TypeError, ValueError) as err:
-        raise ValueError(f"answer_step must be an int or one step per sample ({samples}): {err}") from err
-    if answer.min() < 0 or answer.max() >= steps:
-        raise ValueError(f"answer_step must lie in 0…{steps - 1}")
-    return answer
+    """(samples,) int64 answer steps from an int or one step per sample, each in 0…steps−1
+    (integer-valued: 2.0 is step 2, 2.5 is refused rather than truncated)."""
+    answer = params.array(answer_step, "answer_step", ndim=(0, 1), kind="integer")
+    if answer.ndim == 1 and len(answer) != samples:
+        raise ValueError(f"answer_step must be an int or one step per sample ({samples}), got {len(answer)} steps")
+    if answer.size and (answer.min() < 0 or answer.max() >= steps):
+        raise ValueError(f"answer_step must lie in 0…{steps - 1}, got {answer.min()}…{answer.max()}")
+    return torch.from_numpy(np.broadcast_to(answer, (samples,)).copy())
 
 
 def check_noise(noise) -> float:
@@ -207,8 +206,8 @@ def sample(task: str, n: int, delay=4, noise: float = 0.0, seed: int = 0,
     steps: pad every sequence to this many steps (default: the longest one drawn).
     """
     check_task(task)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n (number of sequences) must be a positive integer, got {n!r}")
+    check_count(n, "n", 1)
+    params.require(seed, "seed", params.SEED)
     noise = check_noise(noise)
     choices = delays_of(delay) if delay == "random" else (check_delay(delay),)
     rng = np.random.default_rng(seed)
@@ -260,8 +259,8 @@ def flipflop_stream(n: int, steps: int = 100, rate: float = FLIPFLOP_RATE / 4, s
     (default a quarter of the training rate, so states are held for ~20 steps between pulses)."""
     check_count(n, "n", 1)
     check_count(steps, "steps", 1)
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 1:
-        raise ValueError(f"rate must be a number in (0, 1], got {rate!r}")
+    params.require(rate, "rate", params.SHARE)
+    params.require(seed, "seed", params.SEED)
     rng = np.random.default_rng(seed)
     x = (rng.random((n, steps, 3)) < rate) * rng.choice(np.array([-1.0, 1.0]), size=(n, steps, 3))
     x = x.astype(np.float32)
@@ -301,7 +300,7 @@ def describe(task: str, targets) -> str:
     return ", ".join(w[int(v > 0)] for w, v in zip(words, t))
 
 
-def to_frame(task: str, batch: Batch) -> "pd.DataFrame":
+def to_frame(task: str, batch: Batch):
     """Long table of a batch's inputs: example, step, channel, value (for plotting)."""
     import pandas as pd
 

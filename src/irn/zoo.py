@@ -39,7 +39,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 import irn
-from irn import tasks
+from irn import params, tasks
 from irn.files import write_atomic
 from irn.models import Stacked
 from irn.parallel import process_pool, run_units
@@ -50,6 +50,13 @@ FORMAT = 1
 
 class ZooError(RuntimeError):
     """A zoo entry exists but cannot be trusted (corrupted, truncated or inconsistent)."""
+
+
+def zoo_path(zoo) -> Path:
+    """The zoo folder: ``zoo`` (a folder, or a path that can become one), else ``default_zoo()``.
+    A path that is a file, or lies under a file, is refused before any training."""
+    params.require(zoo, "zoo", params.optional(params.directory()))
+    return Path(zoo) if zoo is not None else default_zoo()
 
 
 def default_zoo() -> Path:
@@ -133,7 +140,7 @@ def _claimed(weights_paths):
 
 def save(trained: Trained, zoo: Path | str | None = None) -> Path:
     """Write one condition's replicates to the zoo; return the weights path."""
-    zoo = Path(zoo) if zoo is not None else default_zoo()
+    zoo = zoo_path(zoo)
     zoo.mkdir(parents=True, exist_ok=True)
     weights, sidecar = _paths(zoo, trained.condition, trained.config)
     blob = st_save({k: v.detach().contiguous() for k, v in trained.model.state_dict().items()},
@@ -153,7 +160,7 @@ def load(condition: Condition, config: TrainConfig, zoo: Path | str | None = Non
 
     Raises ZooError if the entry is there but corrupted, truncated or inconsistent.
     """
-    zoo = Path(zoo) if zoo is not None else default_zoo()
+    zoo = zoo_path(zoo)
     weights, sidecar = _paths(zoo, condition, config)
     entry = _read_entry(weights, sidecar)
     if entry is None:
@@ -185,7 +192,7 @@ def _load_or_warn(condition: Condition, config: TrainConfig, zoo) -> Trained | N
 
 def _train_group_and_store(group: list[Condition], config: TrainConfig, zoo, progress: bool) -> list[Trained]:
     """Claim the group's entries, train what is still missing after the claim, store it."""
-    zoo = Path(zoo) if zoo is not None else default_zoo()
+    zoo = zoo_path(zoo)
     zoo.mkdir(parents=True, exist_ok=True)
     with _claimed(_paths(zoo, c, config)[0] for c in group):
         found = {}
@@ -221,8 +228,8 @@ def load_or_train(conditions, config: TrainConfig = TrainConfig(), zoo: Path | s
     order.
     """
     conditions = [conditions] if isinstance(conditions, Condition) else list(conditions)
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    params.check_count(workers, "workers", 1)
+    zoo = zoo_path(zoo)
     found: dict[Condition, Trained] = {}
     for c in conditions:
         t = _load_or_warn(c, config, zoo)
@@ -256,8 +263,8 @@ def load_or_train_reusing(conditions, config: TrainConfig = TrainConfig(), zoo: 
     ``meta["subset_of"]``. Everything else as ``load_or_train``.
     """
     conditions = [conditions] if isinstance(conditions, Condition) else list(conditions)
-    if isinstance(larger, int) or not all(isinstance(n, int) and n > 0 for n in larger):
-        raise ValueError(f"larger must be a list of positive replicate counts, got {larger!r}")
+    params.require(larger, "larger", params.sequence(params.integer(low=1)))
+    zoo = zoo_path(zoo)
     found: dict[Condition, Trained] = {}
     for c in conditions:
         for n in sorted(n for n in larger if n > config.replicates):
@@ -305,10 +312,9 @@ def cached(name: str, spec: dict, build, zoo: Path | str | None = None) -> tuple
     """
     if not isinstance(spec, dict):
         raise ValueError(f"spec must be a dict, got {type(spec).__name__}")
-    if not callable(build):
-        raise ValueError("build must be a callable returning (model, meta)")
+    params.require(build, "build", params.rule(callable, "a callable returning (model, meta)"))
     key = cached_key(name, spec)
-    zoo = Path(zoo) if zoo is not None else default_zoo()
+    zoo = zoo_path(zoo)
     weights, sidecar = zoo / f"{key}.safetensors", zoo / f"{key}.json"
     if sidecar.exists():
         try:
@@ -322,9 +328,15 @@ def cached(name: str, spec: dict, build, zoo: Path | str | None = None) -> tuple
                 return _load_cached(weights, sidecar, key)
             except ZooError:
                 pass  # warned above; rebuild
-        model, meta = build()
-        if not isinstance(model, Stacked):
-            raise ValueError(f"build must return (Stacked, dict), got {type(model).__name__} first")
+        try:
+            built = build()
+            if not (isinstance(built, tuple) and len(built) == 2 and isinstance(built[0], Stacked)):
+                raise ValueError(f"build must return (irn.models.Stacked, dict), got {_described(built)}")
+        except BaseException:
+            if not sidecar.exists():  # nothing was stored: leave no claim file behind either
+                _lock_path(weights, ".train").unlink(missing_ok=True)
+            raise
+        model, meta = built
         blob = st_save({k: v.detach().contiguous() for k, v in model.state_dict().items()},
                        metadata={"irn": irn.__version__})
         record = {"key": key, "spec": spec, "training_code_version": TRAINING_CODE_VERSION, "format": FORMAT,
@@ -338,6 +350,12 @@ def cached(name: str, spec: dict, build, zoo: Path | str | None = None) -> tuple
             raise ValueError(f"build's meta must be JSON-able: {err}") from err
         _write_entry(weights, sidecar, blob, record)
     return model, meta
+
+
+def _described(value) -> str:
+    if isinstance(value, tuple):
+        return "(" + ", ".join(type(v).__name__ for v in value) + ")"
+    return type(value).__name__
 
 
 def _load_cached(weights: Path, sidecar: Path, key: str) -> tuple[Stacked, dict]:
