@@ -19,6 +19,7 @@ PART_COLORS = alt.Scale(domain=["train", "validation", "test"], range=["#4c78a8"
 KIND_TITLES = {"stacked": "stacked forecaster", "fully_recurrent": "fully recurrent network"}
 MEASURE_TITLES = {"transfer": "transfer entropy", "delayed": "the source's measure",
                   "multivariate": "multivariate transfer entropy"}
+SHORT_MEASURES = {"transfer": "TE", "delayed": "source's", "multivariate": "multivariate TE"}
 #: The text column, and what a chart needs beside its panels (the same numbers as the book's checks).
 COLUMN, ACTIONS, LEGEND, AXIS, SPACING = 676, 28, 140, 76, 26
 
@@ -55,21 +56,23 @@ def records_chart(measured: pd.DataFrame, normals: pd.DataFrame, measured_units:
 
 def forecast_chart(frame: pd.DataFrame, units: str) -> alt.Chart:
     """One stretch of the test part: the truth and each forecast of the next value, told apart in
-    one legend by colour and line style.
+    one legend (below the chart) by colour and line style.
 
     frame: date, forecast (name), temperature; the first name is the truth.
     """
     order = list(dict.fromkeys(frame["forecast"]))
     colors = ["#000000", "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e"][:len(order)]
     dashes = [[1, 0], [1, 0], [6, 3], [2, 2], [8, 3, 2, 3]][:len(order)]
+    legend = alt.Legend(orient="bottom", columns=2, symbolStrokeWidth=2, labelLimit=260)
     return alt.Chart(frame).mark_line(strokeWidth=1.4).encode(
         x=alt.X("date:T", title="date"),
         y=alt.Y("temperature:Q", title=f"daily maximum ({units})", scale=alt.Scale(zero=False)),
-        color=alt.Color("forecast:N", sort=order, title="series", scale=alt.Scale(domain=order, range=colors)),
-        strokeDash=alt.StrokeDash("forecast:N", sort=order, title="series",
+        color=alt.Color("forecast:N", sort=order, title="series", scale=alt.Scale(domain=order, range=colors),
+                        legend=legend),
+        strokeDash=alt.StrokeDash("forecast:N", sort=order, title="series", legend=legend,
                                   scale=alt.Scale(domain=order, range=dashes)),
         tooltip=[alt.Tooltip("date:T"), "forecast", alt.Tooltip("temperature:Q", format=".1f")],
-    ).properties(width=panel_width(1), height=190)
+    ).properties(width=panel_width(1, legend=False), height=190)
 
 
 def delayed_curves(frame: pd.DataFrame) -> alt.FacetChart:
@@ -90,22 +93,24 @@ def delayed_curves(frame: pd.DataFrame) -> alt.FacetChart:
 
 def control_edges_chart(frame: pd.DataFrame) -> alt.FacetChart:
     """The positive controls: every ordered pair of neurons as a cell, marked by what the test
-    found against the truth, one panel per network (rows) and measure (columns).
+    found against the truth, one panel per network × measure (three to a row).
 
     frame: network, measure, source, target, outcome ("true edge found", "true edge missed",
     "spurious edge", "no edge").
     """
     outcomes = ["true edge found", "true edge missed", "spurious edge", "no edge"]
-    width = min(150, panel_width(2, shared_y=False) - 20)
+    frame = frame.assign(panel=frame["network"] + " · " + frame["measure"])
+    order = list(dict.fromkeys(frame["panel"]))
+    width = panel_width(3, legend=False, shared_y=False) - 6
     return alt.Chart(frame).mark_rect(stroke="white", strokeWidth=0.5).encode(
         x=alt.X("target:O", title="target neuron"),
         y=alt.Y("source:O", title="source neuron"),
-        color=alt.Color("outcome:N", title="edge", sort=outcomes,
+        color=alt.Color("outcome:N", title="edge", sort=outcomes, legend=alt.Legend(orient="bottom", columns=4),
                         scale=alt.Scale(domain=outcomes, range=["#1b9e77", "#7570b3", "#d95f02", "#eeeeee"])),
         tooltip=["network", "measure", "source", "target", "outcome"],
     ).properties(width=width, height=width).facet(
-        row=alt.Row("network:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
-        column=alt.Column("measure:N", title=None)).resolve_scale(x="independent", y="independent")
+        facet=alt.Facet("panel:N", sort=order, title=None, header=alt.Header(labelFontSize=10)), columns=3
+    ).resolve_scale(x="independent", y="independent")
 
 
 def _names(roles) -> list[str]:
@@ -129,17 +134,19 @@ def flow_graph_chart(levels: pd.DataFrame, edges: pd.DataFrame, title: str, *, h
     value, p_adjusted for the tooltip; name: tells the hover selections of several graphs on a page apart.
     """
     width = panel_width(1)
-    nodes = levels.dropna(subset=["level"]).copy()
-    roles = levels.sort_values("neuron")["role"].tolist()
-    name = dict(zip(levels.sort_values("neuron")["neuron"], _names(roles)))
-    order = {"input": 0, "hidden": 1, "output": 2}
-    nodes = nodes.sort_values(["level"]).assign(row=lambda d: d.groupby("role").cumcount())
-    nodes["y"] = nodes["role"].map(order) * 10 + nodes["row"]
-    nodes["name"] = nodes["neuron"].map(name)
+    everyone = levels.sort_values("neuron")
+    roles = everyone["role"].tolist()
+    name = dict(zip(everyone["neuron"], _names(roles)))
+    # rows: inputs at the bottom, hidden neurons one row each in the middle, outputs on top
+    index = everyone.groupby("role").cumcount().to_numpy()
+    hidden_rows = int((everyone["role"] == "hidden").sum())
+    rows = np.where(everyone["role"] == "input", index * 0.8,
+                    np.where(everyone["role"] == "hidden", 1.5 + index, hidden_rows + 1.5 + index * 0.8))
+    nodes = everyone.assign(y=rows, name=everyone["neuron"].map(name)).dropna(subset=["level"])
     position = nodes.set_index("neuron")[["level", "y"]]
     e = edges[edges["source"].isin(position.index) & edges["target"].isin(position.index)].copy()
     x_lo, x_hi = (float(nodes["level"].min()) - 0.15, float(nodes["level"].max()) + 0.15) if len(nodes) else (0, 1)
-    y_lo, y_hi = -2.0, (float(nodes["y"].max()) + 2.0) if len(nodes) else 1.0
+    y_lo, y_hi = -1.0, (float(nodes["y"].max()) + 1.0) if len(nodes) else 1.0
     e[["x", "y"]] = position.loc[e["source"]].to_numpy()
     e[["x2", "y2"]] = position.loc[e["target"]].to_numpy()
     # an arrowhead 80 % of the way along each edge, turned to the edge's direction on screen
@@ -169,7 +176,8 @@ def flow_graph_chart(levels: pd.DataFrame, edges: pd.DataFrame, title: str, *, h
     points = alt.Chart(nodes).mark_circle(size=140, opacity=1).encode(
         x="level:Q", y="y:Q", color=alt.Color("role:N", scale=ROLE_COLORS, title="neuron"),
         tooltip=["name", "role", alt.Tooltip("level:Q", format=".2f", title="trophic level")])
-    labels = alt.Chart(nodes).mark_text(dy=-11, fontSize=9, color="#333").encode(x="level:Q", y="y:Q", text="name")
+    labels = alt.Chart(nodes).mark_text(dx=8, align="left", fontSize=9, color="#333").encode(x="level:Q", y="y:Q",
+                                                                                        text="name")
     return alt.layer(rules, heads, points, labels).properties(width=width, height=height, title=title)
 
 
@@ -220,7 +228,7 @@ def sensitivity_chart(table: pd.DataFrame) -> alt.FacetChart:
         tooltip=["label", "comparison", alt.Tooltip("difference:Q", format="+.2f"),
                  alt.Tooltip("p_value:Q", format=".2g", title="p (Wilcoxon)"), "verdict"])
     return alt.layer(zero, bars, dots, data=table).properties(width=150, height=alt.Step(16)).facet(
-        column=alt.Column("comparison:N", title=None))
+        column=alt.Column("comparison:N", title=None, sort=["output − hidden", "hidden − input"]))
 
 
 def bridge_chart(frame: pd.DataFrame) -> alt.FacetChart:
@@ -233,7 +241,7 @@ def bridge_chart(frame: pd.DataFrame) -> alt.FacetChart:
     groups = ["other hidden nodes", "relay nodes"]
     frame = frame.assign(path=np.where(frame["has_path"], "an input → output path", "no path"))
     base = alt.Chart().encode(
-        x=alt.X("group:N", sort=groups, title=None),
+        x=alt.X("group:N", sort=groups, title=None, axis=alt.Axis(labelAngle=0, labelExpr="split(datum.label, ' ')[0]")),
         y=alt.Y("width:Q", title="mean path width (bits)", scale=alt.Scale(domainMin=0)),
         detail="replicate:N")
     lines = base.mark_line(opacity=0.5, color="gray")
@@ -245,3 +253,30 @@ def bridge_chart(frame: pd.DataFrame) -> alt.FacetChart:
                  alt.Tooltip("on_path:Q", format=".0%", title="share on a path"), "path"])
     return alt.layer(lines, points, data=frame).properties(width=panel_width(3) - 10, height=180).facet(
         column=alt.Column("arch:N", title=None, sort=["rnn", "gru", "lstm"]))
+
+
+def _p(value: float) -> str:
+    return "—" if not np.isfinite(value) else "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def direction_table(direction: pd.DataFrame, verdicts: dict) -> pd.DataFrame:
+    """The direction tests as a compact table: one row per measure × network, one column per
+    comparison ("−0.45 [−0.46, −0.43], p = 0.250"), and the measure's verdict.
+
+    direction: ``irn.flow.direction_tests`` rows with measure and network columns; verdicts:
+    measure → verdict.
+    """
+    def cell(r):
+        if not np.isfinite(r.difference):
+            return "—"
+        interval = f" [{r.low:+.2f}, {r.high:+.2f}]" if np.isfinite(r.low) else ""
+        return f"{r.difference:+.2f}{interval}, p {'= ' if r.p_value >= 0.001 else ''}{_p(r.p_value)}"
+
+    rows = direction.assign(cell=[cell(r) for r in direction.itertuples()])
+    table = rows.pivot_table(index=["measure", "network"], columns="comparison", values="cell", aggfunc="first",
+                             sort=False)[["output − hidden", "hidden − input"]]
+    table["verdict"] = [verdicts[m] for m, _ in table.index]
+    short = {"stacked forecaster": "stacked", "fully recurrent network": "fully recurrent"}
+    table.index = pd.MultiIndex.from_tuples([(SHORT_MEASURES.get(m, m), short.get(n, n)) for m, n in table.index],
+                                            names=["measure", "network"])
+    return table.rename_axis(columns=None)

@@ -59,11 +59,10 @@ def over_epochs(summary: pd.DataFrame, panels: list[str], value_title: str, colo
     x = alt.X("epoch:Q", title="epoch", scale=alt.Scale(type="symlog"))
     colour = alt.Color(f"{color}:N", title=color_title or color, scale=alt.Scale(scheme=scheme),
                        legend=alt.Legend(orient="bottom", columns=4))
-    layers = [alt.Chart().mark_area(opacity=0.2).encode(x=x, y=alt.Y("lo:Q", title=value_title, scale=scale), y2="hi:Q",
-                                                        color=alt.Color(f"{color}:N", legend=None,
-                                                                        scale=alt.Scale(scheme=scheme))),
-              alt.Chart().mark_line().encode(x=x, y="mean:Q", color=colour,
-                                             tooltip=[panel, color, "epoch", alt.Tooltip("mean:Q", format=".3g")])]
+    # the line first and the band with the same colour encoding: one legend, drawn from the lines' strong marks
+    layers = [alt.Chart().mark_line().encode(x=x, y=alt.Y("mean:Q", title=value_title, scale=scale), color=colour,
+                                             tooltip=[panel, color, "epoch", alt.Tooltip("mean:Q", format=".3g")]),
+              alt.Chart().mark_area(opacity=0.2).encode(x=x, y="lo:Q", y2="hi:Q", color=colour)]
     data = summary
     if references is not None:
         data = pd.concat([summary, references.rename(columns={"value": "reference_value"})], ignore_index=True)
