@@ -379,3 +379,29 @@ def test_path_nodes_of_a_hand_built_graph():
     with pytest.raises(ValueError, match="activity must"):
         flow.sequence_flow(np.ones((4, 1, 3)))
 
+
+
+def test_flow_graph_chart_points_each_arrowhead_along_its_edge():
+    from irn.plots import flow as fplots
+
+    levels = pd.DataFrame({"neuron": [0, 1, 2], "role": ["input", "hidden", "output"], "level": [0.0, 1.0, 1.0]})
+    edges = pd.DataFrame({"source": [0, 1], "target": [1, 2], "weight": [0.5, 0.2]})
+    chart = fplots.flow_graph_chart(levels, edges, "a graph")
+    heads = chart.layer[1].data.set_index(["source", "target"])
+    # 1 → 2 is straight up the page (same level, the output row above): the triangle is not turned
+    assert heads.loc[(1, 2), "angle"] == pytest.approx(0.0)
+    # 0 → 1 climbs to the right: turned clockwise by less than a right angle
+    assert 0 < heads.loc[(0, 1), "angle"] < 90
+    assert heads.loc[(0, 1), "edge"] == "input → hidden" and chart.to_dict()  # a valid Vega-Lite spec
+
+
+def test_direction_table_has_one_cell_per_comparison():
+    from irn.plots import flow as fplots
+
+    rows = pd.DataFrame({"measure": "transfer", "network": "fully recurrent network",
+                         "comparison": ["output − hidden", "hidden − input"], "difference": [-0.3, 0.6],
+                         "low": [-0.5, 0.4], "high": [-0.1, 0.8], "p_value": [0.0004, 0.02], "n": 8})
+    table = fplots.direction_table(rows, {"transfer": "contradicted"})
+    assert list(table.columns) == ["output − hidden", "hidden − input", "verdict"]
+    assert table.iloc[0, 0] == "-0.30 [-0.50, -0.10], p < 0.001" and table.iloc[0, 1].endswith("p = 0.020")
+    assert table.index[0] == ("TE", "fully recurrent")

@@ -236,3 +236,67 @@ def test_the_positive_control_compresses():
     first = control.plane[control.plane.epoch == 0].i_xt.mean()
     last = control.plane[control.plane.epoch == control.plane.epoch.max()].i_xt.mean()
     assert first - last > 1.0  # bits
+
+
+def test_diffusion_epochs_against_the_floor():
+    epochs = np.arange(1, 41)
+    floor = plane.snr_floor(16)
+    falling = np.r_[np.full(10, 3.0), np.geomspace(3.0, floor, 10), np.full(20, floor)]  # drift, then the floor
+    flat = np.full(40, 3.0)
+    gradients = pd.concat([pd.DataFrame({"network": n, "replicate": 0, "matrix": "recurrent", "epoch": epochs, "snr": v})
+                           for n, v in (("falls", falling), ("stays", flat))], ignore_index=True)
+    table = plane.diffusion_epochs(gradients, 16, 2.0).set_index("network")
+    assert table.loc["falls", "floor"] == pytest.approx(floor) and table.loc["falls", "band"] == pytest.approx(2 * floor)
+    # the running median over 5 epochs enters 2 × floor a few epochs after the raw curve does
+    first = epochs[np.flatnonzero(falling <= 2 * floor)[0]]
+    assert first <= table.loc["falls", "diffusion_epoch"] <= first + 4
+    assert table.loc["falls", "rho"] < 0 and table.loc["falls", "end_snr"] == pytest.approx(floor)
+    assert np.isnan(table.loc["stays", "diffusion_epoch"]) and np.isnan(table.loc["stays", "rho"])
+
+
+def test_learning_correlation_and_the_nonlinearity_test():
+    frame = pd.DataFrame({"network": "n", "estimator": "e", "replicate": 0, "epoch": range(6),
+                          "i_ty": [0.1, 0.5, 0.9, 1.2, 1.5, 2.0], "accuracy": [0.5, 0.6, 0.7, 0.8, 0.9, 1.0]})
+    got = plane.learning_correlation(frame)
+    assert got.loc[0, "rho"] == pytest.approx(1.0) and got.loc[0, "p_value"] < 0.01
+    trend = pd.DataFrame({"network": ["rnn-tanh"] * 5 + ["rnn-relu"] * 5, "estimator": "e",
+                          "rho": [-0.9, -0.8, -0.95, -0.7, -0.85, 0.2, 0.1, 0.3, 0.0, 0.25]})
+    versus = plane.nonlinearity_test(trend)
+    assert versus.loc[0, "difference"] == pytest.approx(-0.84 - 0.17) and versus.loc[0, "p_value"] < 0.05
+
+
+def test_coincidence_against_random_pairings():
+    rng = np.random.default_rng(0)
+    peaks = rng.choice([2, 4, 8, 16, 32, 64, 128], size=30).astype(float)
+    together = pd.DataFrame({"estimator": "e", "peak_epoch": peaks, "diffusion_epoch": peaks * 1.2})
+    found = plane.coincidence_test(together, permutations=199)
+    assert found.observed == 30 and found.expected < 15 and found.p_value < 0.01 and found.reachable
+    apart = together.assign(diffusion_epoch=rng.permutation(peaks))
+    assert plane.coincidence_test(apart, permutations=199).p_value > 0.01
+    assert not plane.coincidence_test(together.iloc[:3], permutations=19).reachable
+
+
+def test_record_runs_and_the_plane_of_every_run():
+    rng = np.random.default_rng(1)
+    inputs = rng.normal(size=(64, 4, 3)).astype(np.float32)
+    targets = np.sign(inputs[:, 0, :]).astype(np.float32)
+    runs = plane.record_runs(["rnn-tanh", "rnn-relu"], inputs, targets, 3, inputs[:32], 3, replicates=2, hidden=4,
+                             epochs=4, batch=16, snapshots=3)
+    assert set(runs) == {(n, t) for n in ("rnn-tanh", "rnn-relu") for t in ("minibatch", "full batch")}
+    assert (runs["rnn-tanh", "minibatch"].gradients.batches == 4).all()
+    assert (runs["rnn-tanh", "full batch"].gradients.batches == 1).all()
+    scored = plane.scores(runs, targets[:32])
+    assert scored.accuracy.between(0, 1).all() and len(scored) == 4 * 2 * len(runs["rnn-tanh", "minibatch"].epochs)
+    frame = plane.runs_plane(runs, np.arange(32), (targets[:32] > 0).astype(int), bins=(30,), kde_noise=(0.1,),
+                             ksg_k=None)
+    assert set(frame.estimator) == {"binning (30 bins)", "KDE bound (noise 0.1)"}
+    entropy = plane.neuron_entropy_over_training({k: v for k, v in runs.items() if k[1] == "minibatch"},
+                                                 rng.normal(size=32))
+    assert set(entropy.role) == {"input", "hidden", "output"}
+    assert entropy.groupby(["network", "epoch", "replicate"]).size().eq(4 + 3 + 1).all()
+
+
+def test_snr_references_per_panel():
+    lines = plane.snr_references(["a", "b"], 5, 2.0)
+    assert len(lines) == 6 and set(lines.network) == {"a", "b"}
+    assert sorted(lines[lines.network == "a"].value) == pytest.approx(sorted([1.0, 0.5, 1.0]))
