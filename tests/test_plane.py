@@ -300,3 +300,14 @@ def test_snr_references_per_panel():
     lines = plane.snr_references(["a", "b"], 5, 2.0)
     assert len(lines) == 6 and set(lines.network) == {"a", "b"}
     assert sorted(lines[lines.network == "a"].value) == pytest.approx(sorted([1.0, 0.5, 1.0]))
+
+
+def test_the_planted_learning_case_tells_which_estimators_can_see_tracking():
+    frame = plane.planted_learning(plane.estimators((2, 30), (0.1,), 3), samples=256, snapshots=12)
+    accuracy = frame.groupby("epoch").accuracy.first()
+    assert accuracy.iloc[0] < 0.6 and accuracy.iloc[-1] > 0.95
+    tracks = plane.learning_correlation(frame.assign(network="planted"), "i_ty").set_index("estimator")
+    for seen in ("binning (2 bins)", "KDE bound (noise 0.1)", "KSG (k = 3)"):
+        assert tracks.loc[seen, "rho"] > 0.8 and tracks.loc[seen, "p_value"] < 0.01
+    # 30 bins per node on 256 samples: every state has its own bin, I(T;Y) = H(Y) from the start
+    assert not tracks.loc["binning (30 bins)", "p_value"] < 0.05

@@ -60,7 +60,8 @@ from irn import info, params
 __all__ = ["Binning", "KDE", "KSG", "LIMITS", "NETWORKS", "estimators", "information_plane", "compression",
            "compression_trend", "dpi_violations", "snr_floor", "diffusion_epochs", "record_runs", "scores",
            "runs_plane", "neuron_entropy_over_training", "learning_correlation", "snr_references",
-           "coincidence_test", "Coincidence", "nonlinearity_test", "compression_control", "CompressionControl",
+           "coincidence_test", "Coincidence", "nonlinearity_test", "planted_learning", "compression_control",
+           "CompressionControl",
            "gaussian_mixture_entropy"]
 
 LN2 = math.log(2.0)
@@ -508,10 +509,12 @@ def diffusion_epochs(gradients: pd.DataFrame, batches: int, factor: float = 2.0,
 
     Per trajectory: the floor 1/√(B − 1) of ``batches`` minibatches, the first epoch where the SNR
     (running median over ``window`` epochs) falls within ``factor`` × the floor (NaN when never),
-    the SNR at the start and the end (medians of the first and last ``window`` epochs), and
-    Spearman's ρ of the SNR against the epoch with its p-value.
+    the drift level (the highest running median before that epoch, or over the whole run when it
+    never comes), the SNR at the start and the end (medians of the first and last ``window``
+    epochs), and Spearman's ρ of the SNR against the epoch with its p-value.
 
-    Returns ``by`` + floor, band (factor × floor), diffusion_epoch, start_snr, end_snr, rho, p_value.
+    Returns ``by`` + floor, band (factor × floor), diffusion_epoch, drift_snr, start_snr, end_snr,
+    rho, p_value.
     """
     missing = [c for c in (*by, "epoch", "snr") if c not in gradients]
     if missing:
@@ -526,11 +529,16 @@ def diffusion_epochs(gradients: pd.DataFrame, batches: int, factor: float = 2.0,
         inside = np.flatnonzero(smooth <= factor * floor)
         ok = np.isfinite(snr)
         rho, p = sps.spearmanr(g.epoch[ok], snr[ok]) if ok.sum() > 2 and np.ptp(snr[ok]) > 0 else (np.nan, np.nan)
+        before = smooth[:inside[0]] if len(inside) else smooth
+        finite = np.isfinite(snr)
         rows.append((*(key if isinstance(key, tuple) else (key,)), floor, factor * floor,
                      float(g.epoch.iloc[inside[0]]) if len(inside) else np.nan,
-                     float(np.nanmedian(snr[:window])), float(np.nanmedian(snr[-window:])), float(rho), float(p)))
-    return pd.DataFrame(rows, columns=[*by, "floor", "band", "diffusion_epoch", "start_snr", "end_snr", "rho",
-                                       "p_value"])
+                     float(np.nanmax(before)) if np.isfinite(before).any() else np.nan,
+                     float(np.median(snr[:window][finite[:window]])) if finite[:window].any() else np.nan,
+                     float(np.median(snr[-window:][finite[-window:]])) if finite[-window:].any() else np.nan,
+                     float(rho), float(p)))
+    return pd.DataFrame(rows, columns=[*by, "floor", "band", "diffusion_epoch", "drift_snr", "start_snr", "end_snr",
+                                       "rho", "p_value"])
 
 
 def neuron_entropy_over_training(runs: dict, inputs=None, k: int = 3, *, seed: int = 0) -> pd.DataFrame:
@@ -660,3 +668,36 @@ def nonlinearity_test(trend: pd.DataFrame, first: str = "rnn-tanh", second: str 
             test = independent_test(a.to_numpy(), b.to_numpy())
             rows.append((estimator, test.difference, test.p_value, test.n))
     return pd.DataFrame(rows, columns=["estimator", "difference", "p_value", "n"])
+
+
+def planted_learning(estimators_, samples: int = 512, nodes: int = 3, snapshots: int = 20, *,
+                     seed: int = 0) -> pd.DataFrame:
+    """A planted case of an information quantity that tracks learning: hidden states that drift from
+    noise to a code of the label as "training" goes on, with the accuracy of reading the label off them.
+
+    Y: 3 random ±1 bits per sample (8 classes); snapshot e's states are T = s_e · code(Y) +
+    N(0, 1) squashed by tanh, with s_e rising geometrically from 0.05 to 3 and code(Y) a fixed random
+    ±1 pattern per class; the accuracy is the share of label bits whose sign the first three nodes
+    give. An estimator that cannot see I(T;Y) rise here (e.g. fine bins on few samples, where every
+    state has its own bin from the start and the plug-in I(T;Y) sits at H(Y)) cannot tell whether a
+    network's I(T;Y) tracks its learning.
+
+    Returns
+    -------
+    DataFrame: ``information_plane`` rows (estimator, epoch, replicate, i_xt, i_ty) with accuracy.
+    """
+    params.require(samples, "samples", params.integer(low=16))
+    params.require(nodes, "nodes", params.integer(low=3))
+    params.require(snapshots, "snapshots", params.integer(low=3))
+    params.require(seed, "seed", params.SEED)
+    rng = np.random.default_rng([seed, 11])
+    bits = rng.choice([-1.0, 1.0], size=(samples, 3))
+    label = ((bits > 0) * [1, 2, 4]).sum(axis=1)
+    code = rng.choice([-1.0, 1.0], size=(8, nodes))
+    code[:, :3] = ((np.arange(8)[:, None] >> np.arange(3)) & 1) * 2.0 - 1  # the first three nodes carry the bits
+    noise = rng.normal(size=(samples, nodes))
+    strength = np.geomspace(0.05, 3.0, snapshots)
+    hidden = np.stack([np.tanh(s * code[label] + noise) for s in strength])[:, None]  # (snapshots, 1, samples, nodes)
+    accuracy = np.array([((h[0, :, :3] > 0) == (bits > 0)).mean() for h in hidden])
+    frame = information_plane(hidden, np.arange(samples), bits, estimators_, epochs=np.arange(snapshots))
+    return frame.assign(accuracy=accuracy[frame["epoch"].to_numpy()])
