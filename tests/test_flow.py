@@ -405,3 +405,33 @@ def test_direction_table_has_one_cell_per_comparison():
     assert list(table.columns) == ["output − hidden", "hidden − input", "verdict"]
     assert table.iloc[0, 0] == "-0.30 [-0.50, -0.10], p < 0.001" and table.iloc[0, 1].endswith("p = 0.020")
     assert table.index[0] == ("TE", "fully recurrent")
+
+
+def test_path_groups_marks_nodes_on_and_off_the_flow_path():
+    rng = np.random.default_rng(0)
+    out = np.zeros((150, 8, 4))  # x → a → output, b is noise off every path
+    out[:, 0] = rng.normal(size=(150, 4))
+    for t in range(1, 8):
+        out[:, t, 0] = rng.normal(size=150)
+        out[:, t, 1] = np.tanh(1.5 * out[:, t - 1, 0]) + 0.3 * rng.normal(size=150)
+        out[:, t, 2] = rng.normal(size=150)
+        out[:, t, 3] = 0.9 * out[:, t - 1, 1] + 0.3 * rng.normal(size=150)
+    table = flow.path_groups(out, ["input", "hidden", "hidden", "output"], [0], surrogates=19)
+    assert table["marked"].tolist() == [True, False] and table["has_path"].all()
+    assert table.loc[0, "on_path"] and table.loc[0, "width"] > 0.3 and table.loc[1, "width"] == 0
+
+
+def test_network_activity_records_inputs_hidden_and_outputs():
+    import torch
+
+    from irn.models import Stacked
+
+    model = Stacked("gru", 2, 3, 4, seeds=[0, 1])
+    inputs = torch.randn(5, 6, 3)
+    recorded = flow.network_activity(model, inputs)
+    assert recorded.values.shape == (2, 5, 6, 3 + 4 + 3)
+    assert list(recorded.roles) == ["input"] * 3 + ["hidden"] * 4 + ["output"] * 3
+    with torch.no_grad():
+        trace = model(inputs)
+    np.testing.assert_allclose(recorded.values[1, :, :, 3:7], trace.hidden[1].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(recorded.values[0, :, :, :3], inputs.numpy(), rtol=1e-6)

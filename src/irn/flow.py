@@ -95,6 +95,9 @@ __all__ = [
     "io_correlation",
     "sequence_flow",
     "path_nodes",
+    "network_activity",
+    "NetworkActivity",
+    "path_groups",
 ]
 
 ROLES = ("input", "hidden", "output")
@@ -1512,3 +1515,69 @@ def path_nodes(weights, roles) -> pd.DataFrame:
     on = (up > 0) & (down > 0)
     return pd.DataFrame({"neuron": np.arange(len(roles)), "role": roles, "from_input": up > 0,
                          "to_output": down > 0, "on_path": on, "width": np.where(on, through, 0.0)})
+
+
+@dataclass(frozen=True)
+class NetworkActivity:
+    """Every neuron of every replicate of a network on a batch of sequences.
+
+    values: (replicates, sequences, steps, neurons) — the inputs, then the hidden nodes (for LSTM its
+    h), then the outputs; roles: (neurons,) of ``ROLES``.
+    """
+
+    values: np.ndarray
+    roles: np.ndarray
+
+
+def network_activity(model, inputs) -> NetworkActivity:
+    """Run ``model`` (an ``irn.models.Stacked``) on ``inputs`` and record every neuron.
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+    inputs : tensor or ndarray, shape (sequences, steps, n_inputs)
+
+    Returns
+    -------
+    NetworkActivity
+    """
+    import torch
+
+    x = torch.as_tensor(params.array(inputs, "inputs", ndim=3), dtype=torch.float32)
+    with torch.no_grad():
+        trace = model(x)
+    hidden, output = trace.hidden.numpy(), trace.output.numpy()
+    shown = np.broadcast_to(x.numpy(), (hidden.shape[0], *x.shape))
+    roles = np.array(["input"] * x.shape[2] + ["hidden"] * hidden.shape[-1] + ["output"] * output.shape[-1])
+    return NetworkActivity(np.concatenate([shown, hidden, output], axis=-1).astype(float), roles)
+
+
+def path_groups(activity, roles, marked, k: int = 3, *, surrogates: int = 6, null: str = "target",
+                alpha: float = params.ALPHA, seed: int = 0) -> pd.DataFrame:
+    """Do the ``marked`` hidden nodes sit on wider input → output flow paths than the others?
+
+    ``sequence_flow`` (lag-1 transfer entropy inside sequences, against time-shift surrogates) →
+    ``flow_graph`` → ``path_nodes`` for one network.
+
+    Parameters
+    ----------
+    activity : ndarray, shape (sequences, steps, neurons)
+    roles : sequence of ``ROLES``
+    marked : indices among the hidden nodes (0 = the first hidden node), e.g. its relay nodes
+
+    Returns
+    -------
+    DataFrame, one row per hidden node: neuron, hidden (its index among the hidden nodes), on_path,
+    width (bits), marked, has_path (the network has any input → output path), edges (significant).
+    """
+    roles = _roles(roles, np.shape(activity)[-1])
+    hidden = np.flatnonzero(roles == "hidden")
+    marked = np.asarray(params.require(list(np.atleast_1d(marked)), "marked",
+                                       params.sequence(params.index(len(hidden) - 1))), dtype=int)
+    table = sequence_flow(activity, roles, k, surrogates=surrogates, null=null, alpha=alpha, seed=seed)
+    paths = path_nodes(flow_graph(table, len(roles)), roles)
+    has_path = bool(paths.loc[roles == "input", "on_path"].any())
+    out = paths[paths.role == "hidden"].assign(hidden=np.arange(len(hidden)))
+    return out.assign(marked=np.isin(out["hidden"], marked), has_path=has_path,
+                      edges=int(table["significant"].sum()))[["neuron", "hidden", "on_path", "width", "marked",
+                                                               "has_path", "edges"]].reset_index(drop=True)
