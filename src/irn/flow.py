@@ -169,13 +169,20 @@ def neuron_entropy(activity, roles=None, k: int = 3, *, noise: float = ksg.DEFAU
     Parameters
     ----------
     activity : ndarray, shape (samples, neurons)
-    roles : sequence of ``ROLES``, length neurons, optional (default all "hidden")
-    k : int, neighbours of the estimator
+    roles : sequence of str, optional
+        One of ``ROLES`` per neuron (default all "hidden").
+    k : int
+        Neighbours of the estimator.
+    noise : float
+        Relative tie-breaking noise.
+    seed : int
+        Of the tie-breaking noise.
 
     Returns
     -------
-    DataFrame with columns neuron, role, entropy (bits; a differential entropy, so it depends on
-    the units: a Gaussian of standard deviation σ has ½ log₂(2πeσ²)).
+    DataFrame
+        neuron, role, entropy (bits; a differential entropy, so it depends on the units: a Gaussian
+        of standard deviation σ has ½ log₂(2πeσ²)).
     """
     activity = _activity(activity)
     roles = _roles(roles, activity.shape[1])
@@ -190,13 +197,25 @@ def delayed_information(activity, lags=(1,), k: int = 3, *, roles=None, theiler:
     Parameters
     ----------
     activity : ndarray, shape (samples, neurons)
-    lags : sequence of int ≥ 1
+    lags : sequence of int
+        Lags ≥ 1.
+    k : int
+        Neighbours of the KSG estimator.
+    roles : sequence of str, optional
+        One of ``ROLES`` per neuron (default all "hidden").
+    theiler : int
+        Theiler window (steps): samples this close in time are not each other's neighbours.
+    noise : float
+        Relative tie-breaking noise (``irn.ksg``).
+    seed : int
+        Of the tie-breaking noise (and of the surrogates).
 
     Returns
     -------
-    DataFrame, one row per lag × ordered pair (source ≠ target): lag, source, target, source_role,
-    target_role, delayed (I(source[t−ℓ]; target[t]), bits), undelayed (I(source[t]; target[t])) and
-    value = delayed − undelayed, all on the same time range.
+    DataFrame
+        One row per lag × ordered pair (source ≠ target): lag, source, target, source_role,
+        target_role, delayed (I(source[t−ℓ]; target[t]), bits), undelayed (I(source[t];
+        target[t])) and value = delayed − undelayed, all on the same time range.
     """
     activity = _activity(activity)
     roles = _roles(roles, activity.shape[1])
@@ -252,18 +271,33 @@ def transfer_entropy(activity, lags=(1,), k: int = 3, *, roles=None, conditions=
     Parameters
     ----------
     activity : ndarray, shape (samples, neurons)
-    lags : sequence of int ≥ 1
-    conditions : neuron indices conditioned on (e.g. the input neurons, to remove the input's
-        common drive), at the source's time t − ℓ (``condition_time="source"``) or at the target's
-        time t (``"target"``: in a network whose state at t is driven by the input at t, that is
-        the input that drives it). Pairs whose source or target is one of them are conditioned on
-        the target's past only (conditioning on the source itself would leave nothing to transfer).
-    history : int, steps of the target's own past conditioned on.
+    lags : sequence of int
+        Lags ≥ 1.
+    k : int
+        Neighbours of the KSG estimator.
+    roles : sequence of str, optional
+        One of ``ROLES`` per neuron (default all "hidden").
+    theiler : int
+        Theiler window (steps): samples this close in time are not each other's neighbours.
+    noise : float
+        Relative tie-breaking noise (``irn.ksg``).
+    conditions : sequence of int, optional
+        Neurons conditioned on (e.g. the input neurons, to remove the input's common drive). Pairs whose
+        source or target is one of them are conditioned on the target's past only (conditioning on the
+        source itself would leave nothing to transfer).
+    history : int
+        Steps of the target's own past conditioned on.
+    condition_time : str
+        "source": the conditions at the source's time t − ℓ; "target": at the target's time t (in a
+        network whose state at t is driven by the input at t, that is the input that drives it).
+    seed : int
+        Of the tie-breaking noise.
 
     Returns
     -------
-    DataFrame with lag, source, target, source_role, target_role, value (bits), one row per lag ×
-    ordered pair, all on one time range.
+    DataFrame
+        lag, source, target, source_role, target_role, value (bits), one row per lag × ordered pair,
+        all on one time range.
     """
     activity = _activity(activity)
     neurons = activity.shape[1]
@@ -394,28 +428,48 @@ def flow_significance(activity, measure: str = "transfer", lags=(1,), k: int = 3
     Parameters
     ----------
     activity : ndarray, shape (samples, neurons)
-    measure : "delayed" (the source's delayed − undelayed MI), "transfer" (pairwise transfer
-        entropy) or "multivariate" (multivariate transfer entropy: each target's sources chosen
-        greedily, conditioning on those already chosen, with max/min-statistic and omnibus tests).
-    lags : sequence of int ≥ 1 (for "multivariate", the candidate lags of every source)
-    conditions, history, condition_time : as for ``transfer_entropy`` (not used by "delayed")
-    surrogates : int, time-shifted surrogates per edge (per test for "multivariate"); the
-        smallest p-value is 1 / (surrogates + 1).
-    null : "edge" compares each edge with its own surrogates; "target" pools the surrogates of
-        every source of the same target (surrogates · (neurons − 1) null values per edge, a
-        cheaper null for pairwise measures). Not used by "multivariate".
-    correction : "bh" (Benjamini–Hochberg across every edge and lag of the network; for
-        "multivariate", across the targets' omnibus p-values as IDTxl does) or None.
-    min_shift : smallest circular shift (default samples // 10).
-    alpha : the false-discovery rate (or the per-edge level without correction).
+    measure : str
+        "delayed" (the source's delayed − undelayed MI), "transfer" (pairwise transfer entropy) or
+        "multivariate" (multivariate transfer entropy: each target's sources chosen greedily,
+        conditioning on those already chosen, with max/min-statistic and omnibus tests).
+    lags : sequence of int
+        Lags ≥ 1 (for "multivariate", the candidate lags of every source).
+    k : int
+        Neighbours of the KSG estimator.
+    roles : sequence of str, optional
+        One of ``ROLES`` per neuron (default all "hidden").
+    theiler : int
+        Theiler window (steps): samples this close in time are not each other's neighbours.
+    noise : float
+        Relative tie-breaking noise (``irn.ksg``).
+    seed : int
+        Of the tie-breaking noise (and of the surrogates).
+    conditions, history, condition_time
+        As for ``transfer_entropy`` (not used by "delayed"; for "multivariate", conditions at the
+        target's time are conditioned on for every target, and every neuron is a candidate source).
+    surrogates : int
+        Time-shifted surrogates per edge (per test for "multivariate"); the smallest p-value is
+        1 / (surrogates + 1). An edge stops drawing surrogates once it cannot reach p ≤ alpha.
+    null : str
+        "edge" compares each edge with its own surrogates; "target" pools the surrogates of every
+        source of the same target (surrogates · (neurons − 1) null values per edge). Not used by
+        "multivariate".
+    correction : str or None
+        "bh" (Benjamini–Hochberg across every edge and lag of the network; for "multivariate", across
+        the targets' omnibus p-values, as IDTxl does) or None.
+    min_shift : int, optional
+        Smallest circular shift (default samples // 10).
+    alpha : float
+        The false-discovery rate (or the per-edge level without correction).
 
     Returns
     -------
-    DataFrame, one row per lag × ordered pair: lag, source, target, source_role, target_role,
-    value (bits), null_mean (mean of the edge's surrogates), p_value ((1 + #null ≥ value) /
-    (1 + nulls)), p_adjusted (after ``correction``), significant (p_adjusted ≤ alpha and value >
-    null_mean; for "multivariate": chosen for its target and the target's omnibus test survives
-    the correction). "multivariate" adds selected and target_p (the omnibus p-value).
+    DataFrame
+        One row per lag × ordered pair: lag, source, target, source_role, target_role, value (bits),
+        null_mean, p_value ((1 + #null ≥ value) / (1 + nulls)), p_adjusted (after ``correction``),
+        significant (p_adjusted ≤ alpha and value > null_mean; for "multivariate": chosen for its target
+        and the target's omnibus test survives the correction), surrogates_used (pairwise measures).
+        "multivariate" adds selected and target_p (the omnibus p-value).
     """
     params.require(measure, "measure", params.one_of(MEASURES))
     params.require(null, "null", params.one_of(NULLS))
@@ -653,8 +707,12 @@ def _weights(weights, name: str = "weights") -> np.ndarray:
 class TrophicLevels:
     """Improved trophic levels of a weighted directed graph (MacKay, Johnson & Sansom 2020).
 
-    levels: (nodes,) — the lowest node of each weakly connected component at 0; NaN for a node
-    with no edges; incoherence: F₀ in [0, 1] (NaN for a graph without edges).
+    Attributes
+    ----------
+    levels : ndarray, shape (nodes,)
+        The lowest node of each weakly connected component at 0; NaN for a node with no edges.
+    incoherence : float
+        F₀ in [0, 1] (NaN for a graph without edges).
     """
 
     levels: np.ndarray
@@ -712,11 +770,21 @@ class LevelClustering:
     graph. The test: the graph's trophic incoherence F₀ against graphs rewired with every node's
     in- and out-degree kept (each edge keeps its weight); layers when few rewirings are as coherent.
 
-    incoherence: F₀ of the graph; null: (permutations,) F₀ of the rewired graphs; p_value: (1 +
-    #null ≤ incoherence) / (1 + permutations) (NaN for a graph without edges). Descriptive:
-    groups (2…max_groups, the exact one-dimensional k-means split of the levels with the best
-    silhouette), silhouette (its score; NaN with fewer than 3 distinct levels), labels (nodes,)
-    group of each node (-1 for a node without a level).
+    Attributes
+    ----------
+    incoherence : float
+        F₀ of the graph.
+    null : ndarray, shape (permutations,)
+        F₀ of the rewired graphs.
+    p_value : float
+        (1 + #null ≤ incoherence) / (1 + permutations) (NaN for a graph without edges).
+    groups : int
+        Descriptive: the number of groups (2…max_groups) of the exact one-dimensional k-means split of
+        the levels with the best silhouette.
+    silhouette : float
+        Its score (NaN with fewer than 3 distinct levels).
+    labels : ndarray of int, shape (nodes,)
+        Group of each node (−1 for a node without a level).
     """
 
     incoherence: float
@@ -829,12 +897,33 @@ def level_clustering(weights, max_groups: int = 4, permutations: int = 99, seed:
 class Choices:
     """Every choice the flow analysis makes, named (the defaults are the book's main analysis).
 
-    measure: one of ``MEASURES``; lags: source lags (steps); k: KSG neighbours; history: steps of the
-    target's past conditioned on; input_time: the inputs are conditioned on at the "source"'s or
-    the "target"'s time (``condition_time``); into_inputs: keep edges *into* input neurons (False:
-    drop them — nothing in the network drives an input clamped to data); theiler: Theiler window
-    (steps); surrogates: per edge; null: "edge" or "target" (pooled over a target's sources);
-    correction: "bh" or None; alpha: the false-discovery rate; permutations: of the layer test.
+    Attributes
+    ----------
+    measure : str
+        One of ``MEASURES``.
+    lags : tuple of int
+        Source lags (steps).
+    k : int
+        KSG neighbours.
+    history : int
+        Steps of the target's past conditioned on.
+    input_time : str
+        The inputs are conditioned on at the "source"'s or the "target"'s time.
+    into_inputs : bool
+        Keep edges *into* input neurons (False: drop them — nothing in the network drives an input
+        clamped to data).
+    theiler : int
+        Theiler window (steps).
+    surrogates : int
+        Per edge.
+    null : str
+        "edge" or "target" (pooled over a target's sources).
+    correction : str or None
+        "bh" or None.
+    alpha : float
+        The false-discovery rate.
+    permutations : int
+        Rewirings of the layer test.
     """
 
     measure: str = "transfer"
@@ -862,7 +951,12 @@ class Choices:
         params.require(self.alpha, "alpha", params.SIGNIFICANCE)
 
     def describe(self) -> str:
-        """The choices in words, e.g. for a table row."""
+        """The choices in words, e.g. for a table row.
+
+        Returns
+        -------
+        str
+        """
         return (f"{self.measure}, lags {list(self.lags)}, k = {self.k}, history {self.history}, input at the "
                 f"{self.input_time}'s time, edges into inputs {'kept' if self.into_inputs else 'dropped'}, "
                 f"Theiler {self.theiler}, {self.surrogates} surrogates ({self.null} null), "
@@ -873,11 +967,19 @@ class Choices:
 class ReplicateFlow:
     """The flow analysis of several replicates of one network under one set of ``Choices``.
 
-    edges: ``flow_significance`` rows with a replicate column; levels: replicate, neuron, role,
-    level (trophic level in the flow graph of significant edges; NaN for a neuron without edges);
-    graphs: one row per replicate — edges (significant, after dropping edges into inputs when
-    chosen), incoherence, null_incoherence (median over the layer test's rewirings), groups,
-    silhouette, layers_p (``level_clustering``); choices: the ``Choices`` used.
+    Attributes
+    ----------
+    edges : DataFrame
+        ``flow_significance`` rows with a replicate column.
+    levels : DataFrame
+        replicate, neuron, role, level (trophic level in the flow graph of significant edges; NaN for
+        a neuron without edges).
+    graphs : DataFrame
+        One row per replicate: edges (significant, after dropping edges into inputs when chosen),
+        incoherence, null_incoherence (median over the layer test's rewirings), groups, silhouette,
+        layers_p (``level_clustering``).
+    choices : Choices
+        The choices used.
     """
 
     edges: pd.DataFrame
@@ -887,17 +989,21 @@ class ReplicateFlow:
 
 
 def replicate_flow(activity, roles, choices: Choices | None = None, *, seed: int = 0, **changes) -> ReplicateFlow:
-    """``flow_significance`` → ``flow_graph`` → ``trophic_levels`` and ``level_clustering`` for
-    every replicate.
+    """``flow_significance`` → ``flow_graph`` → ``trophic_levels`` and ``level_clustering`` for every
+    replicate.
 
     Parameters
     ----------
     activity : ndarray, shape (replicates, samples, neurons)
-    roles : sequence of ``ROLES``, length neurons; the "input" neurons are the conditions of the
-        transfer-entropy measures and the exogenous neurons of the graph.
-    choices : Choices (default ``Choices()``); ``changes`` replace single fields, e.g.
-        ``replicate_flow(a, r, measure="delayed")``.
-    seed : replicate r uses seed + r.
+    roles : sequence of str
+        One of ``ROLES`` per neuron; the "input" neurons are the conditions of the transfer-entropy
+        measures and the exogenous neurons of the graph.
+    choices : Choices, optional
+        Default ``Choices()``.
+    seed : int
+        Replicate r uses seed + r.
+    **changes
+        Fields of ``choices`` to replace, e.g. ``replicate_flow(a, r, measure="delayed")``.
 
     Returns
     -------
@@ -933,17 +1039,23 @@ COMPARISONS = (("output", "hidden"), ("hidden", "input"))
 def direction_tests(levels: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
     """Are outputs further along than hidden neurons, and hidden neurons than inputs?
 
+    Per replicate, the mean level of each role; then a Wilcoxon signed-rank test over replicates
+    (``irn.stats.paired_test``) of output − hidden and hidden − input.
+
     Parameters
     ----------
-    levels : ``ReplicateFlow.levels`` (replicate, role, level).
+    levels : DataFrame
+        ``ReplicateFlow.levels`` (replicate, role, level).
+    seed : int
+        Of the bootstrap interval.
 
     Returns
     -------
-    DataFrame, one row per comparison ("output − hidden", "hidden − input"): difference (mean over
-    replicates of the per-replicate difference of the roles' mean levels, in levels), low, high
-    (its 95 % bootstrap interval over replicates), p_value (Wilcoxon signed-rank over replicates,
-    ``irn.stats.paired_test``), n (replicates where both roles have levels), differences (the
-    per-replicate values, a list).
+    DataFrame
+        One row per comparison ("output − hidden", "hidden − input"): difference (mean over
+        replicates of the per-replicate difference of the roles' mean levels, in levels), low, high
+        (its 95 % bootstrap interval), p_value, n (replicates where both roles have levels),
+        differences (the per-replicate values, a list).
     """
     from irn.claims import bootstrap_interval
     from irn.stats import paired_test
@@ -966,10 +1078,22 @@ def direction_tests(levels: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
 
 
 def direction_verdict(tests: pd.DataFrame, alpha: float = params.ALPHA) -> tuple[str, int, int, int]:
-    """The verdict on "outputs sit further along than hidden neurons, hidden further than inputs"
-    from ``direction_tests`` rows (any number of networks): Holm-corrected within the rows, counted
-    by ``irn.claims.verdict_of``. Returns (verdict, supported, contradicted, total); "no verdict"
-    when no row could reach p < alpha after the correction (``claims.can_reach`` at alpha / rows)."""
+    """The verdict on "outputs sit further along than hidden neurons, hidden further than inputs".
+
+    Holm-corrected within the rows, counted by ``irn.claims.verdict_of``; "no verdict" when no row
+    could reach p < alpha after the correction (``claims.can_reach`` at alpha / rows).
+
+    Parameters
+    ----------
+    tests : DataFrame
+        ``direction_tests`` rows (any number of networks).
+    alpha : float
+
+    Returns
+    -------
+    verdict : str
+    supported, contradicted, total : int
+    """
     from irn import claims
 
     ok = tests.dropna(subset=["p_value"])
@@ -985,11 +1109,19 @@ def direction_verdict(tests: pd.DataFrame, alpha: float = params.ALPHA) -> tuple
 class Sensitivity:
     """The direction verdict under every examined choice.
 
-    table: one row per (choice, setting, comparison): choice (the field of ``Choices`` varied, or
-    "baseline"), setting (its value in words), comparison, difference, low, high, p_value, n,
-    verdict (of the two comparisons together, ``direction_verdict``), same (the verdict equals the
-    baseline's); baseline: the baseline verdict; robust: every setting gives it; depends_on: the
-    choices whose settings change it (empty when robust).
+    Attributes
+    ----------
+    table : DataFrame
+        One row per (choice, setting, comparison): choice (the field of ``Choices`` varied, or
+        "baseline"), setting (its value in words), comparison, difference, low, high, p_value, n,
+        verdict (of the two comparisons together, ``direction_verdict``), same (the verdict equals the
+        baseline's).
+    baseline : str
+        The baseline verdict.
+    robust : bool
+        Every setting gives it.
+    depends_on : tuple of str
+        The choices whose settings change it (empty when robust).
     """
 
     table: pd.DataFrame
@@ -1015,11 +1147,18 @@ def direction_sensitivity(activity, roles, base: Choices | None = None, variatio
 
     Parameters
     ----------
-    activity : ndarray, shape (replicates, samples, neurons); roles as for ``replicate_flow``
-    base : Choices, the baseline
-    variations : dict field → list of values, each tried with the other fields at the baseline
-        (default: input time, edges into inputs, history 2 and 3, lags (1, 2), Theiler 5, k 6).
-        A variation of ``into_inputs`` reuses the baseline's edges (no new estimates).
+    activity : ndarray, shape (replicates, samples, neurons)
+    roles : sequence of str
+        One of ``ROLES`` per neuron, as for ``replicate_flow``.
+    base : Choices, optional
+        The baseline (default ``Choices()``).
+    variations : dict, optional
+        Field of ``Choices`` → list of values, each tried with the other fields at the baseline
+        (default: input time, edges into inputs, history 2 and 3, lags (1, 2), Theiler 5, k 6). A
+        variation of ``into_inputs`` reuses the baseline's edges (no new estimates).
+    seed : int
+    alpha : float
+        Level of the direction tests.
 
     Returns
     -------
@@ -1075,9 +1214,16 @@ def _regraph(result: ReplicateFlow, roles, choices: Choices) -> ReplicateFlow:
 class Simulated:
     """A simulated network whose answer is known.
 
-    activity: (samples, neurons) — neuron 0 is the input; roles: (neurons,); connections:
-    (neurons, neurons) bool, True where source → target (one step); layers: (neurons,) the planted
-    layer of each neuron (0 = the input; for a network without layers, -1 for every non-input).
+    Attributes
+    ----------
+    activity : ndarray, shape (samples, neurons)
+        Neuron 0 is the input.
+    roles : ndarray, shape (neurons,)
+    connections : ndarray of bool, shape (neurons, neurons)
+        True where source → target (one step).
+    layers : ndarray of int, shape (neurons,)
+        The planted layer of each neuron (0 = the input; −1 for every non-input of a network without
+        layers).
     """
 
     activity: np.ndarray
@@ -1124,13 +1270,28 @@ def driven_chain(units: int = 6, samples: int = 1000, *, coupling: float = 1.5, 
     """A chain of tanh units driven by an autocorrelated input: x → u₁ → u₂ → … → u_units.
 
     u₁[t] = tanh(coupling·x[t−1] + memory·u₁[t−1]) + noise·η and u_i[t] = tanh(coupling·u_{i−1}[t−1]
-    + memory·u_i[t−1]) + noise·η; x is AR(1) with the given autocorrelation. The input's and each
-    unit's own memory make a → c look connected to pairwise transfer entropy when a → b → c.
-    Roles: input, hidden …, output (the last unit); layers: 0, 1, …, units.
+    + memory·u_i[t−1]) + noise·η; x is AR(1). The input's and each unit's own memory make a → c look
+    connected to pairwise transfer entropy when a → b → c. Roles: input, hidden …, output (the last
+    unit); layers 0, 1, …, units.
+
+    Parameters
+    ----------
+    units : int
+    samples : int
+    coupling : float
+        Weight of each link.
+    memory : float
+        Each unit's weight on its own past.
+    noise : float
+        Standard deviation of each unit's noise.
+    autocorrelation : float
+        Of the AR(1) input, in [0, 1).
+    seed : int
 
     Returns
     -------
-    Simulated, activity shape (samples, units + 1)
+    Simulated
+        activity shape (samples, units + 1).
     """
     params.require(units, "units", params.integer(low=2))
     params.require(coupling, "coupling", params.number(0, closed=False))
@@ -1150,13 +1311,29 @@ def driven_chain(units: int = 6, samples: int = 1000, *, coupling: float = 1.5, 
 
 def planted_layers(widths=(3, 3), samples: int = 1000, *, coupling: float = 1.2, memory: float = 0.3,
                    noise: float = 0.3, autocorrelation: float = 0.6, seed: int = 0) -> Simulated:
-    """A network built in layers: the input drives every unit of the first layer, every unit of a
-    layer drives every unit of the next, the last layer drives one output unit (all one step, tanh,
-    weights ``coupling`` / fan-in with random signs). Layers: 0 (input), 1 … len(widths), then the output.
+    """A network built in layers: input → layer 1 → … → output.
+
+    The input drives every unit of the first layer, every unit of a layer drives every unit of the
+    next, the last layer drives one output unit (all one step, tanh, weights ± coupling / √fan-in).
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Units per hidden layer.
+    samples : int
+    coupling : float
+    memory : float
+        Each unit's weight on its own past.
+    noise : float
+    autocorrelation : float
+        Of the AR(1) input.
+    seed : int
 
     Returns
     -------
-    Simulated, activity shape (samples, 1 + sum(widths) + 1)
+    Simulated
+        activity shape (samples, 1 + sum(widths) + 1); layers 0 (input), 1 … len(widths), then the
+        output.
     """
     widths = params.require(list(widths), "widths", params.sequence(params.integer(low=1), min_length=1))
     params.require(coupling, "coupling", params.number(0, closed=False))
@@ -1183,13 +1360,29 @@ def planted_layers(widths=(3, 3), samples: int = 1000, *, coupling: float = 1.2,
 def known_network(units: int = 8, samples: int = 1000, *, inputs_per_unit: int = 2, coupling: float = 1.2,
                   driven: int = 2, memory: float = 0.3, noise: float = 0.3, autocorrelation: float = 0.6,
                   seed: int = 0) -> Simulated:
-    """A recurrent tanh network with known sparse weights: each unit receives ``inputs_per_unit``
-    other units (random signs, |w| = coupling / √inputs_per_unit, loops allowed), and the input
-    drives ``driven`` of them; the last unit is the output. No layers (``layers`` is -1 off the input).
+    """A recurrent tanh network with known sparse weights.
+
+    Each unit receives ``inputs_per_unit`` other units (random signs, |w| = coupling /
+    √inputs_per_unit, loops allowed), and the input drives ``driven`` of them; the last unit is the
+    output. No layers (``layers`` is −1 off the input).
+
+    Parameters
+    ----------
+    units : int
+    samples : int
+    inputs_per_unit : int
+    coupling : float
+    driven : int
+        Units the input drives.
+    memory : float
+    noise : float
+    autocorrelation : float
+    seed : int
 
     Returns
     -------
-    Simulated, activity shape (samples, units + 1)
+    Simulated
+        activity shape (samples, units + 1).
     """
     params.require(units, "units", params.integer(low=3))
     params.require(inputs_per_unit, "inputs_per_unit", params.integer(1, units - 1))
@@ -1212,14 +1405,25 @@ def known_network(units: int = 8, samples: int = 1000, *, inputs_per_unit: int =
 
 
 def graded_copies(units: int = 8, samples: int = 1000, *, autocorrelation: float = 0.6, seed: int = 0) -> Simulated:
-    """A planted case of the source's bottleneck finding: hidden units that are copies of the input
-    with graded noise (standard deviations spread over 0.2 … 3), and an output that is a noisy tanh of
-    the input. A unit that knows more about the input knows more about the output too: across the
-    hidden units, I(h; input) and I(h; output) rise together. No connections are returned (all False).
+    """A planted case of the source's bottleneck finding.
+
+    Hidden units are copies of the input with graded noise (standard deviations spread over 0.2 … 3),
+    and the output is a noisy tanh of the input: a unit that knows more about the input knows more
+    about the output too, so across the hidden units I(h; input) and I(h; output) rise together.
+
+    Parameters
+    ----------
+    units : int
+        Hidden units.
+    samples : int
+    autocorrelation : float
+        Of the AR(1) input.
+    seed : int
 
     Returns
     -------
-    Simulated, activity shape (samples, units + 2): input, the units, output
+    Simulated
+        activity shape (samples, units + 2): input, the units, output; no connections.
     """
     params.require(units, "units", params.integer(low=3))
     _check_simulation(samples, 0.3, autocorrelation, 0.0, seed)
@@ -1237,9 +1441,15 @@ def graded_copies(units: int = 8, samples: int = 1000, *, autocorrelation: float
 class EdgeRecovery:
     """Significant edges against the true connections.
 
-    true_positives, false_positives, false_negatives: counts over ordered pairs (source ≠ target,
-    any lag; edges into ``exogenous`` neurons left out); precision = TP / (TP + FP) (NaN without a
-    significant edge); recall = TP / (TP + FN).
+    Counts over ordered pairs (source ≠ target, any lag; edges into exogenous neurons left out).
+
+    Attributes
+    ----------
+    true_positives, false_positives, false_negatives : int
+    precision : float
+        TP / (TP + FP) (NaN without a significant edge).
+    recall : float
+        TP / (TP + FN).
     """
 
     true_positives: int
@@ -1284,12 +1494,18 @@ def edge_recovery(table: pd.DataFrame, connections, *, exogenous=None) -> EdgeRe
 class Controls:
     """The flow analysis on networks whose answer is known (the positive controls).
 
-    table: one row per network × measure — network, measure, true_edges, found (significant
-    edges, edges into the input left out), precision, recall, direction (Spearman ρ of each neuron's
-    level against its planted layer or chain position; NaN for the network without layers),
-    layers_p (the layer test, ``level_clustering``), groups; edges: network, measure, source, target,
-    outcome ("true edge found", "true edge missed", "spurious edge", "no edge"); levels: network,
-    measure, neuron, role, layer, level.
+    Attributes
+    ----------
+    table : DataFrame
+        One row per network × measure: network, measure, true_edges, found (significant edges, edges
+        into the input left out), precision, recall, direction (Spearman ρ of each neuron's level
+        against its planted layer or chain position; NaN for the network without layers), layers_p
+        (the layer test, ``level_clustering``), groups.
+    edges : DataFrame
+        network, measure, source, target, outcome ("true edge found", "true edge missed", "spurious
+        edge", "no edge").
+    levels : DataFrame
+        network, measure, neuron, role, layer, level.
     """
 
     table: pd.DataFrame
@@ -1302,10 +1518,21 @@ CONTROL_NAMES = ("driven chain", "planted layers", "known recurrent weights")
 
 def positive_controls(samples: int = 600, choices: Choices | None = None, measures=("transfer", "multivariate"),
                       *, seed: int = 0) -> Controls:
-    """Run the flow analysis on a driven chain of 6 tanh units (``driven_chain``), a network built in
-    layers (``planted_layers``, 3 + 3 units and an output) and a recurrent network with known sparse
-    weights (``known_network``, 8 units), each with ``samples`` steps, under ``choices`` (default
-    ``Choices()``) for every measure of ``measures``.
+    """The flow analysis on networks whose answer is known.
+
+    A driven chain of 6 tanh units (``driven_chain``), a network built in layers (``planted_layers``,
+    3 + 3 units and an output) and a recurrent network with known sparse weights
+    (``known_network``, 8 units).
+
+    Parameters
+    ----------
+    samples : int
+        Steps of each simulation.
+    choices : Choices, optional
+        The analysis choices (default ``Choices()``); the measure is set per run.
+    measures : sequence of str
+        Measures of ``MEASURES`` to run on every network.
+    seed : int
 
     Returns
     -------
@@ -1363,18 +1590,24 @@ def hidden_io_information(activity, roles, k: int = 3, *, noise: float = ksg.DEF
 
     The source (report §4) finds "a slight positive correlation between the hidden neurons and the
     inputs and outputs": across hidden neurons, those that know more about the input also know more
-    about the output. Test it with a Spearman correlation of the two columns (per network).
+    about the output. ``io_correlation`` tests it per network.
 
     Parameters
     ----------
-    activity : ndarray, shape (samples, neurons), one input and one output neuron (the first of
-        each role is used when there are several)
-    roles : sequence of ``ROLES``
+    activity : ndarray, shape (samples, neurons)
+        One input and one output neuron (the first of each role is used when there are several).
+    roles : sequence of str
+    k : int
+        Neighbours of the KSG estimator.
+    noise : float
+        Relative tie-breaking noise.
+    seed : int
 
     Returns
     -------
-    DataFrame with neuron, entropy (bits, Kozachenko–Leonenko), i_input (I(h[t]; input[t]), bits),
-    i_output (I(h[t]; output[t]), bits), one row per hidden neuron.
+    DataFrame
+        neuron, entropy (bits, Kozachenko–Leonenko), i_input (I(h[t]; input[t]), bits), i_output
+        (I(h[t]; output[t]), bits), one row per hidden neuron.
     """
     activity = _activity(activity)
     roles = _roles(roles, activity.shape[1])
@@ -1392,13 +1625,15 @@ def io_correlation(table: pd.DataFrame, by=()) -> pd.DataFrame:
 
     Parameters
     ----------
-    table : ``hidden_io_information`` rows, with the ``by`` columns telling networks apart (none:
-        the whole table is one network)
+    table : DataFrame
+        ``hidden_io_information`` rows.
+    by : sequence of str
+        Columns telling networks apart (none: the whole table is one network).
 
     Returns
     -------
-    DataFrame with ``by`` + neurons, rho, p_value (two-sided; NaN with fewer than 3 neurons or a
-    constant column).
+    DataFrame
+        ``by`` + neurons, rho, p_value (two-sided; NaN with fewer than 3 neurons or a constant column).
     """
     needed = {*by, "i_input", "i_output"}
     if not isinstance(table, pd.DataFrame) or not needed <= set(table.columns):
@@ -1417,22 +1652,33 @@ def sequence_flow(activity, roles=None, k: int = 3, *, conditions=None, surrogat
                   seed: int = 0) -> pd.DataFrame:
     """Lag-1 transfer entropy with its surrogate null on many short sequences.
 
+    Every transition step t − 1 → t inside a sequence is one sample (sequences · (steps − 1)
+    samples); none crosses a sequence boundary. Entry s → u is I(s[t−1]; u[t] | u[t−1],
+    conditions[t−1]) as in ``transfer_entropy`` (pairs whose source or target is a condition are
+    conditioned on the target's past only). Surrogate i rotates the sources' t − 1 values by one
+    random offset (≥ samples // 10) over the list of transitions, which pairs each source with
+    another transition's target.
+
     Parameters
     ----------
-    activity : ndarray, shape (sequences, steps, neurons). Every transition step t − 1 → t inside a
-        sequence is one sample (sequences · (steps − 1) samples); none crosses a sequence boundary.
-        Entry s → u is I(s[t−1]; u[t] | u[t−1], conditions[t−1]) as in ``transfer_entropy`` (pairs whose
-        source or target is a condition are conditioned on the target's past only).
-    surrogates : surrogate i rotates the sources' t − 1 values by one random offset (≥ samples // 10)
-        over the list of transitions, which pairs each source with another transition's target.
-    null : "edge" compares each edge with its own surrogates (as ``flow_significance``); "target"
-        pools the surrogates of every source of the same target (surrogates · (neurons − 1) null
-        values, so a few surrogates reach small p-values at a fraction of the cost).
+    activity : ndarray, shape (sequences, steps, neurons)
+    roles : sequence of str, optional
+    k : int
+    conditions : sequence of int, optional
+        Neurons conditioned on at t − 1.
+    surrogates : int
+    null : str
+        "edge" compares each edge with its own surrogates (as ``flow_significance``); "target" pools
+        the surrogates of every source of the same target (surrogates · (neurons − 1) null values).
+    alpha : float
+    noise : float
+    seed : int
 
     Returns
     -------
-    DataFrame with the columns of ``flow_significance`` (lag is always 1; null_mean is the mean of
-    the null the edge is compared with; no correction: p_adjusted = p_value).
+    DataFrame
+        The columns of ``flow_significance`` (lag is always 1; null_mean is the mean of the null the
+        edge is compared with; no correction: p_adjusted = p_value).
     """
     array = params.array(activity, "activity", ndim=3)
     if array.shape[1] < 2 or array.shape[2] < 2:
@@ -1521,8 +1767,11 @@ def path_nodes(weights, roles) -> pd.DataFrame:
 class NetworkActivity:
     """Every neuron of every replicate of a network on a batch of sequences.
 
-    values: (replicates, sequences, steps, neurons) — the inputs, then the hidden nodes (for LSTM its
-    h), then the outputs; roles: (neurons,) of ``ROLES``.
+    Attributes
+    ----------
+    values : ndarray, shape (replicates, sequences, steps, neurons)
+        The inputs, then the hidden nodes (for LSTM its h), then the outputs.
+    roles : ndarray, shape (neurons,)
     """
 
     values: np.ndarray
@@ -1562,13 +1811,21 @@ def path_groups(activity, roles, marked, k: int = 3, *, surrogates: int = 6, nul
     Parameters
     ----------
     activity : ndarray, shape (sequences, steps, neurons)
-    roles : sequence of ``ROLES``
-    marked : indices among the hidden nodes (0 = the first hidden node), e.g. its relay nodes
+    roles : sequence of str
+    marked : sequence of int
+        Indices among the hidden nodes (0 = the first hidden node), e.g. its relay nodes.
+    k : int
+    surrogates : int
+    null : str
+        As for ``sequence_flow``.
+    alpha : float
+    seed : int
 
     Returns
     -------
-    DataFrame, one row per hidden node: neuron, hidden (its index among the hidden nodes), on_path,
-    width (bits), marked, has_path (the network has any input → output path), edges (significant).
+    DataFrame
+        One row per hidden node: neuron, hidden (its index among the hidden nodes), on_path, width
+        (bits), marked, has_path (the network has any input → output path), edges (significant).
     """
     roles = _roles(roles, np.shape(activity)[-1])
     hidden = np.flatnonzero(roles == "hidden")

@@ -88,12 +88,17 @@ OUTPUT_GAIN = 3.0  # fixed readout of the fully recurrent network: forecast = 3 
 
 
 def temperature(source: str = "seattle-weather") -> pd.DataFrame:
-    """The temperature record ``source`` (a key of ``SOURCES``) from the copy bundled with
-    vega_datasets — no network access.
+    """The temperature record ``source`` from the copy bundled with vega_datasets (no network access).
+
+    Parameters
+    ----------
+    source : str
+        A key of ``SOURCES``: "seattle-weather" (measured daily maxima) or "seattle-normals".
 
     Returns
     -------
-    DataFrame with columns date, temperature (units in ``SOURCES``), sorted by date.
+    DataFrame
+        Columns date, temperature (units in ``SOURCES``), sorted by date.
     """
     params.require(source, "source", params.one_of(tuple(SOURCES)))
     from vega_datasets import local_data
@@ -106,9 +111,28 @@ def temperature(source: str = "seattle-weather") -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class RecordCheck:
-    """What a record is, measured: source, description (``SOURCES``), samples, start, end, step
-    (the median time between samples, e.g. "1 days"), units, days, and the absolute change of the
-    daily mean temperature from one day to the next: largest, median (in the record's units)."""
+    """What a record is, measured.
+
+    Attributes
+    ----------
+    source : str
+        The key of ``SOURCES``.
+    description : str
+        Its description in ``SOURCES``.
+    samples : int
+        Rows of the record.
+    start, end : str
+        First and last date (YYYY-MM-DD).
+    step : str
+        The median time between samples ("1 day", "1 h").
+    units : str
+        The temperature's units.
+    days : int
+        Calendar days covered.
+    largest_daily_change, median_daily_change : float
+        Largest and median absolute change of the daily mean temperature from one day to the next,
+        in the record's units.
+    """
 
     source: str
     description: str
@@ -126,7 +150,16 @@ def record_check(source: str) -> RecordCheck:
     """Measure a record before building on it: how far do its daily means move from day to day?
 
     Measured temperatures jump with the weather (a few degrees on a typical day); a climatological
-    normal moves by a small fraction of a degree. Returns a ``RecordCheck``.
+    normal moves by a small fraction of a degree.
+
+    Parameters
+    ----------
+    source : str
+        A key of ``SOURCES``.
+
+    Returns
+    -------
+    RecordCheck
     """
     frame = temperature(source)
     daily = frame.groupby(frame["date"].dt.floor("D"))["temperature"].mean()
@@ -140,10 +173,14 @@ def record_check(source: str) -> RecordCheck:
 
 @dataclass(frozen=True)
 class Split:
-    """A series cut by time and standardised with the training part's mean and std.
+    """A series cut by time and standardised with the training part's mean and standard deviation.
 
-    train, validation, test: 1-D float arrays (standardised, in this order in time);
-    mean, std: of the training part, in the record's units (value = standardised × std + mean).
+    Attributes
+    ----------
+    train, validation, test : ndarray, shape (samples,)
+        The standardised parts, in this order in time.
+    mean, std : float
+        Of the training part, in the record's units (value = standardised × std + mean).
     """
 
     train: np.ndarray
@@ -153,14 +190,38 @@ class Split:
     std: float
 
     def part(self, name: str) -> np.ndarray:
+        """One part by name.
+
+        Parameters
+        ----------
+        name : str
+            "train", "validation" or "test".
+
+        Returns
+        -------
+        ndarray, shape (samples,)
+        """
         if name not in ("train", "validation", "test"):
             raise ValueError(f"name must be 'train', 'validation' or 'test', got {name!r}")
         return getattr(self, name)
 
 
 def split_series(values, train: float = 0.6, validation: float = 0.2) -> Split:
-    """Cut ``values`` (samples,) by time: the first ``train`` share, the next ``validation``
-    share, the rest for testing; standardise with the training part's mean and std."""
+    """Cut a series by time and standardise it with its training part's mean and standard deviation.
+
+    Parameters
+    ----------
+    values : array_like, shape (samples,)
+        At least 30 finite values.
+    train : float
+        Share of the samples (from the start) for training.
+    validation : float
+        Share of the samples after it for validation; the rest is the test part.
+
+    Returns
+    -------
+    Split
+    """
     values = params.array(values, "values", ndim=1, min_samples=30)
     for name, share in (("train", train), ("validation", validation)):
         params.require(share, name, params.number(0, 1, closed=False))
@@ -197,7 +258,17 @@ def windows(series, steps: int, stride: int | None = None) -> tuple[np.ndarray, 
 
 
 def rmse(prediction, truth) -> float:
-    """Root mean squared error of two arrays of the same shape."""
+    """Root mean squared error of two arrays of the same shape.
+
+    Parameters
+    ----------
+    prediction, truth : array_like
+        The same shape.
+
+    Returns
+    -------
+    float
+    """
     prediction = params.array(prediction, "prediction")
     truth = params.array(truth, "truth", shape=prediction.shape)
     return float(np.sqrt(np.mean((prediction - truth) ** 2)))
@@ -225,12 +296,21 @@ def _check_order(order, split: Split) -> int:
 
 
 def baseline_errors(split: Split, order: int = 24) -> pd.DataFrame:
-    """Persistence and a linear AR(``order``) forecast of the next value, fitted on the training
-    part; RMSE per part in standardised units and in the record's units.
+    """Persistence and a linear AR(``order``) forecast of the next value, fitted on the training part.
+
+    Each part is scored after its first ``order`` values.
+
+    Parameters
+    ----------
+    split : Split
+    order : int
+        Lags of the autoregression (1 … half the training part).
 
     Returns
     -------
-    DataFrame with columns model ("persistence", "autoregression"), part, rmse, rmse_units.
+    DataFrame
+        Columns model ("persistence", "autoregression"), part, rmse (standardised units), rmse_units
+        (the record's units).
     """
     order = _check_order(order, split)
     coef = _fit_ar(split.train, order)
@@ -245,16 +325,41 @@ def baseline_errors(split: Split, order: int = 24) -> pd.DataFrame:
 
 
 def ar_forecast(split: Split, order: int, series) -> np.ndarray:
-    """The autoregression of ``order`` fitted on the training part, run along ``series`` (samples,):
-    returns the forecasts of series[order:] (each made from the ``order`` values before it)."""
+    """Run the autoregression of ``order`` (fitted on the training part) along a series.
+
+    Parameters
+    ----------
+    split : Split
+    order : int
+    series : array_like, shape (samples,)
+        Standardised values.
+
+    Returns
+    -------
+    ndarray, shape (samples − order,)
+        The forecasts of series[order:], each made from the ``order`` values before it.
+    """
     order = _check_order(order, split)
     series = params.array(series, "series", ndim=1, min_samples=order + 1)
     return _ar_forecast(series, _fit_ar(split.train, order), order)
 
 
 def select_order(split: Split, max_order: int = 30) -> int:
-    """The autoregression order 1…max_order with the smallest RMSE on the validation part (each
-    order fitted on the training part; the test part is not looked at)."""
+    """The autoregression order with the smallest RMSE on the validation part.
+
+    Each order is fitted on the training part and scored on the same validation days (those after
+    the first ``max_order``); the test part is not looked at.
+
+    Parameters
+    ----------
+    split : Split
+    max_order : int
+        Orders 1 … max_order are tried.
+
+    Returns
+    -------
+    int
+    """
     max_order = params.require(max_order, "max_order", params.integer(1, len(split.train) // 2 - 1))
     if len(split.validation) <= max_order + 2:
         raise ValueError(f"max_order must leave validation samples to score, got {max_order} with "
@@ -296,12 +401,19 @@ def diebold_mariano(errors, reference) -> tuple[float, float]:
 class Comparison:
     """Networks against the autoregression on the test part.
 
-    errors: model, part, replicate, rmse, rmse_units for every network replicate and both
-    baselines (replicate −1), on the validation and test parts; tests: kind, replicate, rmse_units,
-    baseline_units (the autoregression's), ratio (network / autoregression), statistic, p_value
-    (Diebold–Mariano, one-sided "the network is worse"), p_adjusted (Holm over a kind's
-    replicates), worse (p_adjusted < alpha); order: the autoregression's order; matches: kind →
-    True when no replicate of that kind is significantly worse than the autoregression.
+    Attributes
+    ----------
+    errors : DataFrame
+        model, part, replicate, rmse, rmse_units for every network replicate and both baselines
+        (replicate −1), on the validation and test parts.
+    tests : DataFrame
+        kind, replicate, rmse_units, baseline_units (the autoregression's), ratio (network /
+        autoregression), statistic, p_value (Diebold–Mariano, one-sided "the network is worse"),
+        p_adjusted (Holm over a kind's replicates), worse (p_adjusted < alpha).
+    order : int
+        The autoregression's order.
+    matches : dict
+        Kind → True when no replicate of that kind is significantly worse than the autoregression.
     """
 
     errors: pd.DataFrame
@@ -316,14 +428,19 @@ def compare_with_baseline(networks: dict, split: Split, order: int | None = None
 
     Parameters
     ----------
-    networks : dict kind → ``Stacked`` forecaster (``forecasters``' model); each is run along the
-        validation and test parts as one sequence (the state settles over the validation part)
+    networks : dict
+        Kind → ``irn.models.Stacked`` forecaster (``forecasters``' model); each is run along the
+        validation and test parts as one sequence (the state settles over the validation part).
     split : Split
-    order : the autoregression's order (default ``select_order(split)``)
+    order : int, optional
+        The autoregression's order (default ``select_order(split)``).
+    alpha : float
+        Level of the Diebold–Mariano tests after Holm's correction over a kind's replicates.
 
     Returns
     -------
-    Comparison. Every model is scored on the same days: each part after its first ``order`` days.
+    Comparison
+        Every model is scored on the same days: each part after its first ``order`` days.
     """
     from irn.claims import adjust
 
@@ -361,11 +478,24 @@ def compare_with_baseline(networks: dict, split: Split, order: int | None = None
 
 
 def fully_recurrent(replicates: int, hidden: int, seeds=None) -> Stacked:
-    """The source's fully recurrent network as a ``Stacked`` RNN: one input neuron clamped to the
-    series (driving every unit through ``weight_ih``), ``hidden`` all-to-all tanh units, the last
-    of which is the output: the readout is fixed to ``OUTPUT_GAIN`` × that unit, bias 0.
+    """The source's fully recurrent network as a ``Stacked`` RNN.
 
-    Train it with ``irn.train.fit(..., on_step=freeze_readout)`` so the readout stays fixed.
+    One input neuron clamped to the series (driving every unit through ``weight_ih``), ``hidden``
+    all-to-all tanh units, the last of which is the output: the readout is fixed to
+    ``OUTPUT_GAIN`` × that unit, bias 0. Train it with ``irn.train.fit(..., on_step=freeze_readout)``
+    so the readout stays fixed.
+
+    Parameters
+    ----------
+    replicates : int
+    hidden : int
+        Units including the output unit (at least 2).
+    seeds : sequence of int, optional
+        One initialisation seed per replicate.
+
+    Returns
+    -------
+    irn.models.Stacked
     """
     params.require(hidden, "hidden", params.integer(low=2))  # at least one hidden unit and the output
     model = Stacked("rnn", replicates, 1, hidden, seeds, n_outputs=1, readout="linear")
@@ -377,8 +507,17 @@ def fully_recurrent(replicates: int, hidden: int, seeds=None) -> Stacked:
 
 
 def freeze_readout(epoch: int, model: Stacked) -> None:
-    """``on_step`` callback of ``irn.train.fit``: zero the readout's gradients, so Adam never moves
-    it (its moment estimates stay 0) — the fully recurrent network's output unit stays the output."""
+    """``on_step`` callback of ``irn.train.fit`` that keeps the readout fixed.
+
+    It zeroes the readout's gradients, so Adam never moves it (its moment estimates stay 0): the fully
+    recurrent network's output unit stays the output.
+
+    Parameters
+    ----------
+    epoch : int
+        The epoch (unused; the callback's signature).
+    model : irn.models.Stacked
+    """
     for p in (model.readout_weight, model.readout_bias):
         if p.grad is not None:
             p.grad.zero_()
@@ -387,14 +526,37 @@ def freeze_readout(epoch: int, model: Stacked) -> None:
 def forecasters(kind: str, split: Split, replicates: int, hidden: int = 12, *, arch: str = "rnn",
                 steps: int = 48, epochs: int = 400, lr: float = 1e-2, seed: int = 0,
                 source: str = "seattle-weather") -> tuple[Stacked, dict]:
-    """``replicates`` trained forecasters of one ``kind`` (a key of ``KINDS``), from the zoo or
-    trained now with ``irn.train.fit`` (full batch, Adam, mean squared error at every step of
-    ``windows(split.train, steps)``, a fixed budget of ``epochs``) and stored.
+    """Trained forecasters of one kind, from the zoo or trained now and stored.
 
-    kind "fully_recurrent" is always an RNN (``arch`` is ignored); replicate r has seed
-    ``seed * 1000 + r``. ``source`` only names the record in the zoo entry (with a digest of the
-    training part, so another split never reuses an entry). Returns (model, meta) where meta
-    holds the training loss of each replicate and the zoo entry's name (``zoo_entry``).
+    Training: ``irn.train.fit`` (full batch, Adam, mean squared error at every step of
+    ``windows(split.train, steps)``, a fixed budget of ``epochs``). Replicate r has seed
+    ``seed * 1000 + r``.
+
+    Parameters
+    ----------
+    kind : str
+        A key of ``KINDS``; "fully_recurrent" is always an RNN (``arch`` is ignored).
+    split : Split
+    replicates : int
+    hidden : int
+        Recurrent units.
+    arch : str
+        "rnn", "gru" or "lstm" (stacked forecasters).
+    steps : int
+        Length of a training sequence.
+    epochs : int
+    lr : float
+        Adam's learning rate.
+    seed : int
+    source : str
+        Names the record in the zoo entry (with a digest of the training part, so another split never
+        reuses an entry).
+
+    Returns
+    -------
+    model : irn.models.Stacked
+    meta : dict
+        The training loss of each replicate (train_loss) and the zoo entry's name (zoo_entry).
     """
     params.require(kind, "kind", params.one_of(KINDS))
     check_arch(arch)
@@ -429,10 +591,18 @@ def forecasters(kind: str, split: Split, replicates: int, hidden: int = 12, *, a
 
 @torch.no_grad()
 def predict(model: Stacked, series) -> tuple[np.ndarray, np.ndarray]:
-    """Run every replicate along ``series`` (samples,) as one sequence.
+    """Run every replicate along a series as one sequence.
 
-    Returns (predictions (replicates, samples), hidden (replicates, samples, nodes)):
-    predictions[:, t] is the forecast of series[t + 1].
+    Parameters
+    ----------
+    model : irn.models.Stacked
+    series : array_like, shape (samples,)
+
+    Returns
+    -------
+    predictions : ndarray, shape (replicates, samples)
+        predictions[:, t] is the forecast of series[t + 1].
+    hidden : ndarray, shape (replicates, samples, nodes)
     """
     x = torch.as_tensor(np.asarray(series, dtype=np.float32)).reshape(1, -1, 1)
     trace = model(x)
@@ -443,10 +613,17 @@ def predict(model: Stacked, series) -> tuple[np.ndarray, np.ndarray]:
 class Activity:
     """Every neuron of every replicate along a series.
 
-    values: (replicates, samples, neurons); roles: (neurons,) of "input", "hidden", "output";
-    kind: "stacked" or "fully_recurrent". Neuron 0 is the input; for "stacked" the last neuron
-    is the linear readout, for "fully_recurrent" it is the output unit (the readout is a fixed
-    multiple of it, so it is not a separate neuron).
+    Neuron 0 is the input; for "stacked" the last neuron is the linear readout, for
+    "fully_recurrent" it is the output unit (the readout is a fixed multiple of it, so it is not a
+    separate neuron).
+
+    Attributes
+    ----------
+    values : ndarray, shape (replicates, samples, neurons)
+    roles : ndarray, shape (neurons,)
+        "input", "hidden" or "output".
+    kind : str
+        "stacked" or "fully_recurrent".
     """
 
     values: np.ndarray
@@ -455,9 +632,20 @@ class Activity:
 
 
 def neuron_activity(model: Stacked, series, kind: str, warmup: int = 0) -> Activity:
-    """Record input, hidden and output neurons of ``model`` along ``series`` (samples,).
+    """Record the input, hidden and output neurons of a forecaster along a series.
 
-    warmup: the first ``warmup`` steps are run but not returned (the state settles from zero).
+    Parameters
+    ----------
+    model : irn.models.Stacked
+    series : array_like, shape (samples,)
+    kind : str
+        A key of ``KINDS`` (tells which neuron is the output).
+    warmup : int
+        The first ``warmup`` steps are run but not returned (the state settles from zero).
+
+    Returns
+    -------
+    Activity
     """
     params.require(kind, "kind", params.one_of(KINDS))
     series = params.array(series, "series", ndim=1, min_samples=11)

@@ -96,13 +96,18 @@ LIMITS = (None, "record")
 class Binning:
     """Plug-in MI of the binned hidden state (Shwartz-Ziv & Tishby 2017).
 
-    bins: equal-width bins per node over ``limits``: (lo, hi) fixed limits — (-1, 1) for tanh
-    units, as Shwartz-Ziv & Tishby bin them (30 bins); "record" — the smallest and largest activity
-    of the whole training record of the network, the same at every epoch (``information_plane``
-    fills them in; Saxe et al.'s convention for unbounded ReLU units); None — each snapshot's own
-    range (bins that move with the activity: not comparable over epochs).
-    Measures: how many distinct binned states the layer uses and how they line up with X and Y —
+    Measures how many distinct binned states the layer uses and how they line up with X and Y —
     clustering at the scale of one bin, not the information of the continuous T.
+
+    Attributes
+    ----------
+    bins : int
+        Equal-width bins per node.
+    limits : tuple of float, str or None
+        (lo, hi) fixed limits — (−1, 1) for tanh units, as Shwartz-Ziv & Tishby bin them (30 bins);
+        "record": the smallest and largest activity of the network's whole training record, the same
+        at every epoch (``information_plane`` fills them in; Saxe et al.'s convention for unbounded
+        ReLU units); None: each snapshot's own range (bins that move with the activity).
     """
 
     bins: int = 30
@@ -118,16 +123,29 @@ class Binning:
 
     @property
     def label(self) -> str:
+        """The estimator's name in tables and figures, e.g. "binning (30 bins)".
+        """
         return f"binning ({self.bins} bins)"
 
     @property
     def measures(self) -> str:
+        """What the estimate measures, in words (depends on the limits).
+        """
         where = ("each snapshot's range" if self.limits is None else "the run's range" if self.limits == "record"
                  else f"fixed limits ({self.limits[0]:g}, {self.limits[1]:g})")
         return f"distinct binned states over {where} (clustering at one bin's scale)"
 
     def binned(self, hidden) -> np.ndarray:
-        """(samples,) code of each sample's binned state; hidden: (samples, nodes)."""
+        """The code of each sample's binned state.
+
+        Parameters
+        ----------
+        hidden : ndarray, shape (samples, nodes)
+
+        Returns
+        -------
+        ndarray of int, shape (samples,)
+        """
         hidden = _check_hidden(hidden)
         if self.limits == "record":
             raise ValueError("limits 'record' needs the whole record: run the estimator through information_plane")
@@ -147,11 +165,25 @@ class Binning:
 
 
 def estimators(bins=(30,), kde_noise=(0.1,), ksg_k: int | None = 3, *, limits=(-1.0, 1.0)) -> list:
-    """The chapter's estimator families: ``Binning(b, limits)`` for every bin count, ``KDE(v)``
-    for every noise variance and ``KSG(ksg_k)`` (None: no KSG).
+    """The chapter's estimator families.
 
-    limits: (-1, 1) for tanh-bounded units (tanh RNN, GRU and LSTM hidden states), "record" for
-    ReLU units (see ``Binning``)."""
+    Parameters
+    ----------
+    bins : sequence of int
+        Bin counts of ``Binning``.
+    kde_noise : sequence of float
+        Noise variances of ``KDE``.
+    ksg_k : int or None
+        Neighbours of ``KSG`` (None: no KSG).
+    limits : tuple of float or str
+        Limits of every ``Binning``: (−1, 1) for tanh-bounded units (tanh RNN, GRU and LSTM hidden
+        states), "record" for ReLU units.
+
+    Returns
+    -------
+    list
+        ``Binning``, ``KDE`` and ``KSG`` estimators.
+    """
     params.require(list(bins), "bins", params.sequence(params.integer(low=2)))
     params.require(list(kde_noise), "kde_noise", params.sequence(params.number(0, closed=False)))
     params.require(ksg_k, "ksg_k", params.optional(params.integer(low=1)))
@@ -176,8 +208,17 @@ def _mixture_entropy(kernel: np.ndarray, d: int, variance: float) -> float:
 def gaussian_mixture_entropy(centres, variance: float) -> float:
     """Pairwise-KL upper bound on the entropy (bits) of an equal-weight mixture of Gaussians.
 
-    centres: (samples, d); each component has covariance ``variance`` · I (Kolchinsky & Tracey 2017):
-    H ≤ d/2·log(2πeσ²) − mean_i log( mean_j exp(−‖c_i − c_j‖² / 2σ²) ).
+    H ≤ d/2·log(2πeσ²) − mean_i log( mean_j exp(−‖c_i − c_j‖² / 2σ²) ) (Kolchinsky & Tracey 2017).
+
+    Parameters
+    ----------
+    centres : ndarray, shape (samples, d)
+    variance : float
+        Each component's covariance is ``variance`` · I.
+
+    Returns
+    -------
+    float
     """
     centres = _check_hidden(centres)
     variance = _check_variance(variance)
@@ -188,10 +229,15 @@ def gaussian_mixture_entropy(centres, variance: float) -> float:
 class KDE:
     """Upper bound on the MI of the noise-added hidden state T + N(0, noise·I) (Saxe et al. 2018).
 
-    I(X;T+ε) ≤ H_KL(T+ε) − H(ε): the pairwise-KL bound of :func:`gaussian_mixture_entropy` minus
-    the noise entropy (X determines T, so H(T+ε | X) = H(ε)); I(T+ε;Y) ≈ H_KL(T+ε) − Σ_y p(y)
-    H_KL(T+ε | Y=y). Measures: how many clusters of width ≈ √noise the states form — a smooth
-    version of binning whose scale is ``noise``. At most log2(samples) bits.
+    I(X;T+ε) ≤ H_KL(T+ε) − H(ε): the pairwise-KL bound of ``gaussian_mixture_entropy`` minus the
+    noise entropy (X determines T, so H(T+ε | X) = H(ε)); I(T+ε;Y) ≈ H_KL(T+ε) − Σ_y p(y)
+    H_KL(T+ε | Y=y). Measures how many clusters of width ≈ √noise the states form — a smooth version
+    of binning whose scale is ``noise``. At most log2(samples) bits.
+
+    Attributes
+    ----------
+    noise : float
+        Variance of the added Gaussian noise.
     """
 
     noise: float = 0.1
@@ -201,6 +247,8 @@ class KDE:
 
     @property
     def label(self) -> str:
+        """The estimator's name in tables and figures, e.g. "KDE bound (noise 0.1)".
+        """
         return f"KDE bound (noise {self.noise:g})"
 
     measures = "information of the noise-added state (clusters of width √noise)"
@@ -226,10 +274,15 @@ class KDE:
 class KSG:
     """Kraskov–Stögbauer–Grassberger estimate (``irn.ksg``) with ``k`` neighbours.
 
-    I(X;T): the z-scored hidden state against the input sequences ``x`` (samples, features) —
-    a deterministic T = f(X) makes the true value infinite, so this measures how far apart the
-    k-neighbourhoods of T are compared with those of X. I(T;Y): against the label bits.
-    Measures: neighbourhood structure of the continuous state (no bins, no added noise).
+    I(X;T): the z-scored hidden state against the input sequences (a deterministic T = f(X) makes
+    the true value infinite, so this measures how far apart the k-neighbourhoods of T are compared
+    with those of X); I(T;Y): against the label bits. Measures the neighbourhood structure of the
+    continuous state (no bins, no added noise).
+
+    Attributes
+    ----------
+    k : int
+        Neighbours.
     """
 
     k: int = 3
@@ -239,6 +292,8 @@ class KSG:
 
     @property
     def label(self) -> str:
+        """The estimator's name in tables and figures, e.g. "KSG (k = 3)".
+        """
         return f"KSG (k = {self.k})"
 
     measures = "k-nearest-neighbour structure of the continuous state"
@@ -258,12 +313,24 @@ class KSG:
 def information_plane(hidden, x, y, estimators, epochs=None) -> pd.DataFrame:
     """Every estimator on every recorded epoch and replicate.
 
-    hidden: (epochs, replicates, samples, nodes) — e.g. ``TrainingRecord.hidden``;
-    x: what each sample's input is — (samples,) ids or (samples, features) for ``KSG``;
-    y: (samples,) labels or (samples, k) label bits; estimators: a list of ``Binning``/``KDE``/``KSG``
-    (a ``Binning`` with limits "record" bins every epoch over the range of the whole ``hidden``);
-    epochs: (epochs,) the epoch of each record (default 0, 1, …).
-    Returns columns estimator, epoch, replicate, i_xt, i_ty (bits).
+    Parameters
+    ----------
+    hidden : ndarray, shape (epochs, replicates, samples, nodes)
+        E.g. ``TrainingRecord.hidden``.
+    x : array_like, shape (samples,) or (samples, features)
+        What each sample's input is: ids, or features for ``KSG``.
+    y : array_like, shape (samples,) or (samples, k)
+        Labels or label bits.
+    estimators : list
+        ``Binning``, ``KDE`` or ``KSG``; a ``Binning`` with limits "record" bins every epoch over the
+        range of the whole ``hidden``.
+    epochs : array_like, shape (epochs,), optional
+        The epoch of each record (default 0, 1, …).
+
+    Returns
+    -------
+    DataFrame
+        Columns estimator, epoch, replicate, i_xt, i_ty (bits).
     """
     hidden = params.array(hidden, "hidden", ndim=4)
     if not estimators or not all(isinstance(e, (Binning, KDE, KSG)) for e in estimators):
@@ -285,10 +352,20 @@ def information_plane(hidden, x, y, estimators, epochs=None) -> pd.DataFrame:
 def compression(plane: pd.DataFrame, tolerance: float = 0.1, by=("estimator", "replicate")) -> pd.DataFrame:
     """Does I(X;T) turn? Per trajectory: the epoch of its peak and how far it falls afterwards.
 
-    plane: the output of :func:`information_plane` (other grouping columns may be added to ``by``);
-    tolerance: bits the final I(X;T) must lie below the peak to count as compression.
-    Returns ``by`` + peak_epoch, peak, final, drop, compresses (drop > tolerance);
-    peak_epoch is the epoch where compression begins when it does.
+    Parameters
+    ----------
+    plane : DataFrame
+        ``information_plane`` output (other grouping columns may be added to ``by``).
+    tolerance : float
+        Bits the final I(X;T) must lie below the peak to count as compression.
+    by : sequence of str
+        Columns that tell trajectories apart.
+
+    Returns
+    -------
+    DataFrame
+        ``by`` + peak_epoch, peak, final, drop, compresses (drop > tolerance); peak_epoch is where
+        compression begins when it does.
     """
     missing = [c for c in (*by, "epoch", "i_xt") if c not in plane]
     if missing:
@@ -305,11 +382,23 @@ def compression(plane: pd.DataFrame, tolerance: float = 0.1, by=("estimator", "r
 
 
 def compression_trend(plane: pd.DataFrame, by=("estimator", "replicate"), late: float = 0.5) -> pd.DataFrame:
-    """Does I(X;T) fall late in training? Spearman's rank correlation of I(X;T) with the epoch over
-    the last ``late`` share of each trajectory's snapshots (at least 3).
+    """Does I(X;T) fall late in training? Spearman's ρ of I(X;T) with the epoch over the last ``late``
+    share of each trajectory's snapshots (at least 3).
 
-    Returns ``by`` + snapshots (used), rho, p_value (two-sided; 1 when I(X;T) is constant), drop
-    (first minus last I(X;T) of the window, bits). Compression: rho < 0 with p < alpha.
+    Parameters
+    ----------
+    plane : DataFrame
+        ``information_plane`` output.
+    by : sequence of str
+        Columns that tell trajectories apart.
+    late : float
+        Share of the snapshots, from the end, in the window.
+
+    Returns
+    -------
+    DataFrame
+        ``by`` + snapshots (used), rho, p_value (two-sided; 1 when I(X;T) is constant), drop (first
+        minus last I(X;T) of the window, bits). Compression: rho < 0 with p < alpha.
     """
     missing = [c for c in (*by, "epoch", "i_xt") if c not in plane]
     if missing:
@@ -331,10 +420,23 @@ def compression_trend(plane: pd.DataFrame, by=("estimator", "replicate"), late: 
 def dpi_violations(plane: pd.DataFrame, by=("estimator",), tolerance: float = 0.05) -> pd.DataFrame:
     """Which estimators break the data-processing inequality I(T;Y) ≤ I(X;T) (T = f(X))?
 
-    plane: ``information_plane`` output; tolerance: bits I(T;Y) may exceed I(X;T) (estimation
-    noise). Returns ``by`` + snapshots, violations (rows with i_ty > i_xt + tolerance), share,
-    largest (the largest i_ty − i_xt, bits) and flagged (any violation): an estimator flagged here
-    measures itself, not the network, and is left out of the count of compression.
+    An estimator flagged here measures itself, not the network, and is left out of the count of
+    compression.
+
+    Parameters
+    ----------
+    plane : DataFrame
+        ``information_plane`` output.
+    by : sequence of str
+        Columns that tell estimators (and networks) apart.
+    tolerance : float
+        Bits I(T;Y) may exceed I(X;T) (estimation noise).
+
+    Returns
+    -------
+    DataFrame
+        ``by`` + snapshots, violations (rows with i_ty > i_xt + tolerance), share, largest (the
+        largest i_ty − i_xt, bits) and flagged (any violation).
     """
     missing = [c for c in (*by, "i_xt", "i_ty") if c not in plane]
     if missing:
@@ -349,9 +451,20 @@ def dpi_violations(plane: pd.DataFrame, by=("estimator",), tolerance: float = 0.
 
 
 def snr_floor(batches) -> float:
-    """The gradient SNR ‖mean‖/‖std‖ of pure noise over ``batches`` minibatches per epoch:
-    1/√(B − 1) (the mean of B independent draws has variance σ²/B, their population variance
-    σ²(B − 1)/B). Defined for B ≥ 2; 0.58 at B = 4, 0.26 at B = 16."""
+    """The gradient SNR ‖mean‖/‖std‖ of pure noise over B minibatches per epoch: 1/√(B − 1).
+
+    The mean of B independent draws has variance σ²/B, their population variance σ²(B − 1)/B;
+    0.58 at B = 4, 0.26 at B = 16.
+
+    Parameters
+    ----------
+    batches : int
+        Minibatches per epoch (at least 2).
+
+    Returns
+    -------
+    float
+    """
     batches = params.require(batches, "batches", params.integer(low=2))
     return float(1 / math.sqrt(batches - 1))
 
@@ -360,10 +473,19 @@ def snr_floor(batches) -> float:
 class CompressionControl:
     """The positive control of compression: a tanh network known to compress under binning.
 
-    record: its ``irn.recorder.TrainingRecord``; plane: ``information_plane`` rows (estimator,
-    epoch, replicate, i_xt, i_ty) of the binning estimator with the probe accuracy of each
-    snapshot (accuracy); trend: ``compression_trend`` per replicate; accuracy: (replicates,) final
-    training accuracy; batches: minibatches per epoch; label: (patterns,) the ±1 label.
+    Attributes
+    ----------
+    record : irn.recorder.TrainingRecord
+    plane : DataFrame
+        ``information_plane`` rows of the binning estimator with each snapshot's probe accuracy.
+    trend : DataFrame
+        ``compression_trend`` per replicate.
+    accuracy : ndarray, shape (replicates,)
+        Final training accuracy.
+    batches : int
+        Minibatches per epoch.
+    label : ndarray, shape (patterns,)
+        The ±1 label.
     """
 
     record: object
@@ -377,10 +499,24 @@ class CompressionControl:
 def compression_control(bits: int = 10, hidden: int = 3, replicates: int = 5, *, epochs: int = 150,
                         batch: int = 64, lr: float = 0.02, snapshots: int = 15, bins: int = 30,
                         seed: int = 0) -> CompressionControl:
-    """A setting known to compress: every pattern of ``bits`` ±1 inputs (one step), a binary label
-    from a fixed random tanh teacher, a narrow tanh layer of ``hidden`` units (Shwartz-Ziv & Tishby's
-    kind: 12 bits, tanh, their last layers have 3–4 units), Adam with minibatches of ``batch``;
-    I(X;T) binned in ``bins`` bins over (−1, 1) falls as the units saturate (Saxe et al. 2018).
+    """A setting known to compress, run through the chapter's code.
+
+    Every pattern of ``bits`` ±1 inputs (one step), a binary label from a fixed random tanh teacher,
+    a narrow tanh layer of ``hidden`` units (Shwartz-Ziv & Tishby's kind: 12 bits, tanh, their last
+    layers have 3–4 units), Adam with minibatches of ``batch``; I(X;T) binned in ``bins`` bins over
+    (−1, 1) falls as the units saturate (Saxe et al. 2018).
+
+    Parameters
+    ----------
+    bits : int
+    hidden : int
+    replicates : int
+    epochs : int
+    batch : int
+    lr : float
+    snapshots : int
+    bins : int
+    seed : int
 
     Returns
     -------
@@ -425,22 +561,44 @@ NETWORKS = {"rnn-tanh": ("rnn", "tanh"), "rnn-relu": ("rnn", "relu"), "gru": ("g
 def record_runs(networks, inputs, targets, answer_step, probe, probe_step, *, replicates: int = 5, hidden: int = 12,
                 epochs: int = 200, lr: float = 0.005, batch: int | None = None, snapshots: int = 20,
                 full_batch: bool = True, readout: str = "tanh", seed: int = 0) -> dict:
-    """Train every network of ``networks`` (names of ``NETWORKS``) while a recorder watches, with
-    minibatches of ``batch`` and, with ``full_batch``, again from the same initial weights with one
-    step per epoch on all samples (the control without gradient noise).
+    """Train every network while a recorder watches, with minibatches and as a full-batch control.
+
+    With ``full_batch`` each network is trained again from the same initial weights with one step
+    per epoch on all samples (the control without gradient noise). Replicate r of network i starts
+    from the seeds of ``numpy.random.SeedSequence([seed, i])``.
 
     Parameters
     ----------
-    inputs : (samples, steps, n_inputs); targets and answer_step as for ``irn.train.fit`` (targets
-        (samples, K) with an answer step, or (samples, steps, K) with ``answer_step=None``)
-    probe, probe_step : the probe set and the step whose hidden state is recorded
-    snapshots : probe snapshots spaced evenly on a log scale of epochs (plus the untrained state)
-    readout : "tanh" (classification, the memory task) or "linear" (forecasting)
+    networks : sequence of str
+        Names of ``NETWORKS``.
+    inputs : array_like, shape (samples, steps, n_inputs)
+    targets : array_like
+        (samples, K) with an answer step, or (samples, steps, K) with ``answer_step=None``.
+    answer_step : int or None
+        As for ``irn.train.fit``.
+    probe : array_like, shape (probe samples, steps, n_inputs)
+        The probe set whose hidden states are recorded.
+    probe_step : int
+        The step recorded.
+    replicates : int
+    hidden : int
+        Recurrent units.
+    epochs : int
+    lr : float
+    batch : int or None
+        Minibatch size (None: full batch only).
+    snapshots : int
+        Probe snapshots spaced evenly on a log scale of epochs (plus the untrained state).
+    full_batch : bool
+        Also train the full-batch control.
+    readout : str
+        "tanh" (classification) or "linear" (forecasting).
+    seed : int
 
     Returns
     -------
-    dict (network, training) → ``irn.recorder.TrainingRecord``; training is "minibatch" or "full batch".
-    Replicate r of network i starts from the seeds of ``numpy.random.SeedSequence([seed, i])``.
+    dict
+        (network, training) → ``irn.recorder.TrainingRecord``; training is "minibatch" or "full batch".
     """
     import torch
 
@@ -471,9 +629,23 @@ def record_runs(networks, inputs, targets, answer_step, probe, probe_step, *, re
 
 
 def scores(runs: dict, y, kind: str = "sign") -> pd.DataFrame:
-    """How well each snapshot of every run does on the probe: network, training, epoch, replicate,
-    accuracy. kind "sign": the share of output signs matching y (samples, K) ±1; "mse": minus the
-    mean squared error against y (samples,) or (samples, K) (a continuous task has no accuracy)."""
+    """How well each snapshot of every run does on the probe.
+
+    Parameters
+    ----------
+    runs : dict
+        ``record_runs`` output.
+    y : array_like
+        ±1 targets (samples, K) for "sign"; values (samples,) or (samples, K) for "mse".
+    kind : str
+        "sign": the share of output signs matching y; "mse": minus the mean squared error (a
+        continuous task has no accuracy).
+
+    Returns
+    -------
+    DataFrame
+        network, training, epoch, replicate, accuracy.
+    """
     params.require(kind, "kind", params.one_of(("sign", "mse")))
     y = params.array(y, "y")
     rows = []
@@ -490,9 +662,28 @@ def scores(runs: dict, y, kind: str = "sign") -> pd.DataFrame:
 
 def runs_plane(runs: dict, x, y, bins=(30,), kde_noise=(0.1,), ksg_k: int | None = 3, *,
                ksg_for=("minibatch",)) -> pd.DataFrame:
-    """Every estimator on every snapshot of every run: binning over (−1, 1) for tanh-bounded units
-    and over the run's range for ReLU units, the KDE bound, and KSG on the runs whose training is in
-    ``ksg_for`` (it is the slowest). Returns ``information_plane``'s columns + network, training."""
+    """Every estimator on every snapshot of every run.
+
+    Binning over (−1, 1) for tanh-bounded units and over the run's range for ReLU units, the KDE
+    bound, and KSG on the runs whose training is in ``ksg_for`` (it is the slowest).
+
+    Parameters
+    ----------
+    runs : dict
+        ``record_runs`` output.
+    x : array_like, shape (samples,) or (samples, features)
+    y : array_like, shape (samples,) or (samples, k)
+    bins : sequence of int
+    kde_noise : sequence of float
+    ksg_k : int or None
+    ksg_for : sequence of str
+        Trainings ("minibatch", "full batch") measured with KSG too.
+
+    Returns
+    -------
+    DataFrame
+        ``information_plane``'s columns + network, training.
+    """
     frames = []
     for (name, training), rec in runs.items():
         bounded = NETWORKS.get(name, ("rnn", "tanh"))[1] == "tanh"
@@ -513,8 +704,23 @@ def diffusion_epochs(gradients: pd.DataFrame, batches: int, factor: float = 2.0,
     never comes), the SNR at the start and the end (medians of the first and last ``window``
     epochs), and Spearman's ρ of the SNR against the epoch with its p-value.
 
-    Returns ``by`` + floor, band (factor × floor), diffusion_epoch, drift_snr, start_snr, end_snr,
-    rho, p_value.
+    Parameters
+    ----------
+    gradients : DataFrame
+        ``TrainingRecord.gradients`` rows (epoch, snr and the ``by`` columns).
+    batches : int
+        Minibatches per epoch.
+    factor : float
+        The diffusion band is ``factor`` × the floor.
+    window : int
+        Epochs of the running median.
+    by : sequence of str
+        Columns that tell trajectories apart.
+
+    Returns
+    -------
+    DataFrame
+        ``by`` + floor, band, diffusion_epoch, drift_snr, start_snr, end_snr, rho, p_value.
     """
     missing = [c for c in (*by, "epoch", "snr") if c not in gradients]
     if missing:
@@ -542,12 +748,26 @@ def diffusion_epochs(gradients: pd.DataFrame, batches: int, factor: float = 2.0,
 
 
 def neuron_entropy_over_training(runs: dict, inputs=None, k: int = 3, *, seed: int = 0) -> pd.DataFrame:
-    """The entropy of every neuron of the probe, by role, at every snapshot (the source measures
-    each neuron's entropy; here over training): Kozachenko–Leonenko (``irn.ksg``), bits.
+    """The entropy of every neuron of the probe, by role, at every snapshot.
 
-    runs: ``record_runs`` output; inputs: (samples,) the input neuron's value at the probe step (its
-    entropy is the same at every epoch), or None. Returns network, training, epoch, replicate, role,
-    neuron, entropy (hidden neurons, then each output unit, then the input).
+    The source measures each neuron's entropy; here it is followed over training:
+    Kozachenko–Leonenko (``irn.ksg``), bits, in each neuron's own units.
+
+    Parameters
+    ----------
+    runs : dict
+        ``record_runs`` output.
+    inputs : array_like, shape (samples,), optional
+        The input neuron's value at the probe step (its entropy is the same at every epoch).
+    k : int
+        Neighbours of the estimator.
+    seed : int
+        Of the tie-breaking noise.
+
+    Returns
+    -------
+    DataFrame
+        network, training, epoch, replicate, role, neuron, entropy.
     """
     from irn import ksg
 
@@ -570,7 +790,20 @@ def learning_correlation(plane: pd.DataFrame, column: str = "i_ty",
     """Does an information quantity indicate learning? Spearman's ρ of ``column`` against the probe
     accuracy over the snapshots of each trajectory.
 
-    Returns ``by`` + rho, p_value (NaN ρ and p = 1 when either is constant)."""
+    Parameters
+    ----------
+    plane : DataFrame
+        ``information_plane`` rows with an accuracy column.
+    column : str
+        "i_ty" or "i_xt".
+    by : sequence of str
+        Columns that tell trajectories apart.
+
+    Returns
+    -------
+    DataFrame
+        ``by`` + rho, p_value (NaN ρ and p = 1 when either is constant).
+    """
     missing = [c for c in (*by, column, "accuracy") if c not in plane]
     if missing:
         raise ValueError(f"plane must have columns {[*by, column, 'accuracy']}; it lacks {missing}")
@@ -585,8 +818,24 @@ def learning_correlation(plane: pd.DataFrame, column: str = "i_ty",
 
 
 def snr_references(panels, batches: int, factor: float = 2.0, panel: str = "network") -> pd.DataFrame:
-    """The horizontal lines an SNR chart needs, per panel: SNR = 1, the pure-noise floor 1/√(B − 1)
-    and the diffusion band ``factor`` × floor. Returns ``panel``, reference, value."""
+    """The horizontal lines an SNR chart needs, per panel.
+
+    Parameters
+    ----------
+    panels : sequence of str
+        The panels' names.
+    batches : int
+        Minibatches per epoch.
+    factor : float
+        The diffusion band is ``factor`` × the floor.
+    panel : str
+        Name of the panel column.
+
+    Returns
+    -------
+    DataFrame
+        ``panel``, reference (SNR = 1, the pure-noise floor 1/√(B − 1), the diffusion band), value.
+    """
     floor = snr_floor(batches)
     params.require(factor, "factor", params.number(low=1))
     lines = (("SNR = 1", 1.0), ("pure-noise floor 1/√(B − 1)", floor), (f"diffusion band ({factor:g} × floor)",
@@ -599,11 +848,22 @@ def snr_references(panels, batches: int, factor: float = 2.0, panel: str = "netw
 class Coincidence:
     """Do diffusion and compression start together more often than chance pairings give?
 
-    pairs: trajectories where both happen; observed: how many start within ``factor`` of each other;
-    expected: the mean over random re-pairings (diffusion epochs permuted within each estimator);
-    p_value: (1 + #re-pairings ≥ observed) / (1 + permutations); p_fewer: the same for ≤;
-    interval: 95 % bootstrap interval (over pairs) of observed − expected; reachable: enough pairs
-    (5) for the permutation test to mean something.
+    Attributes
+    ----------
+    pairs : int
+        Trajectories where both happen.
+    observed : int
+        How many start within the factor of each other.
+    expected : float
+        The mean over random re-pairings (diffusion epochs permuted within each group).
+    p_value : float
+        (1 + #re-pairings ≥ observed) / (1 + permutations).
+    p_fewer : float
+        The same for ≤.
+    interval : tuple of float
+        95 % bootstrap interval (over pairs) of observed − expected.
+    reachable : bool
+        Enough pairs (5) for the permutation test to mean something.
     """
 
     pairs: int
@@ -618,9 +878,21 @@ class Coincidence:
 def coincidence_test(pairs: pd.DataFrame, factor: float = 2.0, permutations: int = 999, *, seed: int = 0,
                      within: str = "estimator") -> Coincidence:
     """Count pairs whose diffusion epoch and I(X;T) peak lie within ``factor`` of each other, against
-    random re-pairings of the diffusion epochs among the pairs of the same ``within`` group.
+    random re-pairings of the diffusion epochs among the pairs of the same group.
 
-    pairs: columns diffusion_epoch, peak_epoch and ``within`` (one row per trajectory with both).
+    Parameters
+    ----------
+    pairs : DataFrame
+        diffusion_epoch, peak_epoch and the ``within`` column, one row per trajectory with both.
+    factor : float
+    permutations : int
+    seed : int
+    within : str
+        Column whose groups keep their own epochs when re-paired.
+
+    Returns
+    -------
+    Coincidence
     """
     missing = [c for c in ("diffusion_epoch", "peak_epoch", within) if c not in pairs]
     if missing:
@@ -653,9 +925,21 @@ def coincidence_test(pairs: pd.DataFrame, factor: float = 2.0, permutations: int
 
 
 def nonlinearity_test(trend: pd.DataFrame, first: str = "rnn-tanh", second: str = "rnn-relu") -> pd.DataFrame:
-    """Per estimator: the late I(X;T) trends (Spearman ρ of ``compression_trend``) of ``first``'s
-    seeds against ``second``'s, Mann–Whitney U. Returns estimator, difference (mean ρ first − second;
-    negative: ``first`` compresses more), p_value, n (seeds of both)."""
+    """Per estimator: the late I(X;T) trends of one network's seeds against another's (Mann–Whitney U).
+
+    Parameters
+    ----------
+    trend : DataFrame
+        ``compression_trend`` rows with network, estimator and rho.
+    first, second : str
+        The two networks.
+
+    Returns
+    -------
+    DataFrame
+        estimator, difference (mean ρ first − second; negative: ``first`` compresses more), p_value,
+        n (seeds of both).
+    """
     from irn.stats import independent_test
 
     missing = [c for c in ("network", "estimator", "rho") if c not in trend]
@@ -672,19 +956,30 @@ def nonlinearity_test(trend: pd.DataFrame, first: str = "rnn-tanh", second: str 
 
 def planted_learning(estimators_, samples: int = 512, nodes: int = 3, snapshots: int = 20, *,
                      seed: int = 0) -> pd.DataFrame:
-    """A planted case of an information quantity that tracks learning: hidden states that drift from
-    noise to a code of the label as "training" goes on, with the accuracy of reading the label off them.
+    """A planted case of an information quantity that tracks learning.
 
-    Y: 3 random ±1 bits per sample (8 classes); snapshot e's states are T = s_e · code(Y) +
-    N(0, 1) squashed by tanh, with s_e rising geometrically from 0.05 to 3 and code(Y) a fixed random
-    ±1 pattern per class; the accuracy is the share of label bits whose sign the first three nodes
-    give. An estimator that cannot see I(T;Y) rise here (e.g. fine bins on few samples, where every
-    state has its own bin from the start and the plug-in I(T;Y) sits at H(Y)) cannot tell whether a
-    network's I(T;Y) tracks its learning.
+    Hidden states drift from noise to a code of the label as "training" goes on. Y: 3 random ±1 bits
+    per sample (8 classes); snapshot e's states are T = tanh(s_e · code(Y) + N(0, 1)) with s_e rising
+    geometrically from 0.05 to 3 and code(Y) a fixed ±1 pattern per class whose first three nodes are
+    the bits; the accuracy is the share of label bits whose sign those nodes give. An estimator that
+    cannot see I(T;Y) rise here (e.g. fine bins on few samples, where every state has its own bin
+    from the start and the plug-in I(T;Y) sits at H(Y)) cannot tell whether a network's I(T;Y) tracks
+    its learning.
+
+    Parameters
+    ----------
+    estimators_ : list
+        ``Binning``, ``KDE`` or ``KSG`` estimators.
+    samples : int
+    nodes : int
+        Nodes of T (at least 3).
+    snapshots : int
+    seed : int
 
     Returns
     -------
-    DataFrame: ``information_plane`` rows (estimator, epoch, replicate, i_xt, i_ty) with accuracy.
+    DataFrame
+        ``information_plane`` rows (estimator, epoch, replicate, i_xt, i_ty) with accuracy.
     """
     params.require(samples, "samples", params.integer(low=16))
     params.require(nodes, "nodes", params.integer(low=3))

@@ -25,7 +25,21 @@ COLUMN, ACTIONS, LEGEND, AXIS, SPACING = 676, 28, 140, 76, 26
 
 
 def panel_width(panels: int, legend: bool = True, shared_y: bool = True) -> int:
-    """Width of each of ``panels`` panels side by side that keeps the chart within the column."""
+    """Width of each of ``panels`` panels side by side that keeps the chart within the column.
+
+    Parameters
+    ----------
+    panels : int
+    legend : bool
+        Leave room for a legend right of the panels.
+    shared_y : bool
+        The panels share one y axis (else each draws its own).
+
+    Returns
+    -------
+    int
+        Pixels per panel.
+    """
     axes = AXIS + (0 if shared_y else (AXIS - 20) * (panels - 1))
     return (COLUMN - ACTIONS - (LEGEND if legend else 0) - axes - SPACING * (panels - 1)) // panels
 
@@ -33,10 +47,20 @@ def panel_width(panels: int, legend: bool = True, shared_y: bool = True) -> int:
 def records_chart(measured: pd.DataFrame, normals: pd.DataFrame, measured_units: str, normal_units: str,
                   ) -> alt.VConcatChart:
     """The measured record coloured by part of the split (top) and the climatological normal (bottom),
-    both as daily means.
+    both as daily values.
 
-    measured: date, temperature, part (one row per day); normals: date, temperature (hourly rows,
-    aggregated here to days).
+    Parameters
+    ----------
+    measured : DataFrame
+        date, temperature, part (one row per day).
+    normals : DataFrame
+        date, temperature (hourly rows, aggregated here to daily means).
+    measured_units, normal_units : str
+        The two records' units.
+
+    Returns
+    -------
+    altair.VConcatChart
     """
     width = panel_width(1)
     daily = normals.assign(day=normals["date"].dt.floor("D")).groupby("day", as_index=False)["temperature"].mean()
@@ -55,10 +79,18 @@ def records_chart(measured: pd.DataFrame, normals: pd.DataFrame, measured_units:
 
 
 def forecast_chart(frame: pd.DataFrame, units: str) -> alt.Chart:
-    """One stretch of the test part: the truth and each forecast of the next value, told apart in
-    one legend (below the chart) by colour and line style.
+    """One stretch of the test part: the truth and each forecast of the next value, told apart in one
+    legend (below the chart) by colour and line style.
 
-    frame: date, forecast (name), temperature; the first name is the truth.
+    Parameters
+    ----------
+    frame : DataFrame
+        date, forecast (name), temperature; the first name is the truth.
+    units : str
+
+    Returns
+    -------
+    altair.Chart
     """
     order = list(dict.fromkeys(frame["forecast"]))
     colors = ["#000000", "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e"][:len(order)]
@@ -78,7 +110,14 @@ def forecast_chart(frame: pd.DataFrame, units: str) -> alt.Chart:
 def delayed_curves(frame: pd.DataFrame) -> alt.FacetChart:
     """The source's measure, delayed − undelayed MI, against the lag, one line per role pair.
 
-    frame: kind, pair ("input → hidden", …), lag, mean, lo, hi (over replicates).
+    Parameters
+    ----------
+    frame : DataFrame
+        kind, pair ("input → hidden", …), lag, mean, lo, hi (over replicates).
+
+    Returns
+    -------
+    altair.FacetChart
     """
     frame = frame.assign(network=frame["kind"].map(KIND_TITLES).fillna(frame["kind"]))
     color = alt.Color("pair:N", title="source → target", scale=alt.Scale(scheme="tableau10"))
@@ -92,11 +131,18 @@ def delayed_curves(frame: pd.DataFrame) -> alt.FacetChart:
 
 
 def control_edges_chart(frame: pd.DataFrame) -> alt.FacetChart:
-    """The positive controls: every ordered pair of neurons as a cell, marked by what the test
-    found against the truth, one panel per network × measure (three to a row).
+    """The positive controls: every ordered pair of neurons as a cell, marked by what the test found
+    against the truth, one panel per network × measure (three to a row).
 
-    frame: network, measure, source, target, outcome ("true edge found", "true edge missed",
-    "spurious edge", "no edge").
+    Parameters
+    ----------
+    frame : DataFrame
+        network, measure, source, target, outcome ("true edge found", "true edge missed", "spurious
+        edge", "no edge").
+
+    Returns
+    -------
+    altair.FacetChart
     """
     outcomes = ["true edge found", "true edge missed", "spurious edge", "no edge"]
     frame = frame.assign(panel=frame["network"] + " · " + frame["measure"])
@@ -126,12 +172,27 @@ def _names(roles) -> list[str]:
 
 def flow_graph_chart(levels: pd.DataFrame, edges: pd.DataFrame, title: str, *, height: int = 200,
                      value_title: str = "bits above the surrogate mean", name: str = "graph") -> alt.LayerChart:
-    """One flow graph: neurons placed left to right by trophic level and stacked by role; an arrow
-    per significant edge (source → target) with an arrowhead near its end, darker for more
-    information; hovering an edge highlights it and shows its values.
+    """One flow graph: neurons placed left to right by trophic level, in rows by role (inputs at the
+    bottom, outputs on top); an arrow per significant edge (source → target) with an arrowhead near
+    its end, darker for more information; hovering an edge highlights it and shows its values.
 
-    levels: neuron, role, level (one network); edges: source, target, weight (bits) and any of
-    value, p_adjusted for the tooltip; name: tells the hover selections of several graphs on a page apart.
+    Parameters
+    ----------
+    levels : DataFrame
+        neuron, role, level (one network).
+    edges : DataFrame
+        source, target, weight (bits) and any of value, p_adjusted for the tooltip.
+    title : str
+    height : int
+        Pixels.
+    value_title : str
+        What the weight is, for the legend and tooltip.
+    name : str
+        Tells the hover selections of several graphs on a page apart.
+
+    Returns
+    -------
+    altair.LayerChart
     """
     width = panel_width(1)
     everyone = levels.sort_values("neuron")
@@ -182,11 +243,18 @@ def flow_graph_chart(levels: pd.DataFrame, edges: pd.DataFrame, title: str, *, h
 
 
 def level_histogram(levels: pd.DataFrame) -> alt.FacetChart:
-    """Histograms of trophic levels by role over all replicates (report §4's histogram of
-    "progression along the network"); levels scaled to 0…1 within each replicate, one row per
-    role and one column per kind of network.
+    """Histograms of trophic levels by role over all replicates (report §4's histogram of "progression
+    along the network"); levels scaled to 0…1 within each replicate, one row per role and one column
+    per kind of network.
 
-    levels: kind, replicate, neuron, role, level.
+    Parameters
+    ----------
+    levels : DataFrame
+        kind, replicate, neuron, role, level.
+
+    Returns
+    -------
+    altair.FacetChart
     """
     scaled = levels.dropna(subset=["level"]).copy()
     top = scaled.groupby(["kind", "replicate"])["level"].transform("max").replace(0, np.nan)
@@ -213,10 +281,17 @@ VERDICT_COLORS = alt.Scale(domain=["reproduced", "partly", "not reproduced", "co
 
 
 def sensitivity_chart(table: pd.DataFrame) -> alt.FacetChart:
-    """The direction under every examined choice: each comparison's mean level difference with its
-    95 % bootstrap interval, one row per setting, coloured by the verdict of that setting.
+    """The direction under every examined choice: each comparison's mean level difference with its 95 %
+    bootstrap interval, one row per setting, coloured by the verdict of that setting.
 
-    table: ``irn.flow.Sensitivity.table`` with a ``label`` column (the setting in words).
+    Parameters
+    ----------
+    table : DataFrame
+        ``irn.flow.Sensitivity.table`` with a label column (the setting in words).
+
+    Returns
+    -------
+    altair.FacetChart
     """
     order = list(dict.fromkeys(table["label"]))
     base = alt.Chart().encode(y=alt.Y("label:N", sort=order, title=None))
@@ -232,11 +307,17 @@ def sensitivity_chart(table: pd.DataFrame) -> alt.FacetChart:
 
 
 def bridge_chart(frame: pd.DataFrame) -> alt.FacetChart:
-    """Mean path width of relay nodes against the other hidden nodes, one line per network and
-    one panel per architecture (chapter 9.9); networks with no input → output path drawn apart.
+    """Mean path width of relay nodes against the other hidden nodes, one line per network and one panel
+    per architecture; networks with no input → output path drawn apart.
 
-    frame: arch, replicate, group ("relay nodes" / "other hidden nodes"), width (bits), on_path,
-    has_path (bool).
+    Parameters
+    ----------
+    frame : DataFrame
+        arch, replicate, group ("relay nodes" / "other hidden nodes"), width (bits), on_path, has_path.
+
+    Returns
+    -------
+    altair.FacetChart
     """
     groups = ["other hidden nodes", "relay nodes"]
     frame = frame.assign(path=np.where(frame["has_path"], "an input → output path", "no path"))
@@ -260,11 +341,19 @@ def _p(value: float) -> str:
 
 
 def direction_table(direction: pd.DataFrame, verdicts: dict) -> pd.DataFrame:
-    """The direction tests as a compact table: one row per measure × network, one column per
-    comparison ("−0.45 [−0.46, −0.43], p = 0.250"), and the measure's verdict.
+    """The direction tests as a compact table: one row per measure × network, one column per comparison
+    ("−0.45 [−0.46, −0.43], p = 0.250"), and the measure's verdict.
 
-    direction: ``irn.flow.direction_tests`` rows with measure and network columns; verdicts:
-    measure → verdict.
+    Parameters
+    ----------
+    direction : DataFrame
+        ``irn.flow.direction_tests`` rows with measure and network columns.
+    verdicts : dict
+        Measure → verdict.
+
+    Returns
+    -------
+    DataFrame
     """
     def cell(r):
         if not np.isfinite(r.difference):

@@ -22,11 +22,24 @@ def _width(columns: int, independent_y: bool = True) -> int:
 
 
 def trajectories(frame: pd.DataFrame, networks: list[str], estimators: list[str], columns: int = 3) -> alt.FacetChart:
-    """Shwartz-Ziv & Tishby Fig 3: each network's path through the information plane, coloured by
-    epoch, one panel per network × estimator (wrapped into rows of ``columns``); each panel has its
-    own axes (the estimators do not share a scale).
+    """Shwartz-Ziv & Tishby Fig 3: each network's path through the information plane, coloured by epoch,
+    one panel per network × estimator (wrapped into rows of ``columns``); each panel has its own axes
+    (the estimators do not share a scale).
 
-    frame: columns network, estimator, epoch, i_xt, i_ty (e.g. means over replicates).
+    Parameters
+    ----------
+    frame : DataFrame
+        network, estimator, epoch, i_xt, i_ty (e.g. means over replicates).
+    networks : list of str
+        The networks shown, in order.
+    estimators : list of str
+        The estimators shown, in order.
+    columns : int
+        Panels per row.
+
+    Returns
+    -------
+    altair.FacetChart
     """
     frame = frame[frame["estimator"].isin(estimators) & frame["network"].isin(networks)].copy()
     order = [f"{n} · {e}" for n in networks for e in estimators]
@@ -51,9 +64,31 @@ def over_epochs(summary: pd.DataFrame, panels: list[str], value_title: str, colo
     """A mean over replicates with its 95 % band against the epoch, one panel per value of ``panel``
     (wrapped into rows of ``columns``), one colour per value of ``color``.
 
-    summary: ``irn.stats.mean_interval`` output with ``panel``, epoch, ``color``, mean, lo, hi;
-    references: optional horizontal lines, columns ``panel``, reference (its name, shown in a line-
-    style legend), value — e.g. SNR = 1 and the pure-noise floor 1/√(B − 1) of each panel.
+    Parameters
+    ----------
+    summary : DataFrame
+        ``irn.stats.mean_interval`` output with ``panel``, epoch, ``color``, mean, lo, hi.
+    panels : list of str
+        The panels, in order.
+    value_title : str
+        The y axis title (with units).
+    color : str
+        The column told apart by colour.
+    panel : str
+        The column of the panels.
+    log_y : bool
+    references : DataFrame, optional
+        Horizontal lines: ``panel``, reference (its name, in a line-style legend), value — e.g. SNR = 1
+        and the pure-noise floor 1/√(B − 1) of each panel.
+    color_title : str, optional
+    columns : int
+        Panels per row.
+    scheme : str
+        A categorical Vega scheme (dark2, tableau10).
+
+    Returns
+    -------
+    altair.FacetChart
     """
     scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
     x = alt.X("epoch:Q", title="epoch", scale=alt.Scale(type="symlog"))
@@ -79,11 +114,18 @@ def over_epochs(summary: pd.DataFrame, panels: list[str], value_title: str, colo
 
 
 def turn_epochs(frame: pd.DataFrame, networks: list[str]) -> alt.LayerChart:
-    """Per replicate: the epoch where the SNR enters the diffusion band (x) against the epoch where
-    I(X;T) peaks (y), one colour per estimator and one shape per network; on the diagonal the two
-    coincide.
+    """Per replicate: the epoch the SNR enters the diffusion band (x) against the epoch I(X;T) peaks
+    (y), one colour per estimator and one shape per network; on the diagonal the two coincide.
 
-    frame: columns network, estimator, replicate, diffusion_epoch, peak_epoch.
+    Parameters
+    ----------
+    frame : DataFrame
+        network, estimator, replicate, diffusion_epoch, peak_epoch.
+    networks : list of str
+
+    Returns
+    -------
+    altair.LayerChart
     """
     top = float(max(frame.diffusion_epoch.max(), frame.peak_epoch.max(), 1)) if len(frame) else 1.0
     diagonal = pd.DataFrame({"diffusion_epoch": [1.0, top], "peak_epoch": [1.0, top]})
@@ -101,7 +143,14 @@ def control_chart(frame: pd.DataFrame) -> alt.HConcatChart:
     """The positive control: binned I(X;T) of each replicate against the epoch (left) and its path
     through the plane (right).
 
-    frame: epoch, replicate, i_xt, i_ty (``CompressionControl.plane``).
+    Parameters
+    ----------
+    frame : DataFrame
+        epoch, replicate, i_xt, i_ty (``irn.plane.CompressionControl.plane``).
+
+    Returns
+    -------
+    altair.HConcatChart
     """
     width = _width(2)
     color = alt.Color("replicate:N", scale=alt.Scale(scheme="dark2"), legend=alt.Legend(orient="bottom"))
@@ -121,10 +170,18 @@ ROLE_COLORS = alt.Scale(domain=["input", "hidden", "output"], range=["#1f77b4", 
 
 
 def entropy_chart(summary: pd.DataFrame, networks: list[str]) -> alt.FacetChart:
-    """Every neuron's entropy over training by role (the median over neurons and replicates), one
-    panel per network.
+    """Every neuron's entropy over training by role (the median over neurons and replicates), one panel
+    per network.
 
-    summary: network, epoch, role, entropy.
+    Parameters
+    ----------
+    summary : DataFrame
+        network, epoch, role, entropy.
+    networks : list of str
+
+    Returns
+    -------
+    altair.FacetChart
     """
     return alt.Chart(summary).mark_line(point=True).encode(
         x=alt.X("epoch:Q", scale=alt.Scale(type="symlog"), title="epoch"),
