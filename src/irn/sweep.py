@@ -1,6 +1,6 @@
 """Sweeps: a grid of training conditions and the relay analyses of the results, as independent
-work units on any executor (DESIGN §14; the paper's limitation "a possible scaling to extremely
-large networks").
+work units on any executor, for chapter 12 on the paper's named limitation, "a possible scaling to
+extremely large networks" (Hintze, Najam & Schossau, arXiv 2510.01271, §IV).
 
 ``grid`` turns archs × tasks × delays × hidden sizes × replicate blocks into ``Unit`` s. ``run``
 sends every unit to ``irn.parallel.run_units`` — this process by default, a process pool, or a
@@ -62,10 +62,24 @@ LR_FULL_NODES = 32
 
 
 def learning_rate(base_lr: float, hidden: int) -> float:
-    """The learning rate of a ``hidden``-node unit: ``base_lr`` up to ``LR_FULL_NODES`` nodes, then
-    ``base_lr * sqrt(LR_FULL_NODES / hidden)``. Adam at the paper's 1e-2 is too coarse for wide
-    networks: none of 5 RNNs with 256 nodes reached the criterion on the memory task in 300
-    epochs, while at 3e-3 all did within about 50 (measured with irn.train)."""
+    """The learning rate of a unit with ``hidden`` nodes.
+
+    Adam at the paper's 1e-2 is too coarse for wide networks: none of 5 RNNs with 256 nodes reached
+    the criterion on the memory task in 300 epochs, while at 3e-3 all did within about 50 (measured
+    with irn.train).
+
+    Parameters
+    ----------
+    base_lr : float
+        The learning rate of small networks.
+    hidden : int
+        Nodes of the recurrent layer.
+
+    Returns
+    -------
+    float
+        ``base_lr`` up to `LR_FULL_NODES` nodes, then ``base_lr * sqrt(LR_FULL_NODES / hidden)``.
+    """
     return float(base_lr) * min(1.0, (LR_FULL_NODES / hidden) ** 0.5)
 
 
@@ -73,9 +87,23 @@ def learning_rate(base_lr: float, hidden: int) -> float:
 class Unit:
     """One work unit: ``replicates`` networks of one condition and hidden size, block ``block``.
 
-    Block b trains with seed ``config.seed + block`` (replicate seeds come from
-    ``irn.train.replicate_seed``), so blocks hold different networks and every block is one zoo
-    entry.
+    Block b trains with random seed ``config.seed + block`` (replicate seeds come from
+    `irn.train.replicate_seed`), so blocks hold different networks and every block is one zoo entry.
+
+    Attributes
+    ----------
+    arch : str
+        "rnn", "gru" or "lstm".
+    task : str
+        The task.
+    delay : int or str
+        The training delay, or "random".
+    hidden : int
+        Nodes of the recurrent layer.
+    block : int
+        The block's index.
+    replicates : int
+        Networks in the block.
     """
 
     arch: str
@@ -87,24 +115,46 @@ class Unit:
 
     @property
     def condition(self) -> Condition:
+        """The unit's `irn.train.Condition` (arch, task, delay)."""
         return Condition(self.arch, self.task, self.delay)
 
     def config(self, base: TrainConfig) -> TrainConfig:
-        """The training config of this unit: ``base`` with this hidden size, block size, seed and
-        learning rate (``learning_rate``)."""
+        """The training config of this unit.
+
+        Parameters
+        ----------
+        base : irn.train.TrainConfig
+            The sweep's protocol.
+
+        Returns
+        -------
+        irn.train.TrainConfig
+            ``base`` with this hidden size, block size, random seed and learning rate
+            (`learning_rate`).
+        """
         return dataclasses.replace(base, hidden=self.hidden, replicates=self.replicates,
                                    seed=base.seed + self.block, lr=learning_rate(base.lr, self.hidden))
 
     @property
     def labels(self) -> dict:
+        """The unit's labels as a dict (arch, task, delay, hidden, block) for its rows of the frame."""
         return {"arch": self.arch, "task": self.task, "delay": str(self.delay),
                 "hidden": self.hidden, "block": self.block}
 
 
 @dataclass(frozen=True)
 class SweepResult:
-    """frame: the units' frames concatenated (each row labelled arch, task, delay, hidden, block);
-    computed / loaded: the units computed in this run / read back from ``store``."""
+    """The gathered result of a sweep.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The units' frames concatenated (each row labelled arch, task, delay, hidden, block).
+    computed : tuple of Unit
+        The units computed in this run.
+    loaded : tuple of Unit
+        The units read back from ``store``.
+    """
 
     frame: pd.DataFrame
     computed: tuple
@@ -113,8 +163,28 @@ class SweepResult:
 
 def grid(archs=("rnn", "gru", "lstm"), task_names=tasks.TASKS, delays=("random",), hidden=(12,),
          replicates: int = 20, block: int | None = None) -> list[Unit]:
-    """Every arch × task × delay × hidden size, with ``replicates`` networks split into blocks of
-    ``block`` (default: one block). Returns the units, blocks innermost."""
+    """Every arch × task × delay × hidden size, with the replicates split into blocks.
+
+    Parameters
+    ----------
+    archs : sequence of str, optional
+        Architectures.
+    task_names : sequence of str, optional
+        Tasks.
+    delays : sequence of int or str, optional
+        Training delays.
+    hidden : sequence of int, optional
+        Hidden sizes.
+    replicates : int, optional
+        Networks per condition and hidden size.
+    block : int or None, optional
+        Networks per unit (default: all in one block).
+
+    Returns
+    -------
+    list of Unit
+        The units, blocks innermost.
+    """
     params.require(archs, "archs", params.sequence(params.one_of(ARCHS), min_length=1))
     params.require(task_names, "task_names", params.sequence(params.one_of(tasks.ALL_TASKS), min_length=1))
     params.require(delays, "delays", params.sequence(min_length=1))
@@ -177,15 +247,32 @@ def _read_frame(path: Path) -> pd.DataFrame | None:
 def run(units: Sequence[Unit], config: TrainConfig = TrainConfig(), analyse: Callable | None = None,
         executor=None, store: Path | str | None = None, zoo_dir: Path | str | None = None,
         progress: bool = True) -> SweepResult:
-    """Run a sweep; return its gathered frame.
+    """Run a sweep and gather its frame.
 
-    units: from ``grid``. config: the training protocol (hidden, replicates and seed are set per
-    unit). analyse: a module-level function ``Trained -> DataFrame`` (default ``relay_summary``).
-    executor: None (this process), a ``concurrent.futures.Executor`` (e.g.
-    ``irn.parallel.process_pool(2)``) or a ``dask.distributed.Client``; workers run with one torch
-    thread. store: a directory for per-unit results (resume after a kill); None keeps nothing.
-    zoo_dir: the zoo (default ``irn.zoo.default_zoo()``); it must be shared by all workers.
-    Same units, config and seeds give the same frame whatever the executor.
+    The same units, config and random seeds give the same frame whatever the executor.
+
+    Parameters
+    ----------
+    units : sequence of Unit
+        From `grid`.
+    config : irn.train.TrainConfig, optional
+        The training protocol (hidden, replicates and seed are set per unit).
+    analyse : callable or None, optional
+        A module-level function ``Trained -> DataFrame`` (default `relay_summary`).
+    executor : None, concurrent.futures.Executor or dask.distributed.Client, optional
+        None runs in this process; an executor such as ``irn.parallel.process_pool(2)`` or a dask
+        client runs units in workers with one torch thread each.
+    store : str or os.PathLike or None, optional
+        A folder for per-unit results, so a killed sweep resumes; None keeps nothing.
+    zoo_dir : str or os.PathLike or None, optional
+        The zoo (default `irn.zoo.default_zoo`); it must be shared by all workers.
+    progress : bool, optional
+        Show a progress bar.
+
+    Returns
+    -------
+    SweepResult
+        The frame and which units were computed or loaded.
     """
     units = list(units)
     if not units or not all(isinstance(u, Unit) for u in units):
@@ -227,12 +314,21 @@ def run(units: Sequence[Unit], config: TrainConfig = TrainConfig(), analyse: Cal
 
 @dataclass(frozen=True)
 class TimedSweep:
-    """A sweep run in two passes by ``run_timed``: training, then analysis.
+    """A sweep run in two passes by `run_timed`: training, then analysis.
 
-    training: ``training_summary`` of every unit (one row per replicate: epochs, restarts, accuracy,
-        labelled with the unit); frame: the analysis's frame; train_seconds / analysis_seconds: wall
-        time of each pass (loading from the zoo included); trained: networks trained in this run
-        (zoo misses; the rest were loaded); entries: the zoo entry names of the units.
+    Attributes
+    ----------
+    training : pandas.DataFrame
+        `training_summary` of every unit (one row per replicate: epochs, restarts, accuracy,
+        labelled with the unit).
+    frame : pandas.DataFrame
+        The analysis's frame.
+    train_seconds, analysis_seconds : float
+        Wall time of each pass (loading from the zoo included).
+    trained : int
+        Networks trained in this run (zoo misses; the rest were loaded).
+    entries : tuple of str
+        The zoo entry names of the units.
     """
 
     training: pd.DataFrame
@@ -455,16 +551,22 @@ NETWORK = ["arch", "task", "delay", "hidden", "block", "replicate"]
 
 @dataclass(frozen=True)
 class KnockoutTests:
-    """Chapter 4's knockout test on a sweep's ``relay_summary`` frame.
+    """Chapter 4's knockout test on a sweep's `relay_summary` frame.
 
-    extra: one row per network × concept × order: the network's labels (``NETWORK``), concept,
-        order (a key of ``ORDERS``) and extra — the accuracy the concept loses with the order's
-        top-k nodes knocked out, minus what it loses with random k-sets (mean of ``RANDOM_SETS``).
-    tests: one row per group (``by``) × order: difference (mean extra loss), p_value (Wilcoxon
+    Attributes
+    ----------
+    extra : pandas.DataFrame
+        One row per network × concept × order: the network's labels (`NETWORK`), concept, order (a
+        key of `ORDERS`) and extra — the accuracy the concept loses with the order's top-k nodes
+        knocked out, minus what it loses with random k-sets (mean of `RANDOM_SETS`).
+    tests : pandas.DataFrame
+        One row per group (``by``) × order: difference (mean extra loss), p_value (Wilcoxon
         signed-rank over the group's replicates × concepts), n (pairs).
-    per_network: the extra loss averaged over concepts, one row per network × order (the values
-        to bootstrap an effect over replicates).
-    by: the columns that define a group (e.g. ("arch", "hidden")).
+    per_network : pandas.DataFrame
+        The extra loss averaged over concepts, one row per network × order (the values to bootstrap
+        an effect over replicates).
+    by : tuple of str
+        The columns that define a group (e.g. ("arch", "hidden")).
     """
 
     extra: pd.DataFrame

@@ -12,8 +12,21 @@ TYPE_SCALE = alt.Scale(domain=["stable", "saddle", "slow"], range=["#222222", "#
 
 
 def state_maps(maps: dict, width: int = 190) -> alt.HConcatChart:
-    """One panel per ``irn.attractors.Map`` (keyed by title): visited states in grey, fixed points
-    by type, excitable connections as lines labelled with their threshold."""
+    """One panel per network: visited states in grey, fixed points by type, excitable connections as
+    lines labelled with their threshold.
+
+    Parameters
+    ----------
+    maps : dict of str to irn.attractors.Map
+        The panels' titles → the maps to draw.
+    width : int, optional
+        Width (and height) of one panel in pixels.
+
+    Returns
+    -------
+    altair.HConcatChart
+        The panels side by side.
+    """
     panels = []
     for title, m in maps.items():
         base = alt.Chart(m.trajectory).mark_circle(size=6, color="#bbbbbb", opacity=0.4).encode(
@@ -41,7 +54,17 @@ def margins(frame: pd.DataFrame, width: int = 150) -> alt.FacetChart:
     """Thresholds of the expected transitions, one panel per task: a point per (replicate, edge),
     by architecture; the dashed line is the task's input amplitude.
 
-    frame: ``Comparison.edges`` rows with columns arch, task, threshold, amplitude.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        `irn.attractors.Comparison` edges with columns arch, task, threshold, amplitude.
+    width : int, optional
+        Width of one panel in pixels.
+
+    Returns
+    -------
+    altair.FacetChart
+        One panel per task.
     """
     data = frame.dropna(subset=["threshold"])
     points = alt.Chart().mark_tick(opacity=0.5, thickness=1).encode(

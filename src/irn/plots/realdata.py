@@ -96,8 +96,17 @@ def accuracy_vs_baselines(accuracy: pd.DataFrame, baselines: pd.DataFrame) -> al
     """Test accuracy of every replicate (points) and its mean (tick) per data set and architecture,
     with the 1-NN baselines as dashed rules (one dash per distance) and chance as a grey rule.
 
-    accuracy: dataset, arch, replicate, test (accuracy), chance (1 / classes);
-    baselines: dataset, distance, accuracy.
+    Parameters
+    ----------
+    accuracy : pandas.DataFrame
+        Columns dataset, arch, replicate, test (accuracy), chance (1 / classes).
+    baselines : pandas.DataFrame
+        Columns dataset, distance, accuracy.
+
+    Returns
+    -------
+    altair.Chart
+        One panel per data set.
     """
     data = pd.concat([accuracy[["dataset", "arch", "replicate", "test", "chance"]].assign(layer="network"),
                       baselines.rename(columns={"accuracy": "test"}).assign(layer="baseline")],
@@ -159,8 +168,16 @@ def relay_against_null(summary: pd.DataFrame) -> alt.Chart:
     open points) by steps before the answer, means over replicates and classes, one panel per data
     set; the colour is the architecture.
 
-    summary: dataset, arch, before (steps before the answer), kind ("observed" / "shuffle null"),
-    value (bits).
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Columns dataset, arch, before (steps before the answer), kind ("observed" / "shuffle
+        null"), value (bits).
+
+    Returns
+    -------
+    altair.Chart
+        One panel per data set.
     """
     x = alt.X("before:Q", scale=alt.Scale(reverse=True), title="steps before the answer",
               axis=alt.Axis(values=sorted(int(b) for b in summary.before.unique()), format="d"))
@@ -180,7 +197,22 @@ def relay_against_null(summary: pd.DataFrame) -> alt.Chart:
 
 def by_architecture(per_replicate: pd.DataFrame, value: str, title: str) -> alt.Chart:
     """One point per replicate and the mean (tick) of ``value`` per data set and architecture,
-    with a dashed rule at 0; per_replicate: dataset, arch, replicate and ``value``."""
+    with a dashed rule at 0.
+
+    Parameters
+    ----------
+    per_replicate : pandas.DataFrame
+        Columns dataset, arch, replicate and ``value``.
+    value : str
+        The column to draw.
+    title : str
+        The y axis title.
+
+    Returns
+    -------
+    altair.Chart
+        One panel per data set.
+    """
     x = alt.X("arch:N", sort=ARCH_ORDER, title=None, axis=alt.Axis(labelExpr="upper(datum.value)"))
     points = alt.Chart().mark_circle(size=28, opacity=0.6).encode(
         x=x, y=alt.Y(f"{value}:Q", title=title), color=_arch_color(None),

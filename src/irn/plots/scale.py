@@ -1,4 +1,4 @@
-"""Charts of chapter 12 (scale, DESIGN §14): planted-relay recovery against network size, chapter 4's
+"""Charts of chapter 12 (scale): planted-relay recovery against network size, chapter 4's
 knockout test at hidden sizes beyond the paper's 12 nodes, and the same test on high-entropy networks.
 
 Every chart fits the book's ~740-px text column (panels wrap into rows of at most three) and tells
