@@ -14,36 +14,14 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from irn.plots.style import DASHES, panel_width
+
 ROLE_COLORS = alt.Scale(domain=["input", "hidden", "output"], range=["#1f77b4", "#7f7f7f", "#d62728"])
 PART_COLORS = alt.Scale(domain=["train", "validation", "test"], range=["#4c78a8", "#f58518", "#54a24b"])
 KIND_TITLES = {"stacked": "stacked forecaster", "fully_recurrent": "fully recurrent network"}
 MEASURE_TITLES = {"transfer": "transfer entropy", "delayed": "the source's measure",
                   "multivariate": "multivariate transfer entropy"}
 SHORT_MEASURES = {"transfer": "TE", "delayed": "source's", "multivariate": "multivariate TE"}
-#: The text column, and what a chart needs beside its panels (the same numbers as the book's checks).
-COLUMN, ACTIONS, LEGEND, AXIS, SPACING = 676, 28, 140, 76, 26
-
-
-def panel_width(panels: int, legend: bool = True, shared_y: bool = True) -> int:
-    """Width of each of ``panels`` panels side by side that keeps the chart within the column.
-
-    Parameters
-    ----------
-    panels : int
-    legend : bool
-        Leave room for a legend right of the panels.
-    shared_y : bool
-        The panels share one y axis (else each draws its own).
-
-    Returns
-    -------
-    int
-        Pixels per panel.
-    """
-    axes = AXIS + (0 if shared_y else (AXIS - 20) * (panels - 1))
-    return (COLUMN - ACTIONS - (LEGEND if legend else 0) - axes - SPACING * (panels - 1)) // panels
-
-
 def records_chart(measured: pd.DataFrame, normals: pd.DataFrame, measured_units: str, normal_units: str,
                   ) -> alt.VConcatChart:
     """The measured record coloured by part of the split (top) and the climatological normal (bottom),
@@ -94,7 +72,7 @@ def forecast_chart(frame: pd.DataFrame, units: str) -> alt.Chart:
     """
     order = list(dict.fromkeys(frame["forecast"]))
     colors = ["#000000", "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e"][:len(order)]
-    dashes = [[1, 0], [1, 0], [6, 3], [2, 2], [8, 3, 2, 3]][:len(order)]
+    dashes = [[1, 0], *DASHES][:len(order)]
     legend = alt.Legend(orient="bottom", columns=2, symbolStrokeWidth=2, labelLimit=260)
     return alt.Chart(frame).mark_line(strokeWidth=1.4).encode(
         x=alt.X("date:T", title="date"),

@@ -11,14 +11,11 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-#: The text column, and what a chart needs beside its panels (the same numbers as the book's checks).
-COLUMN, ACTIONS, AXIS, SPACING = 676, 28, 76, 26
-
+from irn.plots.style import panel_width
 
 def _width(columns: int, independent_y: bool = True) -> int:
     """Panel width for ``columns`` panels per row (legends below the panels take no width)."""
-    axes = AXIS + ((AXIS - 20) * (columns - 1) if independent_y else 0)
-    return (COLUMN - ACTIONS - axes - SPACING * (columns - 1)) // columns
+    return panel_width(columns, legend=False, shared_y=not independent_y)
 
 
 def trajectories(frame: pd.DataFrame, networks: list[str], estimators: list[str], columns: int = 3) -> alt.FacetChart:
