@@ -1517,7 +1517,7 @@ CONTROL_NAMES = ("driven chain", "planted layers", "known recurrent weights")
 
 
 def positive_controls(samples: int = 600, choices: Choices | None = None, measures=("transfer", "multivariate"),
-                      *, seed: int = 0) -> Controls:
+                      *, only: dict | None = None, seed: int = 0) -> Controls:
     """The flow analysis on networks whose answer is known.
 
     A driven chain of 6 tanh units (``driven_chain``), a network built in layers (``planted_layers``,
@@ -1531,7 +1531,10 @@ def positive_controls(samples: int = 600, choices: Choices | None = None, measur
     choices : Choices, optional
         The analysis choices (default ``Choices()``); the measure is set per run.
     measures : sequence of str
-        Measures of ``MEASURES`` to run on every network.
+        Measures of ``MEASURES`` to run.
+    only : dict, optional
+        Measure → the networks (names of ``CONTROL_NAMES``) it runs on (default: every network),
+        e.g. ``{"multivariate": ["driven chain"]}`` to spare the most expensive measure.
     seed : int
 
     Returns
@@ -1542,11 +1545,17 @@ def positive_controls(samples: int = 600, choices: Choices | None = None, measur
     params.require(samples, "samples", params.integer(low=50))
     params.require(list(measures), "measures", params.list_of(MEASURES))
     params.require(seed, "seed", params.SEED)
+    only = params.require(only or {}, "only", params.rule(
+        lambda v: isinstance(v, dict) and set(v) <= set(MEASURES)
+        and all(set(names) <= set(CONTROL_NAMES) for names in v.values()),
+        f"a dict of measure → names of {CONTROL_NAMES}"))
     networks = dict(zip(CONTROL_NAMES, (driven_chain(6, samples, seed=seed), planted_layers((3, 3), samples, seed=seed),
                                         known_network(8, samples, seed=seed))))
     rows, edges, levels = [], [], []
     for name, sim in networks.items():
         for measure in measures:
+            if name not in only.get(measure, CONTROL_NAMES):
+                continue
             run = replace(choices, measure=measure)
             table = flow_significance(sim.activity, measure, list(run.lags), run.k, roles=sim.roles, conditions=[0],
                                       history=run.history, condition_time=run.input_time, surrogates=run.surrogates,
