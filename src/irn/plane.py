@@ -57,7 +57,7 @@ from scipy.spatial.distance import cdist
 
 from irn import info, params
 
-__all__ = ["Binning", "KDE", "KSG", "LIMITS", "NETWORKS", "estimators", "information_plane", "compression",
+__all__ = ["Binning", "KDE", "KSG", "LIMITS", "NETWORKS", "NETWORK_NAMES", "estimators", "information_plane", "compression",
            "compression_trend", "dpi_violations", "snr_floor", "diffusion_epochs", "record_runs", "scores",
            "runs_plane", "neuron_entropy_over_training", "learning_correlation", "snr_references",
            "coincidence_test", "Coincidence", "nonlinearity_test", "planted_learning", "compression_control",
@@ -556,6 +556,8 @@ def compression_control(bits: int = 10, hidden: int = 3, replicates: int = 5, *,
 
 #: The networks of the information-plane chapter: name → (arch, nonlinearity of the recurrent layer).
 NETWORKS = {"rnn-tanh": ("rnn", "tanh"), "rnn-relu": ("rnn", "relu"), "gru": ("gru", "tanh"), "lstm": ("lstm", "tanh")}
+#: Their names for readers (tables and figures).
+NETWORK_NAMES = {"rnn-tanh": "tanh RNN", "rnn-relu": "ReLU RNN", "gru": "GRU", "lstm": "LSTM"}
 
 
 def record_runs(networks, inputs, targets, answer_step, probe, probe_step, *, replicates: int = 5, hidden: int = 12,

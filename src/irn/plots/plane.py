@@ -11,7 +11,15 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from irn.plane import NETWORK_NAMES as NAMES
 from irn.plots.style import panel_width
+
+
+def _named(frame: pd.DataFrame, names: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """The frame with readers' network names, and the order of those names."""
+    if "network" in frame:
+        frame = frame.assign(network=frame["network"].map(lambda n: NAMES.get(n, n)))
+    return frame, [NAMES.get(n, n) for n in names]
 
 def _width(columns: int, independent_y: bool = True) -> int:
     """Panel width for ``columns`` panels per row (legends below the panels take no width)."""
@@ -39,6 +47,7 @@ def trajectories(frame: pd.DataFrame, networks: list[str], estimators: list[str]
     altair.FacetChart
     """
     frame = frame[frame["estimator"].isin(estimators) & frame["network"].isin(networks)].copy()
+    frame, networks = _named(frame, networks)
     order = [f"{n} · {e}" for n in networks for e in estimators]
     frame["panel"] = frame["network"] + " · " + frame["estimator"]
     color = alt.Color("epoch:Q", scale=alt.Scale(scheme="viridis", type="symlog"), title="epoch",
@@ -87,6 +96,9 @@ def over_epochs(summary: pd.DataFrame, panels: list[str], value_title: str, colo
     -------
     altair.FacetChart
     """
+    if panel == "network":
+        summary, panels = _named(summary, panels)
+        references = None if references is None else _named(references, [])[0]
     scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
     x = alt.X("epoch:Q", title="epoch", scale=alt.Scale(type="symlog"))
     colour = alt.Color(f"{color}:N", title=color_title or color, scale=alt.Scale(scheme=scheme),
@@ -124,6 +136,7 @@ def turn_epochs(frame: pd.DataFrame, networks: list[str]) -> alt.LayerChart:
     -------
     altair.LayerChart
     """
+    frame, networks = _named(frame, networks)
     top = float(max(frame.diffusion_epoch.max(), frame.peak_epoch.max(), 1)) if len(frame) else 1.0
     diagonal = pd.DataFrame({"diffusion_epoch": [1.0, top], "peak_epoch": [1.0, top]})
     points = alt.Chart(frame).mark_point(filled=True, size=50).encode(
@@ -180,6 +193,7 @@ def entropy_chart(summary: pd.DataFrame, networks: list[str]) -> alt.FacetChart:
     -------
     altair.FacetChart
     """
+    summary, networks = _named(summary, networks)
     return alt.Chart(summary).mark_line(point=True).encode(
         x=alt.X("epoch:Q", scale=alt.Scale(type="symlog"), title="epoch"),
         y=alt.Y("entropy:Q", title="entropy [bits] (Kozachenko–Leonenko)", scale=alt.Scale(zero=False)),
