@@ -233,7 +233,7 @@ REGISTRY = {
                        "outputs sit further along the network than hidden neurons, and hidden neurons further "
                        "than the inputs.",
         "trophic levels in the flow graph of significant delayed − undelayed mutual information (lag 1, "
-        "99 surrogates per edge, Benjamini–Hochberg, edges into the input dropped): output − hidden and "
+        "299 surrogates per edge, Benjamini–Hochberg, edges into the input dropped): output − hidden and "
         "hidden − input", "Wilcoxon signed-rank over networks", "role differences × the two kinds of forecaster",
         "the later role sits higher"),
     "flow_no_clear_layers": _spec(

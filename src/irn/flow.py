@@ -1517,7 +1517,7 @@ CONTROL_NAMES = ("driven chain", "planted layers", "known recurrent weights")
 
 
 def positive_controls(samples: int = 600, choices: Choices | None = None, measures=("transfer", "multivariate"),
-                      *, only: dict | None = None, seed: int = 0) -> Controls:
+                      *, only: dict | None = None, changes: dict | None = None, seed: int = 0) -> Controls:
     """The flow analysis on networks whose answer is known.
 
     A driven chain of 6 tanh units (``driven_chain``), a network built in layers (``planted_layers``,
@@ -1535,6 +1535,8 @@ def positive_controls(samples: int = 600, choices: Choices | None = None, measur
     only : dict, optional
         Measure → the networks (names of ``CONTROL_NAMES``) it runs on (default: every network),
         e.g. ``{"multivariate": ["driven chain"]}`` to spare the most expensive measure.
+    changes : dict, optional
+        Measure → fields of ``choices`` to change for it, e.g. ``{"delayed": {"surrogates": 299}}``.
     seed : int
 
     Returns
@@ -1549,6 +1551,9 @@ def positive_controls(samples: int = 600, choices: Choices | None = None, measur
         lambda v: isinstance(v, dict) and set(v) <= set(MEASURES)
         and all(set(names) <= set(CONTROL_NAMES) for names in v.values()),
         f"a dict of measure → names of {CONTROL_NAMES}"))
+    changes = params.require(changes or {}, "changes", params.rule(
+        lambda v: isinstance(v, dict) and set(v) <= set(MEASURES) and all(isinstance(c, dict) for c in v.values()),
+        "a dict of measure → dict of Choices fields"))
     networks = dict(zip(CONTROL_NAMES, (driven_chain(6, samples, seed=seed), planted_layers((3, 3), samples, seed=seed),
                                         known_network(8, samples, seed=seed))))
     rows, edges, levels = [], [], []
@@ -1556,7 +1561,7 @@ def positive_controls(samples: int = 600, choices: Choices | None = None, measur
         for measure in measures:
             if name not in only.get(measure, CONTROL_NAMES):
                 continue
-            run = replace(choices, measure=measure)
+            run = replace(choices, measure=measure, **changes.get(measure, {}))
             table = flow_significance(sim.activity, measure, list(run.lags), run.k, roles=sim.roles, conditions=[0],
                                       history=run.history, condition_time=run.input_time, surrogates=run.surrogates,
                                       null=run.null, correction=run.correction, alpha=run.alpha, theiler=run.theiler,
