@@ -591,8 +591,8 @@ def record_runs(networks, inputs, targets, answer_step, probe, probe_step, *, re
         Minibatch size (None: full batch only).
     snapshots : int
         Probe snapshots spaced evenly on a log scale of epochs (plus the untrained state).
-    full_batch : bool
-        Also train the full-batch control.
+    full_batch : bool or sequence of str
+        Also train the full-batch control: for every network (True), none (False) or the named ones.
     readout : str
         "tanh" (classification) or "linear" (forecasting).
     seed : int
@@ -612,7 +612,8 @@ def record_runs(networks, inputs, targets, answer_step, probe, probe_step, *, re
                              ("snapshots", snapshots, 2), ("seed", seed, 0)):
         params.require(value, name, params.integer(low=low))
     params.require(batch, "batch", params.optional(params.integer(low=1)))
-    params.require(full_batch, "full_batch", params.boolean())
+    params.require(full_batch, "full_batch", params.either(params.boolean(), params.sequence(params.one_of(networks))))
+    controlled = set(networks) if full_batch is True else set(full_batch or [])
     params.require(readout, "readout", params.one_of(("tanh", "linear")))
     inputs = torch.as_tensor(np.asarray(inputs), dtype=torch.float32)
     targets = torch.as_tensor(np.asarray(targets), dtype=torch.float32)
@@ -621,7 +622,7 @@ def record_runs(networks, inputs, targets, answer_step, probe, probe_step, *, re
     for i, name in enumerate(networks):
         arch, nonlinearity = NETWORKS[name]
         seeds = (np.random.SeedSequence([seed, i]).generate_state(replicates) & 0x7FFFFFFF).tolist()
-        for training, size in (("minibatch", batch), ("full batch", None))[:2 if full_batch else 1]:
+        for training, size in (("minibatch", batch), ("full batch", None))[:2 if name in controlled else 1]:
             model = Stacked(arch, replicates, inputs.shape[2], hidden, seeds=seeds, n_outputs=targets.shape[-1],
                             readout=readout, **({"nonlinearity": nonlinearity} if arch == "rnn" else {}))
             runs[name, training] = record_fit(model, inputs, targets, answer_step, probe=probe, probe_step=probe_step,
