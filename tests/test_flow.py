@@ -281,7 +281,7 @@ def test_rewiring_keeps_every_degree():
     rng = np.random.default_rng(5)
     w = (rng.random((10, 10)) < 0.3) * rng.uniform(0.1, 1, (10, 10))
     np.fill_diagonal(w, 0)
-    rewired = flow._rewired(w, np.random.default_rng(0))
+    rewired = flow.graph._rewired(w, np.random.default_rng(0))
     assert np.array_equal((rewired > 0).sum(0), (w > 0).sum(0)) and np.array_equal((rewired > 0).sum(1), (w > 0).sum(1))
     assert sorted(rewired[rewired > 0]) == pytest.approx(sorted(w[w > 0])) and not np.any(np.diag(rewired))
     assert not np.array_equal(rewired > 0, w > 0)
@@ -323,12 +323,12 @@ def test_one_dimensional_groups_match_sklearn():
 
     x = np.random.default_rng(4).normal(size=11)
     for groups in (2, 3, 4):
-        ours = flow._groups_1d(x, groups)
+        ours = flow.graph._groups_1d(x, groups)
         theirs = KMeans(groups, n_init=50, random_state=0).fit_predict(x[:, None])
         inertia = lambda labels: sum(((x[labels == g] - x[labels == g].mean()) ** 2).sum()  # noqa: E731
                                      for g in np.unique(labels))
         assert inertia(ours) <= inertia(theirs) + 1e-12
-        assert flow._silhouette(x, ours) == pytest.approx(silhouette_score(x[:, None], ours))
+        assert flow.graph._silhouette(x, ours) == pytest.approx(silhouette_score(x[:, None], ours))
 
 
 def chain_sequences(sequences=150, steps=8, seed=0):

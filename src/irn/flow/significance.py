@@ -1,0 +1,179 @@
+"""Every edge of a network against time-shifted surrogates of its source, with Benjamini–Hochberg
+over the network's edges (DESIGN §18): ``flow_significance`` for the source's measure, pairwise and
+multivariate transfer entropy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from irn import ksg, params
+from irn.flow._shared import (CONDITION_TIMES, CORRECTIONS, MEASURES, NULLS, _activity, _chunks, _common_options,
+                              _finish, _hopeless, _lags, _neurons, _roles, _shifts)
+from irn.flow.measures import delayed_information, transfer_entropy
+from irn.flow.multivariate import _multivariate
+
+
+def _lag_part(activity, lag, top, history, conditions, condition_time):
+    """The rows the lag needs for the common range t = top … samples − 1, with the conditions at
+    the target's time appended as columns (column[t − ℓ] = c[t]); returns (part, condition columns)."""
+    part = activity[top - max(lag, history):]
+    if conditions.size and condition_time == "target":
+        n = activity.shape[1]
+        return (np.concatenate([part, np.roll(part[:, conditions], -lag, axis=0)], axis=1),
+                np.arange(n, n + conditions.size))
+    return part, conditions
+
+
+def _edges_into(data, columns, neuron_of, target, measure, lag, history, conditions, cond_cols, k, theiler,
+                noise, seed) -> np.ndarray:
+    """The measure from each source column of ``data`` into neuron ``target`` at ``lag``."""
+    columns = np.asarray(columns)
+    kwargs = {"k": k, "theiler": theiler, "noise": noise, "seed": seed}
+    if measure == "delayed":
+        m = ksg.mutual_information_matrix(data, [0, lag], sources=columns, targets=[target], **kwargs)
+        return m[1, :, 0] - m[0, :, 0]
+    out = np.empty(len(columns))
+    plain = np.isin(np.asarray(neuron_of), conditions) | (target in conditions)  # the target's past only
+    for group, cond in ((plain, None), (~plain, cond_cols if len(cond_cols) else None)):
+        if group.any():
+            out[group] = ksg.mutual_information_matrix(data, [lag], sources=columns[group], targets=[target],
+                                                       history=history, conditions=cond, **kwargs)[0, :, 0]
+    return out
+
+
+def _pairwise_nulls(activity, measure, lags, conditions, k, history, condition_time, theiler, noise, seed,
+                    shifts, alpha, sequential, table):
+    """Surrogate values of every edge: (surrogates, rows of ``table``, in the order of ``_pairs``),
+    NaN where an edge stopped early (``sequential``: once it cannot reach p ≤ alpha)."""
+    neurons = activity.shape[1]
+    observed_of = table.set_index(["lag", "source", "target"])["value"]
+    top = max(max(lags), 0 if measure == "delayed" else history)
+    values = {}
+    for lag in lags:
+        part, cond_cols = _lag_part(activity, lag, top, history, conditions, condition_time)
+        for u in range(neurons):
+            sources = np.array([s for s in range(neurons) if s != u])
+            observed = observed_of.loc[[(lag, s, u) for s in sources]].to_numpy()
+            null = np.full((len(shifts), len(sources)), np.nan)
+            open_ = np.ones(len(sources), dtype=bool)
+            done = 0
+            for size in (_chunks(len(shifts)) if sequential else [len(shifts)]):
+                chunk = shifts[done:done + size]
+                members = np.flatnonzero(open_)
+                rolled = [np.roll(part[:, sources[j]], int(shift)) for shift in chunk for j in members]
+                both = np.concatenate([part, np.column_stack(rolled)], axis=1)
+                columns = np.arange(part.shape[1], both.shape[1])
+                got = _edges_into(both, columns, np.tile(sources[members], size), u, measure, lag, history,
+                                  conditions, cond_cols, k, theiler, noise, seed)
+                null[done:done + size, members] = got.reshape(size, len(members))
+                done += size
+                if sequential:
+                    exceed = (null[:done] >= observed[None, :]).sum(axis=0)
+                    open_ &= exceed < _hopeless(alpha, len(shifts))
+                    if not open_.any():
+                        break
+            values[lag, u] = (sources, observed, null)
+    order = [(lag, s, u) for lag in lags for s in range(neurons) for u in range(neurons) if s != u]
+    columns = []
+    for lag, s, u in order:
+        sources, _, null = values[lag, u]
+        columns.append(null[:, int(np.flatnonzero(sources == s)[0])])
+    return np.stack(columns, axis=1)
+
+
+def flow_significance(activity, measure: str = "transfer", lags=(1,), k: int = 3, *, roles=None,
+                      conditions=None, history: int = 1, condition_time: str = "source",
+                      surrogates: int = 99, null: str = "edge", correction: str | None = "bh",
+                      min_shift: int | None = None, alpha: float = params.ALPHA, theiler: int = 0,
+                      noise: float = ksg.DEFAULT_NOISE, seed: int = 0) -> pd.DataFrame:
+    """A flow measure for every edge with its time-shift surrogate null and the network's
+    false-discovery-rate control.
+
+    Parameters
+    ----------
+    activity : ndarray, shape (samples, neurons)
+    measure : str
+        "delayed" (the source's delayed − undelayed MI), "transfer" (pairwise transfer entropy) or
+        "multivariate" (multivariate transfer entropy: each target's sources chosen greedily,
+        conditioning on those already chosen, with max/min-statistic and omnibus tests).
+    lags : sequence of int
+        Lags ≥ 1 (for "multivariate", the candidate lags of every source).
+    k : int
+        Neighbours of the KSG estimator.
+    roles : sequence of str, optional
+        One of ``ROLES`` per neuron (default all "hidden").
+    theiler : int
+        Theiler window (steps): samples this close in time are not each other's neighbours.
+    noise : float
+        Relative tie-breaking noise (``irn.ksg``).
+    seed : int
+        Of the tie-breaking noise (and of the surrogates).
+    conditions, history, condition_time
+        As for ``transfer_entropy`` (not used by "delayed"; for "multivariate", conditions at the
+        target's time are conditioned on for every target, and every neuron is a candidate source).
+    surrogates : int
+        Time-shifted surrogates per edge (per test for "multivariate"); the smallest p-value is
+        1 / (surrogates + 1). An edge stops drawing surrogates once it cannot reach p ≤ alpha.
+    null : str
+        "edge" compares each edge with its own surrogates; "target" pools the surrogates of every
+        source of the same target (surrogates · (neurons − 1) null values per edge). Not used by
+        "multivariate".
+    correction : str or None
+        "bh" (Benjamini–Hochberg across every edge and lag of the network; for "multivariate", across
+        the targets' omnibus p-values, as IDTxl does) or None.
+    min_shift : int, optional
+        Smallest circular shift (default samples // 10).
+    alpha : float
+        The false-discovery rate (or the per-edge level without correction).
+
+    Returns
+    -------
+    DataFrame
+        One row per lag × ordered pair: lag, source, target, source_role, target_role, value (bits),
+        null_mean, p_value ((1 + #null ≥ value) / (1 + nulls)), p_adjusted (after ``correction``),
+        significant (p_adjusted ≤ alpha and value > null_mean; for "multivariate": chosen for its target
+        and the target's omnibus test survives the correction), surrogates_used (pairwise measures).
+        "multivariate" adds selected and target_p (the omnibus p-value).
+    """
+    params.require(measure, "measure", params.one_of(MEASURES))
+    params.require(null, "null", params.one_of(NULLS))
+    params.require(correction, "correction", params.one_of(CORRECTIONS))
+    params.require(alpha, "alpha", params.SIGNIFICANCE)
+    activity = _activity(activity)
+    samples, neurons = activity.shape
+    roles = _roles(roles, neurons)
+    lags = _lags(lags)
+    _common_options(k, history, theiler, noise, seed)
+    params.require(condition_time, "condition_time", params.one_of(CONDITION_TIMES))
+    surrogates = params.check_count(surrogates, "surrogates", 1)
+    conditions = _neurons(conditions, "conditions", neurons)
+    min_shift = max(1, samples // 10) if min_shift is None else int(params.require(
+        min_shift, "min_shift", params.integer(1, max(1, (samples - 1) // 2))))
+    if measure == "multivariate":
+        return _multivariate(activity, roles, lags, conditions, k, history, condition_time, surrogates,
+                             min_shift, alpha, correction, theiler, noise, seed)
+    kwargs = dict(k=k, theiler=theiler, noise=noise, seed=seed)
+    if measure == "delayed":
+        table = delayed_information(activity, lags, roles=roles, **kwargs)
+    else:
+        table = transfer_entropy(activity, lags, roles=roles, conditions=conditions, history=history,
+                                 condition_time=condition_time, **kwargs)
+    shifts = _shifts(samples, surrogates, min_shift, np.random.default_rng(seed))
+    flat = _pairwise_nulls(activity, measure, lags, conditions, k, history, condition_time, theiler, noise, seed,
+                           shifts, alpha, null == "edge", table)  # (surrogates, rows)
+    value = table["value"].to_numpy()
+    if null == "target":  # every surrogate of every other source of the same target, per edge
+        keys = table["lag"].astype(str) + ":" + table["target"].astype(str)
+        pooled = {key: flat[:, (keys == key).to_numpy()].ravel() for key in keys.unique()}
+        table["null_mean"] = [pooled[key].mean() for key in keys]
+        table["p_value"] = [(1 + np.count_nonzero(pooled[key] >= v)) / (1 + pooled[key].size)
+                            for key, v in zip(keys, value)]
+        table["surrogates_used"] = [pooled[key].size for key in keys]
+    else:
+        drawn = ~np.isnan(flat)
+        table["null_mean"] = np.nanmean(flat, axis=0)
+        table["p_value"] = (1 + ((flat >= value[None, :]) & drawn).sum(axis=0)) / (1 + drawn.sum(axis=0))
+        table["surrogates_used"] = drawn.sum(axis=0)
+    return _finish(table, alpha, correction)[[c for c in table.columns if c not in ("delayed", "undelayed")]
+                                             + [c for c in ("delayed", "undelayed") if c in table.columns]]
