@@ -116,3 +116,34 @@ def _hopeless(alpha: float, surrogates: int) -> int:
     """The count of surrogates ≥ the value at which p = (1 + count) / (1 + surrogates) > alpha
     whatever the remaining surrogates give (Besag & Clifford's sequential stopping)."""
     return int(np.floor(alpha * (1 + surrogates) - 1 + 1e-9)) + 1
+
+
+def _scan(prepared, target, candidates, conditioning, *, start, k, theiler, surrogates, min_shift, seed, alpha,
+          stop=None):
+    """I(candidate; target[t] | conditioning) for every candidate, with ``surrogates`` time-shifted
+    surrogates each (``ksg.conditional_scan`` on columns already z-scored with their tie-breaking noise).
+
+    candidates: (column, lag) pairs (or lists of pairs: one joint candidate); conditioning: (column,
+    lag) pairs; start: the first time step of every estimate. Surrogates come in rounds
+    (``_chunks``); stop "each": a candidate stops once it cannot reach p ≤ alpha; "max": the round
+    stops once the best candidate cannot against the surrogates' maxima (the max statistic); None:
+    every surrogate. Returns values (candidates,) and null (drawn, candidates), NaN where stopped."""
+    values, null, done = None, np.full((surrogates, len(candidates)), np.nan), 0
+    active = np.ones(len(candidates), dtype=bool)
+    for round_, size in enumerate(_chunks(surrogates) if stop else [surrogates]):
+        members = np.flatnonzero(active)
+        scan = ksg.conditional_scan(prepared, target, [candidates[j] for j in members], list(conditioning), k,
+                                    surrogates=size, min_shift=min_shift, start=start, theiler=theiler,
+                                    normalize=False, noise=0.0, seed=seed * 1009 + round_)
+        if values is None:
+            values = scan.values.copy()
+        null[done:done + size, members] = scan.null
+        done += size
+        drawn = null[:done]
+        if stop == "each":
+            active &= (drawn >= values[None, :]).sum(axis=0) < _hopeless(alpha, surrogates)
+        elif stop == "max" and np.count_nonzero(np.nanmax(drawn, axis=1) >= values.max()) >= _hopeless(alpha, surrogates):
+            break
+        if not active.any():
+            break
+    return values, null[:done]

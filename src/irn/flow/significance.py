@@ -9,77 +9,70 @@ import pandas as pd
 
 from irn import ksg, params
 from irn.flow._shared import (CONDITION_TIMES, CORRECTIONS, MEASURES, NULLS, _activity, _chunks, _common_options,
-                              _finish, _hopeless, _lags, _neurons, _roles, _shifts)
+                              _finish, _hopeless, _lags, _neurons, _roles, _scan)
 from irn.flow.measures import delayed_information, transfer_entropy
 from irn.flow.multivariate import _multivariate
 
 
-def _lag_part(activity, lag, top, history, conditions, condition_time):
-    """The rows the lag needs for the common range t = top … samples − 1, with the conditions at
-    the target's time appended as columns (column[t − ℓ] = c[t]); returns (part, condition columns)."""
-    part = activity[top - max(lag, history):]
-    if conditions.size and condition_time == "target":
-        n = activity.shape[1]
-        return (np.concatenate([part, np.roll(part[:, conditions], -lag, axis=0)], axis=1),
-                np.arange(n, n + conditions.size))
-    return part, conditions
-
-
-def _edges_into(data, columns, neuron_of, target, measure, lag, history, conditions, cond_cols, k, theiler,
-                noise, seed) -> np.ndarray:
-    """The measure from each source column of ``data`` into neuron ``target`` at ``lag``."""
-    columns = np.asarray(columns)
-    kwargs = {"k": k, "theiler": theiler, "noise": noise, "seed": seed}
-    if measure == "delayed":
-        m = ksg.mutual_information_matrix(data, [0, lag], sources=columns, targets=[target], **kwargs)
-        return m[1, :, 0] - m[0, :, 0]
-    out = np.empty(len(columns))
-    plain = np.isin(np.asarray(neuron_of), conditions) | (target in conditions)  # the target's past only
-    for group, cond in ((plain, None), (~plain, cond_cols if len(cond_cols) else None)):
-        if group.any():
-            out[group] = ksg.mutual_information_matrix(data, [lag], sources=columns[group], targets=[target],
-                                                       history=history, conditions=cond, **kwargs)[0, :, 0]
-    return out
-
-
 def _pairwise_nulls(activity, measure, lags, conditions, k, history, condition_time, theiler, noise, seed,
-                    shifts, alpha, sequential, table):
+                    surrogates, min_shift, alpha, sequential, table):
     """Surrogate values of every edge: (surrogates, rows of ``table``, in the order of ``_pairs``),
-    NaN where an edge stopped early (``sequential``: once it cannot reach p ≤ alpha)."""
+    NaN where an edge stopped early (``sequential``: once it cannot reach p ≤ alpha).
+
+    Every estimate covers the table's time range t = top … samples − 1; the columns are prepared once
+    (z-scored, the tie-breaking noise of ``seed``) as the table's estimates were."""
     neurons = activity.shape[1]
+    prepared = ksg.prepare(activity, True, noise, seed)
     observed_of = table.set_index(["lag", "source", "target"])["value"]
     top = max(max(lags), 0 if measure == "delayed" else history)
-    values = {}
+    options = {"start": top, "k": k, "theiler": theiler, "min_shift": min_shift, "alpha": alpha}
+    found = {}
     for lag in lags:
-        part, cond_cols = _lag_part(activity, lag, top, history, conditions, condition_time)
         for u in range(neurons):
             sources = np.array([s for s in range(neurons) if s != u])
             observed = observed_of.loc[[(lag, s, u) for s in sources]].to_numpy()
-            null = np.full((len(shifts), len(sources)), np.nan)
-            open_ = np.ones(len(sources), dtype=bool)
-            done = 0
-            for size in (_chunks(len(shifts)) if sequential else [len(shifts)]):
-                chunk = shifts[done:done + size]
-                members = np.flatnonzero(open_)
-                rolled = [np.roll(part[:, sources[j]], int(shift)) for shift in chunk for j in members]
-                both = np.concatenate([part, np.column_stack(rolled)], axis=1)
-                columns = np.arange(part.shape[1], both.shape[1])
-                got = _edges_into(both, columns, np.tile(sources[members], size), u, measure, lag, history,
-                                  conditions, cond_cols, k, theiler, noise, seed)
-                null[done:done + size, members] = got.reshape(size, len(members))
-                done += size
-                if sequential:
-                    exceed = (null[:done] >= observed[None, :]).sum(axis=0)
-                    open_ &= exceed < _hopeless(alpha, len(shifts))
-                    if not open_.any():
-                        break
-            values[lag, u] = (sources, observed, null)
-    order = [(lag, s, u) for lag in lags for s in range(neurons) for u in range(neurons) if s != u]
+            null = np.full((surrogates, len(sources)), np.nan)
+            if measure == "delayed":
+                null[:] = _delayed_null(prepared, u, sources, lag, observed, surrogates, seed * 31 + u, sequential,
+                                        **options)
+            else:
+                past = [(u, h) for h in range(1, history + 1)]
+                given = [(c, 0 if condition_time == "target" else lag) for c in conditions]
+                plain = np.isin(sources, conditions) | (u in conditions)  # the target's past only
+                for group, conditioning in ((plain, past), (~plain, past + given)):
+                    if group.any():
+                        _, got = _scan(prepared, u, [(int(s), lag) for s in sources[group]], conditioning,
+                                       surrogates=surrogates, seed=seed * 31 + u + 7 * lag,
+                                       stop="each" if sequential else None, **options)
+                        null[:len(got), group] = got
+            found[lag, u] = (sources, null)
     columns = []
-    for lag, s, u in order:
-        sources, _, null = values[lag, u]
+    for lag, s, u in [(lag, s, u) for lag in lags for s in range(neurons) for u in range(neurons) if s != u]:
+        sources, null = found[lag, u]
         columns.append(null[:, int(np.flatnonzero(sources == s)[0])])
     return np.stack(columns, axis=1)
+
+
+def _delayed_null(prepared, target, sources, lag, observed, surrogates, seed, sequential, *, start, k, theiler,
+                  min_shift, alpha):
+    """The source's measure, I(s[t − lag]; u[t]) − I(s[t]; u[t]), with each source rotated: both
+    terms of a surrogate rotate it by the same offset (same seed, same rounds)."""
+    null = np.full((surrogates, len(sources)), np.nan)
+    active = np.ones(len(sources), dtype=bool)
+    done = 0
+    for round_, size in enumerate(_chunks(surrogates) if sequential else [surrogates]):
+        members = np.flatnonzero(active)
+        terms = [ksg.conditional_scan(prepared, target, [(int(s), shift) for s in sources[members]], [], k,
+                                      surrogates=size, min_shift=min_shift, start=start, theiler=theiler,
+                                      normalize=False, noise=0.0, seed=seed * 1009 + round_).null
+                 for shift in (lag, 0)]
+        null[done:done + size, members] = terms[0] - terms[1]
+        done += size
+        if sequential:
+            active &= (null[:done] >= observed[None, :]).sum(axis=0) < _hopeless(alpha, surrogates)
+            if not active.any():
+                break
+    return null
 
 
 def flow_significance(activity, measure: str = "transfer", lags=(1,), k: int = 3, *, roles=None,
@@ -159,9 +152,8 @@ def flow_significance(activity, measure: str = "transfer", lags=(1,), k: int = 3
     else:
         table = transfer_entropy(activity, lags, roles=roles, conditions=conditions, history=history,
                                  condition_time=condition_time, **kwargs)
-    shifts = _shifts(samples, surrogates, min_shift, np.random.default_rng(seed))
     flat = _pairwise_nulls(activity, measure, lags, conditions, k, history, condition_time, theiler, noise, seed,
-                           shifts, alpha, null == "edge", table)  # (surrogates, rows)
+                           surrogates, min_shift, alpha, null == "edge", table)  # (surrogates, rows)
     value = table["value"].to_numpy()
     if null == "target":  # every surrogate of every other source of the same target, per edge
         keys = table["lag"].astype(str) + ":" + table["target"].astype(str)
