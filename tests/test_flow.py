@@ -71,9 +71,28 @@ def test_false_discovery_control_is_benjamini_hochberg_over_the_edges():
     raw = flow.flow_significance(activity, "transfer", [1, 2], surrogates=39, correction=None, seed=1)
     np.testing.assert_allclose(raw["p_adjusted"], raw["p_value"])
     assert raw["significant"].sum() >= 2 and table["significant"].sum() <= raw["significant"].sum()
-    # edges that cannot reach p ≤ alpha stop drawing surrogates early; the significant ones get all 199
-    assert (table.loc[table["significant"], "surrogates_used"] == 199).all()
+    # edges that cannot reach p ≤ alpha stop drawing surrogates early, and so do edges settled far above
+    # their surrogates (with the smallest p-value); the other significant ones get all 199
+    chosen = table[table["significant"]]
+    assert ((chosen["surrogates_used"] == 199) | np.isclose(chosen["p_value"], 1 / 200)).all()
     assert table["surrogates_used"].min() < 199
+
+
+def test_an_edge_far_above_its_surrogates_is_settled_with_the_smallest_p_value():
+    """Cantelli's inequality: 1 / (1 + z²) of any null lies z standard deviations above its mean."""
+    from irn.flow import _shared
+
+    rng = np.random.default_rng(0)
+    drawn = rng.normal(size=(19, 3))
+    values = np.array([50.0, 3.0, -1.0])  # 50 sd out; 3 sd; below
+    assert _shared._settled(values, drawn, 99).tolist() == [True, False, False]
+    assert _shared._settle_z(99) == 20 and _shared._settle_z(999) == pytest.approx(2 * np.sqrt(1000))
+    p = _shared._p_settled(values, drawn, np.array([True, False, False]), 99)
+    assert p[0] == pytest.approx(1 / 100) and p[1] == pytest.approx(1 / 20) and p[2] > 0.5
+    activity = chain_system(600)
+    table = flow.flow_significance(activity, "transfer", [1], surrogates=99, correction=None, seed=2)
+    strong = table.set_index(["source", "target"]).loc[(0, 1)]
+    assert strong["surrogates_used"] == 19 and strong["p_value"] == pytest.approx(0.01)
 
 
 def test_multivariate_transfer_entropy_recovers_the_driven_chain():

@@ -118,18 +118,42 @@ def _hopeless(alpha: float, surrogates: int) -> int:
     return int(np.floor(alpha * (1 + surrogates) - 1 + 1e-9)) + 1
 
 
+#: An estimate this many standard deviations of its surrogates above their mean stops drawing them:
+#: by Cantelli's inequality no distribution with that mean and spread puts more than 1 / (1 + z²)
+#: of its mass so far out, a quarter of the smallest p-value, 1 / (S + 1), that S surrogates can show
+#: (z = max(SETTLED_Z, 2 √(S + 1))); its p-value is that smallest one.
+SETTLED_Z = 20.0
+
+
+def _settle_z(surrogates: int) -> float:
+    return max(SETTLED_Z, 2.0 * np.sqrt(surrogates + 1))
+
+
+def _settled(values: np.ndarray, drawn: np.ndarray, surrogates: int) -> np.ndarray:
+    """Which estimates lie so far above their surrogates (``drawn``, (rounds, candidates), NaN where
+    not drawn) that more surrogates could only confirm the smallest p-value (``SETTLED_Z``)."""
+    count = np.sum(~np.isnan(drawn), axis=0)
+    mean = np.nanmean(np.where(count > 0, drawn, 0.0), axis=0)
+    sd = np.sqrt(np.nansum((drawn - mean) ** 2, axis=0) / np.maximum(count - 1, 1))
+    return (count > 2) & (sd > 0) & (values - mean >= _settle_z(surrogates) * sd)
+
+
 def _scan(prepared, target, candidates, conditioning, *, start, k, theiler, surrogates, min_shift, seed, alpha,
           stop=None):
-    """I(candidate; target[t] | conditioning) for every candidate, with ``surrogates`` time-shifted
-    surrogates each (``ksg.conditional_scan`` on columns already z-scored with their tie-breaking noise).
+    """I(candidate; target[t] | conditioning) for every candidate, with up to ``surrogates``
+    time-shifted surrogates each (``ksg.conditional_scan`` on columns already z-scored with their
+    tie-breaking noise).
 
     candidates: (column, lag) pairs (or lists of pairs: one joint candidate); conditioning: (column,
     lag) pairs; start: the first time step of every estimate. Surrogates come in rounds
-    (``_chunks``); stop "each": a candidate stops once it cannot reach p ≤ alpha; "max": the round
-    stops once the best candidate cannot against the surrogates' maxima (the max statistic); None:
-    every surrogate. Returns values (candidates,) and null (drawn, candidates), NaN where stopped."""
+    (``_chunks``). stop "each": a candidate stops once it cannot reach p ≤ alpha, or once it is
+    settled (``_settled``); "max": the round stops once the best candidate cannot beat the
+    surrogates' maxima (the max statistic), or is settled against them; None: every surrogate.
+    Returns values (candidates,), null (drawn, candidates), NaN where stopped, and settled
+    (candidates,): for "max", only the best candidate can be settled."""
     values, null, done = None, np.full((surrogates, len(candidates)), np.nan), 0
     active = np.ones(len(candidates), dtype=bool)
+    settled = np.zeros(len(candidates), dtype=bool)
     for round_, size in enumerate(_chunks(surrogates) if stop else [surrogates]):
         members = np.flatnonzero(active)
         scan = ksg.conditional_scan(prepared, target, [candidates[j] for j in members], list(conditioning), k,
@@ -141,9 +165,23 @@ def _scan(prepared, target, candidates, conditioning, *, start, k, theiler, surr
         done += size
         drawn = null[:done]
         if stop == "each":
-            active &= (drawn >= values[None, :]).sum(axis=0) < _hopeless(alpha, surrogates)
-        elif stop == "max" and np.count_nonzero(np.nanmax(drawn, axis=1) >= values.max()) >= _hopeless(alpha, surrogates):
-            break
+            settled |= active & _settled(values, drawn, surrogates)
+            active &= ~settled & ((drawn >= values[None, :]).sum(axis=0) < _hopeless(alpha, surrogates))
+        elif stop == "max":
+            maxima = np.nanmax(drawn, axis=1)[:, None]
+            best = int(np.argmax(values))
+            if _settled(values[best:best + 1], maxima, surrogates)[0]:
+                settled[best] = True
+                break
+            if np.count_nonzero(maxima >= values[best]) >= _hopeless(alpha, surrogates):
+                break
         if not active.any():
             break
-    return values, null[:done]
+    return values, null[:done], settled
+
+
+def _p_settled(values: np.ndarray, null: np.ndarray, settled: np.ndarray, surrogates: int) -> np.ndarray:
+    """(1 + #null ≥ value) / (1 + drawn) per candidate; 1 / (1 + surrogates) where settled."""
+    drawn = ~np.isnan(null)
+    p = (1 + ((null >= values[None, :]) & drawn).sum(axis=0)) / (1 + drawn.sum(axis=0))
+    return np.where(settled, 1.0 / (1 + surrogates), p)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from irn import ksg
-from irn.flow._shared import COLUMNS, _bh, _p_values, _scan
+from irn.flow._shared import COLUMNS, _bh, _p_settled, _p_values, _scan
 
 
 @dataclass
@@ -48,9 +48,10 @@ def _multivariate_target(prepared, target, lags, history, conditions, condition_
 
     def select_round(selected):
         remaining = [c for c in range(n_c) if c not in selected]
-        v, sur = scan([candidates[c] for c in remaining], base + [candidates[c] for c in selected], "max")
+        v, sur, settled = scan([candidates[c] for c in remaining], base + [candidates[c] for c in selected], "max")
         maxima = sur.max(axis=1)  # the max statistic: the best candidate of each surrogate
-        return _Round(remaining, v, sur, (1 + (maxima[:, None] >= v[None, :]).sum(axis=0)) / (1 + len(maxima)))
+        p = (1 + (maxima[:, None] >= v[None, :]).sum(axis=0)) / (1 + len(maxima))
+        return _Round(remaining, v, sur, np.where(settled, 1.0 / (1 + surrogates), p))
 
     selected: list[int] = []
     last, first_p = None, 1.0
@@ -81,8 +82,8 @@ def _multivariate_target(prepared, target, lags, history, conditions, condition_
         p_value[last.remaining] = last.p_value
     omnibus = first_p if not selected else float(p_value[selected[0]])  # one source: its own test
     if len(selected) > 1:  # all chosen sources together against jointly shifted surrogates
-        v, sur = scan([[candidates[c] for c in selected]], base, None)
-        omnibus = float(_p_values(v, sur)[0])
+        v, sur, settled = scan([[candidates[c] for c in selected]], base, "each")
+        omnibus = float(_p_settled(v, sur, settled, surrogates)[0])
     chosen = np.zeros(n_c, dtype=bool)
     chosen[selected] = True
     return candidates, value, null_mean, p_value, chosen, omnibus

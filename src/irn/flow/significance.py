@@ -9,15 +9,16 @@ import pandas as pd
 
 from irn import ksg, params
 from irn.flow._shared import (CONDITION_TIMES, CORRECTIONS, MEASURES, NULLS, _activity, _chunks, _common_options,
-                              _finish, _hopeless, _lags, _neurons, _roles, _scan)
+                              _finish, _hopeless, _lags, _neurons, _p_settled, _roles, _scan, _settled)
 from irn.flow.measures import delayed_information, transfer_entropy
 from irn.flow.multivariate import _multivariate
 
 
 def _pairwise_nulls(activity, measure, lags, conditions, k, history, condition_time, theiler, noise, seed,
                     surrogates, min_shift, alpha, sequential, table):
-    """Surrogate values of every edge: (surrogates, rows of ``table``, in the order of ``_pairs``),
-    NaN where an edge stopped early (``sequential``: once it cannot reach p ≤ alpha).
+    """Surrogate values of every edge, (surrogates, rows of ``table``, in the order of ``_pairs``), NaN
+    where an edge stopped early (``sequential``: once it cannot reach p ≤ alpha or is settled), and
+    which edges are settled (rows,).
 
     Every estimate covers the table's time range t = top … samples − 1; the columns are prepared once
     (z-scored, the tie-breaking noise of ``seed``) as the table's estimates were."""
@@ -32,33 +33,39 @@ def _pairwise_nulls(activity, measure, lags, conditions, k, history, condition_t
             sources = np.array([s for s in range(neurons) if s != u])
             observed = observed_of.loc[[(lag, s, u) for s in sources]].to_numpy()
             null = np.full((surrogates, len(sources)), np.nan)
+            settled = np.zeros(len(sources), dtype=bool)
             if measure == "delayed":
-                null[:] = _delayed_null(prepared, u, sources, lag, observed, surrogates, seed * 31 + u, sequential,
-                                        **options)
+                null[:], settled[:] = _delayed_null(prepared, u, sources, lag, observed, surrogates, seed * 31 + u,
+                                                    sequential, **options)
             else:
                 past = [(u, h) for h in range(1, history + 1)]
                 given = [(c, 0 if condition_time == "target" else lag) for c in conditions]
                 plain = np.isin(sources, conditions) | (u in conditions)  # the target's past only
                 for group, conditioning in ((plain, past), (~plain, past + given)):
                     if group.any():
-                        _, got = _scan(prepared, u, [(int(s), lag) for s in sources[group]], conditioning,
-                                       surrogates=surrogates, seed=seed * 31 + u + 7 * lag,
-                                       stop="each" if sequential else None, **options)
+                        _, got, done = _scan(prepared, u, [(int(s), lag) for s in sources[group]], conditioning,
+                                             surrogates=surrogates, seed=seed * 31 + u + 7 * lag,
+                                             stop="each" if sequential else None, **options)
                         null[:len(got), group] = got
-            found[lag, u] = (sources, null)
-    columns = []
+                        settled[group] = done
+            found[lag, u] = (sources, null, settled)
+    columns, flags = [], []
     for lag, s, u in [(lag, s, u) for lag in lags for s in range(neurons) for u in range(neurons) if s != u]:
-        sources, null = found[lag, u]
-        columns.append(null[:, int(np.flatnonzero(sources == s)[0])])
-    return np.stack(columns, axis=1)
+        sources, null, settled = found[lag, u]
+        j = int(np.flatnonzero(sources == s)[0])
+        columns.append(null[:, j])
+        flags.append(settled[j])
+    return np.stack(columns, axis=1), np.asarray(flags)
 
 
 def _delayed_null(prepared, target, sources, lag, observed, surrogates, seed, sequential, *, start, k, theiler,
                   min_shift, alpha):
     """The source's measure, I(s[t − lag]; u[t]) − I(s[t]; u[t]), with each source rotated: both
-    terms of a surrogate rotate it by the same offset (same seed, same rounds)."""
+    terms of a surrogate rotate it by the same offset (same seed, same rounds). Returns the null
+    (surrogates, sources) and which sources are settled."""
     null = np.full((surrogates, len(sources)), np.nan)
     active = np.ones(len(sources), dtype=bool)
+    settled = np.zeros(len(sources), dtype=bool)
     done = 0
     for round_, size in enumerate(_chunks(surrogates) if sequential else [surrogates]):
         members = np.flatnonzero(active)
@@ -69,10 +76,11 @@ def _delayed_null(prepared, target, sources, lag, observed, surrogates, seed, se
         null[done:done + size, members] = terms[0] - terms[1]
         done += size
         if sequential:
-            active &= (null[:done] >= observed[None, :]).sum(axis=0) < _hopeless(alpha, surrogates)
+            settled |= active & _settled(observed, null[:done], surrogates)
+            active &= ~settled & ((null[:done] >= observed[None, :]).sum(axis=0) < _hopeless(alpha, surrogates))
             if not active.any():
                 break
-    return null
+    return null, settled
 
 
 def flow_significance(activity, measure: str = "transfer", lags=(1,), k: int = 3, *, roles=None,
@@ -107,7 +115,9 @@ def flow_significance(activity, measure: str = "transfer", lags=(1,), k: int = 3
         target's time are conditioned on for every target, and every neuron is a candidate source).
     surrogates : int
         Time-shifted surrogates per edge (per test for "multivariate"); the smallest p-value is
-        1 / (surrogates + 1). An edge stops drawing surrogates once it cannot reach p ≤ alpha.
+        1 / (surrogates + 1). An edge stops drawing surrogates once it cannot reach p ≤ alpha, or once
+        its estimate lies so far above them (``SETTLED_Z`` standard deviations) that more could only
+        confirm that smallest p-value, which it then gets.
     null : str
         "edge" compares each edge with its own surrogates; "target" pools the surrogates of every
         source of the same target (surrogates · (neurons − 1) null values per edge). Not used by
@@ -152,8 +162,8 @@ def flow_significance(activity, measure: str = "transfer", lags=(1,), k: int = 3
     else:
         table = transfer_entropy(activity, lags, roles=roles, conditions=conditions, history=history,
                                  condition_time=condition_time, **kwargs)
-    flat = _pairwise_nulls(activity, measure, lags, conditions, k, history, condition_time, theiler, noise, seed,
-                           surrogates, min_shift, alpha, null == "edge", table)  # (surrogates, rows)
+    flat, settled = _pairwise_nulls(activity, measure, lags, conditions, k, history, condition_time, theiler,
+                                    noise, seed, surrogates, min_shift, alpha, null == "edge", table)
     value = table["value"].to_numpy()
     if null == "target":  # every surrogate of every other source of the same target, per edge
         keys = table["lag"].astype(str) + ":" + table["target"].astype(str)
@@ -163,9 +173,8 @@ def flow_significance(activity, measure: str = "transfer", lags=(1,), k: int = 3
                             for key, v in zip(keys, value)]
         table["surrogates_used"] = [pooled[key].size for key in keys]
     else:
-        drawn = ~np.isnan(flat)
         table["null_mean"] = np.nanmean(flat, axis=0)
-        table["p_value"] = (1 + ((flat >= value[None, :]) & drawn).sum(axis=0)) / (1 + drawn.sum(axis=0))
-        table["surrogates_used"] = drawn.sum(axis=0)
+        table["p_value"] = _p_settled(value, flat, settled, surrogates)
+        table["surrogates_used"] = (~np.isnan(flat)).sum(axis=0)
     return _finish(table, alpha, correction)[[c for c in table.columns if c not in ("delayed", "undelayed")]
                                              + [c for c in ("delayed", "undelayed") if c in table.columns]]
