@@ -42,25 +42,6 @@ NOT_YET: dict[str, set[str]] = {
         "network", "sample_states", "speed", "state_map", "state_names", "state_size",
         "step_map", "threshold", "trajectory_states"
     },
-    "irn.flow": {
-        "LevelClustering", "ReplicateFlow", "TrophicLevels", "delayed_information",
-        "direction_tests", "flow_graph", "flow_significance", "level_clustering",
-        "neuron_entropy", "path_nodes", "replicate_flow", "sequence_flow", "transfer_entropy",
-        "trophic_levels"
-    },
-    "irn.forecast": {
-        "Activity", "Split", "Split.part", "baseline_errors", "forecasters", "freeze_readout",
-        "fully_recurrent", "neuron_activity", "predict", "rmse", "split_series", "temperature",
-        "windows"
-    },
-    "irn.ksg": {
-        "SurrogateTest", "conditional_mutual_information", "entropy", "mutual_information",
-        "mutual_information_matrix", "prepare", "surrogate_test"
-    },
-    "irn.plane": {
-        "Binning", "Binning.binned", "Binning.label", "KDE", "KDE.label", "KSG", "KSG.label",
-        "compression", "gaussian_mixture_entropy", "information_plane"
-    },
 }
 
 

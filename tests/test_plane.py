@@ -118,6 +118,10 @@ def test_compression_finds_the_peak_and_the_drop():
 @pytest.mark.parametrize("call, message", [
     (lambda: plane.Binning(1), "bins"),
     (lambda: plane.Binning(10, limits=(1, 0)), "limits"),
+    (lambda: plane.Binning(10, limits="run"), "limits"),
+    (lambda: plane.Binning(10, limits="record").binned(np.zeros((5, 2))), "limits 'record'"),
+    (lambda: plane.snr_floor(1), "batches"),
+    (lambda: plane.dpi_violations(pd.DataFrame({"i_xt": [1.0]})), "plane"),
     (lambda: plane.KDE(0), "noise"),
     (lambda: plane.KSG(0), "k"),
     (lambda: plane.Binning()(np.zeros(5), np.arange(5), np.arange(5)), "hidden"),
@@ -148,3 +152,162 @@ def test_ksg_of_label_bits_recovers_a_clustered_code():
     bits = np.array([[(v >> k) & 1 for k in range(3)] for v in x]) * 2.0 - 1
     _, i_ty = plane.KSG(3)(hidden, hidden, bits)
     assert i_ty == pytest.approx(3.0, abs=0.1)
+
+
+def test_binning_with_fixed_limits_against_a_hand_count():
+    """Three tanh-like nodes, six samples, 4 bins over (−1, 1): edges at −0.5, 0 and 0.5."""
+    hidden = np.array([[-0.9, 0.1, 0.6],     # bins 0, 2, 3
+                       [-0.6, 0.2, 0.9],     # bins 0, 2, 3  (same state as the first)
+                       [0.4, -0.2, -0.99],   # bins 2, 1, 0
+                       [0.45, -0.3, -0.7],   # bins 2, 1, 0  (same)
+                       [0.45, -0.3, 0.99],   # bins 2, 1, 3
+                       [1.0, 1.0, 1.0]])     # the upper limit falls in the last bin: 3, 3, 3
+    estimator = plane.Binning(4, limits=(-1.0, 1.0))
+    codes = estimator.binned(hidden)
+    assert codes[0] == codes[1] and codes[2] == codes[3] and len(set(codes)) == 4
+    # I(X;T) with one sample per x is H(T): counts 2, 2, 1, 1 of 6
+    p = np.array([2, 2, 1, 1]) / 6
+    i_xt, i_ty = estimator(hidden, np.arange(6), np.array([0, 0, 1, 1, 1, 0]))
+    assert i_xt == pytest.approx(-(p * np.log2(p)).sum())
+    # T → Y: states {0,1}→0, {2,3}→1, {4}→1, {5}→0: Y is a function of T, so I(T;Y) = H(Y) = 1 bit
+    assert i_ty == pytest.approx(1.0)
+
+
+def test_fixed_limits_do_not_move_with_the_activity_but_record_limits_are_shared():
+    rng = np.random.default_rng(8)
+    small = rng.uniform(-0.1, 0.1, (200, 2))
+    assert len(set(plane.Binning(30, (-1.0, 1.0)).binned(small))) <= 16  # 4 of the 30 fixed bins per node
+    assert len(set(plane.Binning(30).binned(small))) > 50  # per-snapshot limits stretch it over all bins
+    stack = np.stack([np.stack([small]), np.stack([small * 10])])  # two epochs, one replicate
+    frame = plane.information_plane(stack, np.arange(200), np.zeros(200, int), [plane.Binning(30, "record")])
+    early, late = frame.i_xt.to_numpy()
+    assert late > early + 2  # over the run's range the small early states share few bins
+
+
+def test_snr_floor_of_pure_noise_gradients():
+    """Pure-noise minibatch gradients through the recorder's own statistics: ‖mean‖/‖std‖ ≈ 1/√(B − 1)."""
+    import torch
+
+    from irn.recorder import Recorder
+
+    class Noise(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight_hh = torch.nn.Parameter(torch.zeros(3, 40, 40))
+
+    model, rng = Noise(), torch.Generator().manual_seed(0)
+    for batches in (4, 16):
+        recorder = Recorder(torch.zeros(2, 1, 1), 0, record_epochs=[])
+        recorder.snapshot = lambda epoch, model: None  # no probe to run on this stand-in model
+        for epoch in range(20):
+            for _ in range(batches):
+                model.weight_hh.grad = torch.randn(3, 40, 40, generator=rng)
+                recorder.on_step(epoch, model)
+            recorder.on_epoch(epoch, model)
+        rows = pd.DataFrame(recorder._rows, columns=["replicate", "epoch", "matrix", "batches", "mean", "std", "snr"])
+        assert (rows.batches == batches).all()
+        assert rows.snr.to_numpy() == pytest.approx(plane.snr_floor(batches), rel=0.12)
+        assert rows.snr.mean() == pytest.approx(plane.snr_floor(batches), rel=0.02)
+    assert plane.snr_floor(4) == pytest.approx(0.5774, abs=1e-4)
+
+
+def test_dpi_violations_flag_an_estimator_whose_i_xt_falls_below_i_ty():
+    frame = pd.DataFrame({"estimator": ["a", "a", "b", "b"], "i_xt": [3.0, 2.5, 0.4, 0.6], "i_ty": [2.0, 2.5, 3.0, 0.5]})
+    table = plane.dpi_violations(frame).set_index("estimator")
+    assert not table.loc["a", "flagged"] and table.loc["b", "flagged"]
+    assert table.loc["b", "violations"] == 1 and table.loc["b", "largest"] == pytest.approx(2.6)
+
+
+def test_compression_trend_is_spearman_over_the_late_snapshots():
+    epochs = np.arange(10)
+    frame = pd.DataFrame({"estimator": "e", "replicate": 0, "epoch": epochs,
+                          "i_xt": [1, 2, 3, 4, 5, 5.0, 4.5, 4.0, 3.5, 3.0]})
+    trend = plane.compression_trend(frame)
+    assert trend.loc[0, "snapshots"] == 5 and trend.loc[0, "rho"] == pytest.approx(-1.0)
+    assert trend.loc[0, "p_value"] < 0.05 and trend.loc[0, "drop"] == pytest.approx(2.0)
+    flat = frame.assign(i_xt=1.0)
+    assert plane.compression_trend(flat).loc[0, "p_value"] == 1.0
+
+
+def test_the_positive_control_compresses():
+    control = plane.compression_control(bits=8, hidden=3, replicates=3, epochs=80, batch=16, snapshots=12)
+    assert control.batches == 16 and (control.accuracy > 0.95).all()
+    assert ((control.trend.rho < 0) & (control.trend.p_value < 0.05)).all()
+    first = control.plane[control.plane.epoch == 0].i_xt.mean()
+    last = control.plane[control.plane.epoch == control.plane.epoch.max()].i_xt.mean()
+    assert first - last > 1.0  # bits
+
+
+def test_diffusion_epochs_against_the_floor():
+    epochs = np.arange(1, 41)
+    floor = plane.snr_floor(16)
+    falling = np.r_[np.full(10, 3.0), np.geomspace(3.0, floor, 10), np.full(20, floor)]  # drift, then the floor
+    flat = np.full(40, 3.0)
+    gradients = pd.concat([pd.DataFrame({"network": n, "replicate": 0, "matrix": "recurrent", "epoch": epochs, "snr": v})
+                           for n, v in (("falls", falling), ("stays", flat))], ignore_index=True)
+    table = plane.diffusion_epochs(gradients, 16, 2.0).set_index("network")
+    assert table.loc["falls", "floor"] == pytest.approx(floor) and table.loc["falls", "band"] == pytest.approx(2 * floor)
+    # the running median over 5 epochs enters 2 × floor a few epochs after the raw curve does
+    first = epochs[np.flatnonzero(falling <= 2 * floor)[0]]
+    assert first <= table.loc["falls", "diffusion_epoch"] <= first + 4
+    assert table.loc["falls", "rho"] < 0 and table.loc["falls", "end_snr"] == pytest.approx(floor)
+    assert np.isnan(table.loc["stays", "diffusion_epoch"]) and np.isnan(table.loc["stays", "rho"])
+
+
+def test_learning_correlation_and_the_nonlinearity_test():
+    frame = pd.DataFrame({"network": "n", "estimator": "e", "replicate": 0, "epoch": range(6),
+                          "i_ty": [0.1, 0.5, 0.9, 1.2, 1.5, 2.0], "accuracy": [0.5, 0.6, 0.7, 0.8, 0.9, 1.0]})
+    got = plane.learning_correlation(frame)
+    assert got.loc[0, "rho"] == pytest.approx(1.0) and got.loc[0, "p_value"] < 0.01
+    trend = pd.DataFrame({"network": ["rnn-tanh"] * 5 + ["rnn-relu"] * 5, "estimator": "e",
+                          "rho": [-0.9, -0.8, -0.95, -0.7, -0.85, 0.2, 0.1, 0.3, 0.0, 0.25]})
+    versus = plane.nonlinearity_test(trend)
+    assert versus.loc[0, "difference"] == pytest.approx(-0.84 - 0.17) and versus.loc[0, "p_value"] < 0.05
+
+
+def test_coincidence_against_random_pairings():
+    rng = np.random.default_rng(0)
+    peaks = rng.choice([2, 4, 8, 16, 32, 64, 128], size=30).astype(float)
+    together = pd.DataFrame({"estimator": "e", "peak_epoch": peaks, "diffusion_epoch": peaks * 1.2})
+    found = plane.coincidence_test(together, permutations=199)
+    assert found.observed == 30 and found.expected < 15 and found.p_value < 0.01 and found.reachable
+    apart = together.assign(diffusion_epoch=rng.permutation(peaks))
+    assert plane.coincidence_test(apart, permutations=199).p_value > 0.01
+    assert not plane.coincidence_test(together.iloc[:3], permutations=19).reachable
+
+
+def test_record_runs_and_the_plane_of_every_run():
+    rng = np.random.default_rng(1)
+    inputs = rng.normal(size=(64, 4, 3)).astype(np.float32)
+    targets = np.sign(inputs[:, 0, :]).astype(np.float32)
+    runs = plane.record_runs(["rnn-tanh", "rnn-relu"], inputs, targets, 3, inputs[:32], 3, replicates=2, hidden=4,
+                             epochs=4, batch=16, snapshots=3)
+    assert set(runs) == {(n, t) for n in ("rnn-tanh", "rnn-relu") for t in ("minibatch", "full batch")}
+    assert (runs["rnn-tanh", "minibatch"].gradients.batches == 4).all()
+    assert (runs["rnn-tanh", "full batch"].gradients.batches == 1).all()
+    scored = plane.scores(runs, targets[:32])
+    assert scored.accuracy.between(0, 1).all() and len(scored) == 4 * 2 * len(runs["rnn-tanh", "minibatch"].epochs)
+    frame = plane.runs_plane(runs, np.arange(32), (targets[:32] > 0).astype(int), bins=(30,), kde_noise=(0.1,),
+                             ksg_k=None)
+    assert set(frame.estimator) == {"binning (30 bins)", "KDE bound (noise 0.1)"}
+    entropy = plane.neuron_entropy_over_training({k: v for k, v in runs.items() if k[1] == "minibatch"},
+                                                 rng.normal(size=32))
+    assert set(entropy.role) == {"input", "hidden", "output"}
+    assert entropy.groupby(["network", "epoch", "replicate"]).size().eq(4 + 3 + 1).all()
+
+
+def test_snr_references_per_panel():
+    lines = plane.snr_references(["a", "b"], 5, 2.0)
+    assert len(lines) == 6 and set(lines.network) == {"a", "b"}
+    assert sorted(lines[lines.network == "a"].value) == pytest.approx(sorted([1.0, 0.5, 1.0]))
+
+
+def test_the_planted_learning_case_tells_which_estimators_can_see_tracking():
+    frame = plane.planted_learning(plane.estimators((2, 30), (0.1,), 3), samples=256, snapshots=12)
+    accuracy = frame.groupby("epoch").accuracy.first()
+    assert accuracy.iloc[0] < 0.6 and accuracy.iloc[-1] > 0.95
+    tracks = plane.learning_correlation(frame.assign(network="planted"), "i_ty").set_index("estimator")
+    for seen in ("binning (2 bins)", "KDE bound (noise 0.1)", "KSG (k = 3)"):
+        assert tracks.loc[seen, "rho"] > 0.8 and tracks.loc[seen, "p_value"] < 0.01
+    # 30 bins per node on 256 samples: every state has its own bin, I(T;Y) = H(Y) from the start
+    assert not tracks.loc["binning (30 bins)", "p_value"] < 0.05

@@ -223,38 +223,66 @@ REGISTRY = {
     "flow_outputs_further_along": _spec(
         9, "ivanovic", "There is a general direction of information flow: outputs sit further along the "
                        "network than hidden neurons, and hidden neurons further than the inputs.",
-        "trophic levels of the significant transfer-entropy graph: output − hidden and hidden − input",
-        "Wilcoxon signed-rank over networks", "role differences × architectures", "the later role sits higher"),
+        "trophic levels in the flow graph of significant transfer-entropy edges (pairwise, the input "
+        "conditioned at the target's time, 99 surrogates per edge, Benjamini–Hochberg over each network's "
+        "edges, edges into the input dropped): output − hidden and hidden − input",
+        "Wilcoxon signed-rank over networks", "role differences × the two kinds of forecaster",
+        "the later role sits higher"),
+    "flow_direction_delayed_measure": _spec(
+        9, "ivanovic", "With the source's own measure — time-delayed minus undelayed mutual information — "
+                       "outputs sit further along the network than hidden neurons, and hidden neurons further "
+                       "than the inputs.",
+        "trophic levels in the flow graph of significant delayed − undelayed mutual information (lag 1, "
+        "299 surrogates per edge, Benjamini–Hochberg, edges into the input dropped): output − hidden and "
+        "hidden − input", "Wilcoxon signed-rank over networks", "role differences × the two kinds of forecaster",
+        "the later role sits higher"),
     "flow_no_clear_layers": _spec(
         9, "ivanovic", "The fully recurrent network shows no clear layer-like structure (the report is "
                        "'not yet sure' it forms layers).",
-        "trophic incoherence of each network's flow graph against degree-preserving rewirings",
-        "permutation test", "networks", "the graph is no more layered than its rewirings",
-        reproduced_at=0.75, correction=None),
+        "trophic incoherence of each fully recurrent network's transfer-entropy flow graph against 99 "
+        "degree-preserving rewirings (a layered graph is coherent); positive control: a network built in layers",
+        "permutation test", "networks", "the graph is no more coherent than its rewirings (contradicted: "
+        "significantly layered after Benjamini–Hochberg)", reproduced_at=0.75, correction="bh"),
+    "ib_hidden_input_output_correlation": _spec(
+        9, "ivanovic", "Across the hidden neurons of a forecaster, information about the input and information "
+                       "about the output are (slightly) positively correlated — the report's information-"
+                       "bottleneck finding.",
+        "I(h; input) against I(h; output) at the same step, across the hidden neurons of each forecaster "
+        "(KSG, held-out days)", "Spearman correlation per network", "networks of both kinds",
+        "a positive correlation", reproduced_at=0.5, correction="bh"),
     "relay_nodes_on_flow_paths": _spec(
         9, "irn", "In the memory-task networks, the relay nodes sit on wider transfer-entropy flow paths from "
                   "the inputs to the outputs than the other hidden nodes.",
-        "flow-path width of relay nodes against the other hidden nodes", "Wilcoxon signed-rank over networks",
+        "flow-path width of relay nodes against the other hidden nodes, in networks with an input → output "
+        "path (networks without one are counted apart)", "Wilcoxon signed-rank over networks",
         "one pooled comparison", "relay nodes sit on wider paths", correction=None),
     "ib_compression": _spec(
         10, "ivanovic", "After fitting, a recurrent layer compresses: its I(X;T) falls in the information "
                         "plane (Shwartz-Ziv & Tishby 2017; the report's question 3).",
-        "I(X;T) after its peak against the end of training", "Spearman trend over epochs",
-        "seeds × networks × estimators", "I(X;T) falls", correction="bh"),
+        "I(X;T) over the later half of training, for estimators that respect the data-processing inequality; "
+        "positive control: a tanh network that compresses under binning", "Spearman trend over epochs",
+        "seeds × networks × estimators", "I(X;T) falls", reproduced_at=0.5, correction="bh"),
     "compression_needs_tanh": _spec(
         10, "ivanovic", "Compression appears with tanh units but not with ReLU units (Saxe et al. 2018).",
-        "compression of tanh against ReLU layers", "count of compressing estimators", "estimators",
-        "tanh compresses where ReLU does not", correction=None),
+        "the late I(X;T) trend (Spearman ρ) of tanh against ReLU RNN seeds", "Mann–Whitney U over seeds",
+        "estimators that respect the data-processing inequality", "tanh falls more (a lower ρ)"),
     "information_tracks_learning": _spec(
         10, "ivanovic", "I(T;Y) rises as the network learns, so it indicates learning (the report's question 4).",
-        "I(T;Y) against the training epoch", "Spearman correlation", "seeds × networks × estimators",
-        "I(T;Y) rises", reproduced_at=0.8, correction="bh"),
+        "I(T;Y) against the probe accuracy over epochs", "Spearman correlation", "seeds × networks × estimators",
+        "I(T;Y) rises with accuracy", reproduced_at=0.8, correction="bh"),
     "drift_diffusion_phases": _spec(
-        10, "ivanovic", "Minibatch training passes from drift (gradient SNR high) to diffusion (SNR near the "
-                        "noise floor), and the switch coincides with the start of compression (Shwartz-Ziv & "
-                        "Tishby 2017; the report's question 5).",
-        "the epoch of the drift → diffusion switch against the start of compression", "coincidence within a window",
-        "seeds × networks × weight matrices", "the two epochs coincide", correction=None),
+        10, "ivanovic", "Minibatch training passes from drift (gradient SNR well above the pure-noise floor) to "
+                        "diffusion (SNR near the floor 1/√(B − 1)) — Shwartz-Ziv & Tishby 2017; the report's "
+                        "question 5.",
+        "the recurrent matrix's gradient SNR over epochs, against the floor of B minibatches of pure noise",
+        "Spearman trend of the SNR over epochs, ending within twice the floor", "seeds × networks",
+        "the SNR falls and ends near the floor", reproduced_at=0.8, correction="bh"),
+    "diffusion_starts_compression": _spec(
+        10, "ivanovic", "The switch from drift to diffusion coincides with the start of compression "
+                        "(Shwartz-Ziv & Tishby 2017).",
+        "the epoch the SNR enters twice the noise floor against the epoch I(X;T) peaks, per seed × network "
+        "× estimator", "count within a factor of 2 against random pairings of the same epochs (permutation)",
+        "one pooled test", "more coincide than random pairings give", correction=None),
     "real_data_learned": _spec(
         11, "irn", "The method applies to real-world time series classification (the paper's abstract): RNN, "
                    "GRU and LSTM networks learn such tasks, within 0.05 of the archives' 1-NN baselines.",

@@ -1088,8 +1088,16 @@ def mutual_information_matrix(series, lags=(0,), k: int = 3, *, sources=None, ta
 class SurrogateTest:
     """An estimate with its surrogate null.
 
-    value: the estimate (bits); null: (surrogates,) estimates with x time-shifted or shuffled;
-    p_value: (1 + #{null ≥ value}) / (1 + surrogates); method: "shift" or "shuffle".
+    Attributes
+    ----------
+    value : float
+        The estimate (bits).
+    null : numpy.ndarray, shape (surrogates,)
+        Estimates with x time-shifted or shuffled.
+    p_value : float
+        (1 + #{null ≥ value}) / (1 + surrogates).
+    method : {"shift", "shuffle"}
+        How the surrogates were made.
     """
 
     value: float
@@ -1099,7 +1107,13 @@ class SurrogateTest:
 
     @property
     def excess(self) -> float:
-        """value − mean of the null (bits): the estimate above what chance alignment gives."""
+        """The estimate above what chance alignment gives.
+
+        Returns
+        -------
+        float
+            value − mean of the null (bits).
+        """
         return float(self.value - self.null.mean())
 
 
@@ -1231,15 +1245,31 @@ class Scan:
         return int(np.argmax(self.values))
 
     def max_p_value(self) -> float:
-        """p-value of the largest value against the largest null value of each surrogate (the
-        max statistic of a greedy selection step; it controls the family of candidates)."""
+        """p-value of the largest value against the largest null value of each surrogate.
+
+        The max statistic of a greedy selection step; it controls the family of candidates.
+
+        Returns
+        -------
+        float
+            (1 + surrogates whose largest null value reaches the largest value) / (1 + surrogates);
+            NaN without surrogates.
+        """
         if self.null.shape[0] == 0:
             return float("nan")
         return float((1 + np.count_nonzero(self.null.max(axis=1) >= self.values.max())) / (1 + self.null.shape[0]))
 
     def min_p_value(self) -> float:
-        """p-value of the smallest value against the smallest null value of each surrogate (the
-        min statistic of the pruning step: is even the weakest candidate significant?)."""
+        """p-value of the smallest value against the smallest null value of each surrogate.
+
+        The min statistic of the pruning step: is even the weakest candidate significant?
+
+        Returns
+        -------
+        float
+            (1 + surrogates whose smallest null value reaches the smallest value) / (1 + surrogates);
+            NaN without surrogates.
+        """
         if self.null.shape[0] == 0:
             return float("nan")
         return float((1 + np.count_nonzero(self.null.min(axis=1) >= self.values.min())) / (1 + self.null.shape[0]))
@@ -1278,6 +1308,11 @@ def conditional_scan(series, target: int, sources, conditioning=(), k: int = 3, 
         Null estimates per candidate (0: none). Surrogate i rotates every candidate by the same
         offset (drawn from ``default_rng(seed)``, at least ``min_shift``, default a tenth of the
         samples used) or, with ``method="shuffle"``, permutes it by the same permutation.
+    method : {"shift", "shuffle"}
+        How a surrogate breaks the candidate's link to the target: a circular shift (keeps its
+        autocorrelation) or a permutation.
+    min_shift : int, optional
+        Smallest circular shift of a ``"shift"`` surrogate (default a tenth of the samples used).
     start : int, optional
         First time step (default: the largest lag among sources and conditioning). Pass the
         largest lag a whole search may use so every estimate covers the same time range.
