@@ -1,0 +1,248 @@
+"""The whole excitable-network analysis of a model in one call, the same analysis during training,
+and the frames the chapter's figures draw (DESIGN §11, §17).
+
+``excitable_network`` runs fixed points → labels → saddles → connections → landing map → comparison
+with the task's automaton and returns them as one ``ExcitableNetwork``; ``during_training`` trains
+networks while keeping their weights every few epochs and runs the same analysis on every snapshot
+at once (the snapshots are stacked as replicates).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from irn import params, tasks, train
+from irn.attractors.automata import (
+    Automaton,
+    Comparison,
+    _check_automaton,
+    compare,
+    label_points,
+)
+from irn.attractors.connections import _excitable, _scan_settings
+from irn.attractors.maps import (
+    _check_inputs,
+    _check_model,
+    state_names,
+    trajectory_states,
+)
+from irn.attractors.points import _states_of, fixed_points, saddles
+from irn.models import Stacked
+
+
+@dataclass(frozen=True)
+class ExcitableNetwork:
+    """One model's excitable network and how it compares with a task's automaton.
+
+    points: ``fixed_points`` frame with the automaton's ``label`` column; saddles: ``saddles``
+    output (where each index-1 saddle's unstable manifold leads); edges: ``network`` output (one row
+    per source, target, channel and sign); landing: ``landing_map`` output; comparison:
+    ``compare`` output (``summary`` per network, ``edges`` per expected switch); automaton: the
+    automaton compared with.
+    """
+
+    points: pd.DataFrame
+    saddles: pd.DataFrame
+    edges: pd.DataFrame
+    landing: pd.DataFrame
+    comparison: Comparison
+    automaton: Automaton
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """``comparison.summary``: one row per network."""
+        return self.comparison.summary
+
+
+def excitable_network(model: Stacked, automaton: Automaton, inputs=None, *, seeds=None, n_seeds: int = 256,
+                      seed: int = 0, pulse_steps: int = 1, max_amplitude: float = 4.0, grid: int = 40,
+                      tol: float = 1e-4, settle_steps: int = 300, match_tol: float = 1e-2,
+                      **search) -> ExcitableNetwork:
+    """The excitable network of every replicate of ``model``, compared with ``automaton``.
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+        A one-layer network (R replicates).
+    automaton : Automaton
+        The task's automaton (``flipflop_automaton()``, ``memory_automaton()`` or your own).
+    inputs : array, shape (batch, steps, n_inputs), or None
+        Task inputs whose input-free states seed the fixed-point search.
+    seeds : array, shape (R, S, D) or (S, D), or None
+        Starting states instead of ``inputs``.
+    n_seeds, seed
+        Seeds per replicate drawn from ``inputs``; the random seed.
+    pulse_steps, max_amplitude, grid, tol, settle_steps, match_tol
+        The connection scan (see ``threshold``).
+    **search
+        Further ``fixed_points`` options (newton_steps, adam_steps, fixed_tol, slow_tol, …).
+
+    Returns
+    -------
+    ExcitableNetwork
+        points, saddles, edges, landing, comparison and automaton.
+    """
+    _check_model(model)
+    _check_automaton(model, automaton)
+    _scan_settings(pulse_steps, max_amplitude, grid, tol, settle_steps, match_tol)
+    if seeds is None and inputs is None:
+        raise ValueError("inputs or seeds must be given (inputs: (batch, steps, n_inputs) task inputs)")
+    if inputs is not None:
+        _check_inputs(model, inputs)
+    scan = _scan_settings(pulse_steps, max_amplitude, grid, tol, settle_steps, match_tol)
+    points = fixed_points(model, seeds, inputs=inputs, n_seeds=n_seeds, seed=seed, **search)
+    points = label_points(model, points, automaton, settle_steps=settle_steps, match_tol=match_tol)
+    found = saddles(model, points, settle_steps=max(settle_steps, 1000), match_tol=match_tol)
+    edges, landing = _excitable(model, points, list(range(model.n_inputs)), [1, -1], scan, found=found)
+    comparison = compare(edges, points, automaton, landing, replicates=model.replicates)
+    return ExcitableNetwork(points, found, edges, landing, comparison, automaton)
+
+
+# -- during training ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TrainingSnapshots:
+    """The excitable network of networks at snapshots during their training.
+
+    summary: one row per (epoch, replicate) — the ``compare`` summary columns with epoch,
+    accuracy (training accuracy before that epoch's updates) and stream_accuracy (the flip-flop's
+    own evaluation); reached: per replicate, the first epoch whose training accuracy reached the
+    criterion (NaN: never); analysis: the ``ExcitableNetwork`` of all snapshots (replicate
+    s·R + r is snapshot s of replicate r).
+    """
+
+    summary: pd.DataFrame
+    reached: pd.DataFrame
+    analysis: ExcitableNetwork
+
+
+def during_training(arch: str, automaton: Automaton, *, replicates: int = 4, epochs: int = 150, every: int = 10,
+                    samples: int = 1024, batch: int = 256, noise: float = 0.1, criterion: float = 1.0,
+                    hidden: int = 12, lr: float = 1e-2, seed: int = 0, n_seeds: int = 64,
+                    **options) -> TrainingSnapshots:
+    """Train ``replicates`` flip-flop networks with ``irn.train.fit`` and analyse them every ``every``
+    epochs (epoch 0: untrained).
+
+    Training: ``samples`` flip-flop sequences with input noise ``noise`` (``tasks.sample``), Adam at
+    ``lr`` in minibatches of ``batch``, for ``epochs`` epochs (no early stop, so the snapshots run
+    past the criterion). Every snapshot's weights are stacked as replicates of one model and
+    ``excitable_network`` (with ``n_seeds`` and ``options``) runs on all of them at once, seeded from
+    flip-flop streams.
+
+    Returns
+    -------
+    TrainingSnapshots
+    """
+    params.require(arch, "arch", params.one_of(("rnn", "gru", "lstm")))
+    if not isinstance(automaton, Automaton) or automaton.name != "flipflop":
+        raise ValueError("automaton must be the flip-flop's (irn.attractors.flipflop_automaton())")
+    for name, value, low in (("replicates", replicates, 1), ("epochs", epochs, 1), ("every", every, 1),
+                             ("samples", samples, 1), ("batch", batch, 1), ("hidden", hidden, 1),
+                             ("n_seeds", n_seeds, 1)):
+        params.check_count(value, name, low)
+    params.require(noise, "noise", params.number(0))
+    params.require(criterion, "criterion", params.SHARE)
+    params.require(lr, "lr", params.number(0, closed=False))
+    params.require(seed, "seed", params.SEED)
+    data = tasks.sample("flipflop", samples, "random", noise, seed=seed)
+    model = Stacked(arch, replicates, 3, hidden, seeds=[seed * 1000 + r for r in range(replicates)])
+    kept = {0: {k: v.detach().clone() for k, v in model.state_dict().items()}}
+
+    def keep(epoch, work):
+        if (epoch + 1) % every == 0:
+            kept[epoch + 1] = {k: v.detach().clone() for k, v in work.state_dict().items()}
+
+    fit = train.fit(model, data.inputs, data.targets, data.answer_step, epochs=epochs, lr=lr, batch=batch,
+                    seed=seed, progress=False, on_epoch=keep)
+    epochs_kept = sorted(kept)
+    stacked = Stacked(arch, replicates * len(epochs_kept), 3, hidden)
+    stacked.load_state_dict({k: torch.cat([kept[e][k] for e in epochs_kept]) for k in kept[0]})
+    stream = tasks.flipflop_stream(50, 100, seed=seed)
+    analysis = excitable_network(stacked, automaton, stream.inputs, n_seeds=n_seeds, seed=seed, **options)
+    history = fit.history
+    summary = analysis.summary.copy()
+    summary["epoch"] = [epochs_kept[r // replicates] for r in summary.replicate]
+    summary["network"] = summary.replicate % replicates
+    accuracy = history.set_index(["replicate", "epoch"]).accuracy
+    summary["accuracy"] = [accuracy.get((n, e), np.nan) for n, e in zip(summary.network, summary.epoch)]
+    summary["stream_accuracy"] = train.evaluate_flipflop(stacked, seed=seed).accuracy.to_numpy()[summary.replicate]
+    reached = history[history.accuracy >= criterion].groupby("replicate").epoch.min()
+    reached = pd.DataFrame({"network": range(replicates),
+                            "criterion_epoch": [reached.get(r, np.nan) for r in range(replicates)]})
+    return TrainingSnapshots(summary, reached, analysis)
+
+
+# -- frames for the chapter's figures -------------------------------------------------------------
+@dataclass(frozen=True)
+class StateMap:
+    """One replicate's state space on the first two principal components of its trajectories.
+
+    trajectory: pc1, pc2 (subsampled visited states); points: the ``fixed_points`` rows of the
+    replicate with pc1, pc2 and type ("stable", "saddle", "slow"); edges: its ``network`` rows that
+    land on a listed point, with the end points' coordinates (x, y, x2, y2); explained: variance
+    share of the two components.
+    """
+
+    trajectory: pd.DataFrame
+    points: pd.DataFrame
+    edges: pd.DataFrame
+    explained: float
+
+
+def state_map(model: Stacked, inputs, points: pd.DataFrame, edges: pd.DataFrame, replicate: int = 0,
+              max_states: int = 2000, seed: int = 0) -> StateMap:
+    """PCA of the states one replicate visits on ``inputs`` (batch, steps, n_inputs), with its fixed
+    points and excitable connections projected on the same two components (for plotting)."""
+    _check_model(model)
+    params.require(replicate, "replicate", params.index(model.replicates - 1))
+    params.check_count(max_states, "max_states", 2)
+    params.require(seed, "seed", params.SEED)
+    x, _ = trajectory_states(model, inputs)
+    x = x[int(replicate)].double().numpy()
+    mean = x.mean(axis=0)
+    _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
+    explained = float((s[:2] ** 2).sum() / (s ** 2).sum())
+    pick = np.random.default_rng(seed).choice(len(x), size=min(max_states, len(x)), replace=False)
+    pc = (x[pick] - mean) @ vt[:2].T
+    traj = pd.DataFrame({"pc1": pc[:, 0], "pc2": pc[:, 1]})
+    pts = points[points.replicate == replicate].copy()
+    xy = (_states_of(pts, model) - mean) @ vt[:2].T
+    pts["pc1"], pts["pc2"] = xy[:, 0], xy[:, 1]
+    pts["type"] = np.where(pts.stable, "stable", np.where(pts.kind == "slow", "slow", "saddle"))
+    where = pts.set_index("point")[["pc1", "pc2"]]
+    e = edges[(edges.replicate == replicate) & (edges.target >= 0)].copy()
+    e["x"], e["y"] = where.pc1.reindex(e.source).to_numpy(), where.pc2.reindex(e.source).to_numpy()
+    e["x2"], e["y2"] = where.pc1.reindex(e.target).to_numpy(), where.pc2.reindex(e.target).to_numpy()
+    return StateMap(traj, pts.drop(columns=state_names(model)), e, explained)
+
+
+def movement(model: Stacked, points: pd.DataFrame, net: pd.DataFrame) -> pd.DataFrame:
+    """How far each hidden node moves along each channel's excitable connections.
+
+    For every connection of ``net`` that lands on a listed stable point, |h_j(target) − h_j(source)|
+    per hidden node j (h only, also for LSTM); averaged per replicate and channel. Returns
+    replicate, channel, node, movement (the bridge to the relay method: compare with a concept's
+    relay contributions).
+    """
+    _check_model(model)
+    x = _states_of(points, model)[:, :model.hidden]
+    where = {(r, p): i for i, (r, p) in enumerate(zip(points.replicate, points.point))}
+    rows = []
+    for (r, ch), g in net[net.target >= 0].groupby(["replicate", "channel"]):
+        d = np.abs(np.stack([x[where[(r, t)]] - x[where[(r, s)]] for s, t in zip(g.source, g.target)])).mean(0)
+        rows += [(int(r), int(ch), j, float(v)) for j, v in enumerate(d)]
+    return pd.DataFrame(rows, columns=["replicate", "channel", "node", "movement"])
+
+
+__all__ = [
+    "ExcitableNetwork",
+    "StateMap",
+    "TrainingSnapshots",
+    "during_training",
+    "excitable_network",
+    "movement",
+    "state_map",
+]
