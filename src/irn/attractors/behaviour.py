@@ -124,7 +124,9 @@ def error_events(model: Stacked, events: pd.DataFrame, stream, comparison: Compa
     """Every flip-flop stream pulse with the task errors that follow it, located on the automaton.
 
     Each wrong output of the stream (a scored step whose output sign differs from the held sign) is
-    charged to the latest pulse at or before it in its sequence. The pulse's expected switch comes
+    charged to the pulse that started it: the latest pulse at or before the first step of its run
+    of wrong outputs of that bit (so a bit left wrong by one pulse is not charged to the pulses
+    that follow while it stays wrong). The pulse's expected switch comes
     from the task's targets: held signs just before → just after the pulse ("switch" when they
     differ on one channel; "hold" when the pulse repeats the held sign; "incomplete" before every
     channel has been pulsed once; "multi" when several channels pulse at once).
@@ -159,20 +161,29 @@ def error_events(model: Stacked, events: pd.DataFrame, stream, comparison: Compa
     with torch.no_grad():
         out = model(inputs).output.numpy()  # (R, B, T, K)
     scored = targets != 0
-    wrong = (scored[None] & ((out > 0) != (targets[None] > 0))).sum(-1)  # (R, B, T)
+    wrong = scored[None] & ((out > 0) != (targets[None] > 0))  # (R, B, T, K)
     x = inputs.numpy()
     pulse = (x != 0).any(-1)
     seq, step = np.nonzero(pulse)
     n_b, n_t = pulse.shape
-    # every step is charged to the latest pulse at or before it (steps before the first: to none)
-    owner = np.maximum.accumulate(np.where(pulse, np.arange(n_t)[None], -1), axis=1)
+    steps = np.arange(n_t)
+    latest = np.maximum.accumulate(np.where(pulse, steps[None], -1), axis=1)  # latest pulse at or before t
     event_of = np.full((n_b, n_t), -1)
     event_of[seq, step] = np.arange(len(seq))
-    bi, ti = np.nonzero(owner >= 0)
-    charged = event_of[bi, owner[bi, ti]]
-    held = (ti - owner[bi, ti]) >= 2
     n_events = len(seq)
-    total = np.bincount(charged, weights=scored[bi, ti].sum(-1), minlength=n_events).astype(int)
+    # scored outputs between a pulse and the next one are its denominator
+    bi, ti = np.nonzero(latest >= 0)
+    total = np.bincount(event_of[bi, latest[bi, ti]], weights=scored[bi, ti].sum(-1), minlength=n_events).astype(int)
+    # a run of wrong outputs of one bit is charged to the latest pulse at or before the run's first step
+    before = np.concatenate([np.zeros_like(wrong[:, :, :1]), wrong[:, :, :-1]], axis=2)
+    onset = np.where(wrong & ~before, steps[None, None, :, None], -1)
+    run_start = np.maximum.accumulate(onset, axis=2)
+    r_i, b_i, t_i, k_i = np.nonzero(wrong)
+    owner = latest[b_i, run_start[r_i, b_i, t_i, k_i]]
+    keep = owner >= 0
+    r_i, b_i, t_i, owner = r_i[keep], b_i[keep], t_i[keep], owner[keep]
+    charged = event_of[b_i, owner]
+    held = (t_i - owner) >= 2
     # the expected switch of each pulse, from the task's targets
     before = np.where((step > 0)[:, None], targets[seq, np.maximum(step - 1, 0)], 0.0)
     after = targets[seq, step]
@@ -186,11 +197,12 @@ def error_events(model: Stacked, events: pd.DataFrame, stream, comparison: Compa
     sign = np.where(n_channels == 1, np.sign(x[seq, step, np.maximum(channel, 0)]), 0).astype(int)
     frames = []
     for r in range(model.replicates):
+        mine = r_i == r
         frames.append(pd.DataFrame({
             "replicate": r, "sequence": seq, "step": step, "kind": kind, "source_state": src, "target_state": tgt,
             "channel": channel, "sign": sign, "scored": total,
-            "errors": np.bincount(charged, weights=wrong[r, bi, ti], minlength=n_events).astype(int),
-            "held_errors": np.bincount(charged, weights=wrong[r, bi, ti] * held, minlength=n_events).astype(int)}))
+            "errors": np.bincount(charged[mine], minlength=n_events).astype(int),
+            "held_errors": np.bincount(charged[mine], weights=held[mine], minlength=n_events).astype(int)}))
     table = pd.concat(frames, ignore_index=True)
     status = comparison.edges[["replicate", "source", "target", "status", "task_status"]].rename(
         columns={"source": "source_state", "target": "target_state"})

@@ -206,7 +206,12 @@ def threshold(model: Stacked, start, channel: int, sign: int = 1, pulse_steps: i
         mid = np.where(found, (lo + hi) / 2, 0.0)
         ok = success(probe.pulse(start, channel, sign, torch.from_numpy(mid)), start, goal)
         hi, lo = np.where(found & ok, mid, hi), np.where(found & ~ok, mid, lo)
-    end = probe.pulse(start, channel, sign, torch.from_numpy(hi))
+    u = torch.zeros(*start.shape[:2], model.n_inputs, dtype=start.dtype)
+    u[..., channel] = sign * torch.from_numpy(hi)
+    end = start
+    for _ in range(scan.pulse_steps):
+        end = probe.m(end, u)
+    end = _settle(probe.m, end, scan.settle_steps, None)[0]  # all the way: ``landed`` is the settled state
     lab = _label(end, probe.stable, scan.match_tol)
     named = np.array([[probe.ids[q][k] if k >= 0 else -1 for k in row] for q, row in enumerate(lab)],
                      dtype=np.int64).reshape(lab.shape)

@@ -53,7 +53,7 @@ def _as_states(model: Stacked, x, name: str, dtype=torch.float64) -> torch.Tenso
     if x.shape[-1] != d or (x.ndim == 3 and x.shape[0] != model.replicates) or x.shape[-2] == 0:
         raise ValueError(f"{name} must have shape (points, {d}) or ({model.replicates}, points, {d}) with at least "
                          f"one point (state = {dims}), got {x.shape}")
-    out = torch.from_numpy(np.ascontiguousarray(x)).to(dtype)
+    out = torch.from_numpy(np.array(x, dtype=np.float64)).to(dtype)
     return out[None].expand(model.replicates, -1, -1) if out.dim() == 2 else out
 
 
@@ -67,7 +67,7 @@ def _as_inputs(model: Stacked, u, points: int, name: str = "u", dtype=torch.floa
     a = params.array(u, name, ndim=(1, 2, 3))
     if a.shape != ((i,), (points, i), (r, points, i))[a.ndim - 1]:
         raise ValueError(f"{name} must have shape ({i},), ({points}, {i}) or ({r}, {points}, {i}), got {a.shape}")
-    t = torch.from_numpy(np.ascontiguousarray(a)).to(dtype)
+    t = torch.from_numpy(np.array(a, dtype=np.float64)).to(dtype)
     return t.expand(r, points, i) if a.ndim < 3 else t
 
 

@@ -6,9 +6,10 @@ damped Newton iteration in float64: the Newton step J⁻¹(x − F) with the clo
 J = ∂F/∂x − I where it lowers the speed q(x) = ½‖F(x, u) − x‖², a Levenberg–Marquardt step
 (JᵀJ + μI)⁻¹Jᵀ(x − F) with μ raised until it does where it does not. Each point stops as soon as it
 has converged (q < ``CONVERGED``) and leaves the batch, so the work follows the points still moving.
-What Newton leaves far from any fixed point (q ≥ ``slow_tol`` after ``newton_steps``) gets
-``adam_steps`` of Adam on q (the method of Sussillo & Barak 2013 and of fixed-point-finder) and a
-second Newton run. Points with q < ``fixed_tol`` are fixed points, points with q < ``slow_tol``
+The starts Newton leaves far from any fixed point (q ≥ ``slow_tol`` after ``newton_steps``: its
+first steps jump far and can end in a local minimum of q) get ``adam_steps`` of Adam on q from the
+same start (the descent of Sussillo & Barak 2013 and of fixed-point-finder, which stays near it) and
+a second Newton run. Points with q < ``fixed_tol`` are fixed points, points with q < ``slow_tol``
 are slow points; duplicates are merged; stability comes from the eigenvalues of ∂F/∂x, confirmed
 by iterating F from a perturbed copy.
 
@@ -71,7 +72,7 @@ def _constant_input(model: Stacked, u, name: str = "u") -> torch.Tensor | None:
     i, r = model.n_inputs, model.replicates
     if a.shape not in ((i,), (r, i)):
         raise ValueError(f"{name} must have shape ({i},) or ({r}, {i}), got {a.shape}")
-    t = torch.from_numpy(np.ascontiguousarray(a))
+    t = torch.from_numpy(np.array(a, dtype=np.float64))
     return (t.expand(r, i) if a.ndim == 1 else t)[:, None, :]
 
 
@@ -155,17 +156,20 @@ def _speed(m: _Map, x: torch.Tensor, u: torch.Tensor | None) -> torch.Tensor:
 
 def _solve(model: Stacked, x: torch.Tensor, u: torch.Tensor | None = None, *, newton_steps: int = 50,
           adam_steps: int = 300, lr: float = 1e-2, slow_tol: float = 1e-4) -> tuple[torch.Tensor, torch.Tensor]:
-    """Newton from every start x (R, N, D) (checked tensors; u (R, 1 or N, I) or None); Adam then
-    Newton again for the points Newton left with q ≥ ``slow_tol``. Returns the points and their q."""
+    """Newton from every start x (R, N, D) (checked tensors; u (R, 1 or N, I) or None); for the
+    starts Newton left with q ≥ ``slow_tol`` (its first steps jump far, and can end in a local minimum
+    of q), Adam from the same start — a descent that stays near it — then Newton again. Returns the
+    points and their q."""
     m = _Map(model)
     ux = _expand(u, x.shape[1])
+    start = x
     x = _newton(m, x, ux, newton_steps)
     q = _speed(m, x, ux)
     lost = q >= slow_tol
     if adam_steps and bool(lost.any()):
         order, valid = _compact(lost)
         sub_u = None if ux is None else _gather(ux, order)
-        moved = _newton(m, _adam(model, _gather(x, order), sub_u, adam_steps, lr), sub_u, newton_steps)
+        moved = _newton(m, _adam(model, _gather(start, order), sub_u, adam_steps, lr), sub_u, newton_steps)
         rows = order[..., None].expand(-1, -1, x.shape[-1])
         x = x.scatter(1, rows, torch.where(valid[..., None], moved, x.gather(1, rows)))
         q = _speed(m, x, ux)
@@ -266,8 +270,8 @@ def fixed_points(model: Stacked, seeds=None, *, u=None, inputs=None, n_seeds: in
     Returns
     -------
     pandas.DataFrame
-        One row per (replicate, point): replicate, point (0… per replicate, fixed points first, then
-        by their coordinates), kind ("fixed" or "slow"), q, stable (a fixed point with every |λ| of
+        One row per (replicate, point) the network can reach (h in [−1, 1], or h ≥ 0 for a ReLU
+        RNN): replicate, point (0… per replicate, fixed points first, then by their coordinates), kind ("fixed" or "slow"), q, stable (a fixed point with every |λ| of
         ∂F/∂x < 1 whose perturbed copy comes back), unstable_dims (number of |λ| > 1 + ``EIG_TOL``),
         spectral_radius, and the state in columns ``state_names(model)``.
     """
@@ -319,10 +323,26 @@ def _midpoints(model: Stacked, x: torch.Tensor, q: torch.Tensor, held, fixed_tol
     return _pad(groups, x.shape[-1])[0]
 
 
+#: How far outside the states a network can reach a solution may lie (rounding) and still count.
+REACH_TOL = 1e-9
+
+
+def _reachable(model: Stacked, x: torch.Tensor) -> torch.Tensor:
+    """(R, N) bool: x lies where the network's own trajectories can be — h in [−1, 1] for tanh
+    RNNs, GRUs and LSTMs (c of an LSTM is unbounded), h ≥ 0 for ReLU RNNs. Newton steps are not
+    confined to that region, and outside it a GRU whose update gate saturates has whole continua of
+    degenerate solutions that no input can reach."""
+    h = x[..., :model.hidden]
+    if model.arch == "rnn" and model.nonlinearity == "relu":
+        return (h >= -REACH_TOL).all(-1)
+    return (h.abs() <= 1 + REACH_TOL).all(-1)
+
+
 def _describe(model: Stacked, x: torch.Tensor, q: torch.Tensor, held: torch.Tensor | None, *, fixed_tol: float,
              slow_tol: float, merge_tol: float, confirm_steps: int) -> pd.DataFrame:
     """The ``fixed_points`` frame of solved points x (R, N, D) with speeds q (R, N): merged,
     classified and numbered."""
+    q = torch.where(_reachable(model, x), q, torch.full_like(q, np.inf))
     keep = [_merge(x[r].numpy(), q[r].numpy(), fixed_tol, slow_tol, merge_tol) for r in range(model.replicates)]
     pts, _ = _pad([x[r, k].numpy() for r, k in enumerate(keep)], x.shape[-1])
     m = _Map(model)

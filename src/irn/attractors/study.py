@@ -107,8 +107,8 @@ def excitable_network(model: Stacked, automaton: Automaton, inputs=None, *, seed
 class TrainingSnapshots:
     """The excitable network of networks at snapshots during their training.
 
-    summary: one row per (epoch, replicate) — the ``compare`` summary columns with epoch,
-    accuracy (training accuracy before that epoch's updates) and stream_accuracy (the flip-flop's
+    summary: one row per (epoch, network) — the ``compare`` summary columns with epoch, network,
+    accuracy (on the training data, with the snapshot's weights) and stream_accuracy (the flip-flop's
     own evaluation); reached: per replicate, the first epoch whose training accuracy reached the
     criterion (NaN: never); analysis: the ``ExcitableNetwork`` of all snapshots (replicate
     s·R + r is snapshot s of replicate r).
@@ -166,8 +166,9 @@ def during_training(arch: str, automaton: Automaton, *, replicates: int = 4, epo
     summary = analysis.summary.copy()
     summary["epoch"] = [epochs_kept[r // replicates] for r in summary.replicate]
     summary["network"] = summary.replicate % replicates
-    accuracy = history.set_index(["replicate", "epoch"]).accuracy
-    summary["accuracy"] = [accuracy.get((n, e), np.nan) for n, e in zip(summary.network, summary.epoch)]
+    with torch.no_grad():
+        out = stacked(data.inputs).output[:, torch.arange(len(data.inputs)), data.answer_step]
+    summary["accuracy"] = ((out > 0) == (data.targets > 0)).float().mean((1, 2)).numpy()[summary.replicate]
     summary["stream_accuracy"] = train.evaluate_flipflop(stacked, seed=seed).accuracy.to_numpy()[summary.replicate]
     reached = history[history.accuracy >= criterion].groupby("replicate").epoch.min()
     reached = pd.DataFrame({"network": range(replicates),
