@@ -1,3 +1,6 @@
+import json
+
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -235,3 +238,176 @@ def test_recording_chosen_steps_equals_indexing_the_full_trace(arch):
     torch.testing.assert_close(part.hidden, full.hidden[:, :, steps])
     if arch == "lstm":
         torch.testing.assert_close(part.cell, full.cell[:, :, steps])
+
+
+# -- one cell: Stacked.step, its Jacobians, the leak rate ------------------------------------------
+CELL_VARIANTS = [("rnn", "tanh"), ("rnn", "relu"), ("gru", "tanh"), ("lstm", "tanh")]
+TORCH_CELLS = {"rnn": nn.RNNCell, "gru": nn.GRUCell, "lstm": nn.LSTMCell}
+
+
+def _state(model, points, dtype, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(model.replicates, points, model.state_size, generator=g, dtype=dtype) * 0.7,
+            torch.randn(model.replicates, points, model.n_inputs, generator=g, dtype=dtype))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("arch,nonlinearity", CELL_VARIANTS)
+def test_step_equals_torch_cells(arch, nonlinearity, dtype):
+    """Stacked.step equals torch's nn.RNNCell / GRUCell / LSTMCell with the same weights."""
+    model = Stacked(arch, 3, 4, 5, seeds=[1, 2, 3], nonlinearity=nonlinearity)
+    x, u = _state(model, 7, dtype)
+    nxt = model.step(x, u)
+    assert nxt.dtype == dtype and nxt.shape == (3, 7, model.state_size)
+    tol = {"atol": 1e-6, "rtol": 1e-5} if dtype == torch.float32 else {"atol": 1e-13, "rtol": 1e-12}
+    for r in range(3):
+        cell = TORCH_CELLS[arch](4, 5, **({"nonlinearity": nonlinearity} if arch == "rnn" else {})).to(dtype)
+        with torch.no_grad():
+            for name, value in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), model.layer_weights(0)):
+                getattr(cell, name).copy_(value[r])
+            if arch == "lstm":
+                want = torch.cat(cell(u[r], (x[r, :, :5], x[r, :, 5:])), -1)
+            else:
+                want = cell(u[r], x[r])
+        torch.testing.assert_close(nxt[r].detach(), want, **tol)
+
+
+@pytest.mark.parametrize("arch,nonlinearity,leak", [*[(a, n, 1.0) for a, n in CELL_VARIANTS],
+                                                    ("rnn", "tanh", 0.3), ("rnn", "relu", 0.6)])
+def test_step_jacobians_equal_autograd(arch, nonlinearity, leak):
+    """The closed-form ∂F/∂x and ∂F/∂u equal torch.func.jacrev of step itself (float64)."""
+    model = Stacked(arch, 2, 3, 4, seeds=[7, 8], nonlinearity=nonlinearity, leak=leak)
+    x, u = _state(model, 3, torch.float64, seed=4)
+    out = model.step(x, u, jacobian=True)
+    torch.testing.assert_close(out.next, model.step(x, u), atol=0, rtol=0)
+    jx = torch.func.jacrev(lambda v: model.step(v, u))(x)  # (R, N, D, R, N, D)
+    ju = torch.func.jacrev(lambda v: model.step(x, v))(u)
+    d = model.state_size
+    assert out.dx.shape == (2, 3, d, d) and out.du.shape == (2, 3, d, 3)
+    for r in range(2):
+        for n in range(3):
+            torch.testing.assert_close(out.dx[r, n], jx[r, n, :, r, n, :], atol=1e-12, rtol=1e-10)
+            torch.testing.assert_close(out.du[r, n], ju[r, n, :, r, n, :], atol=1e-12, rtol=1e-10)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("arch,nonlinearity", CELL_VARIANTS)
+def test_forward_equals_stepping_by_hand(arch, nonlinearity, layers):
+    """The forward pass is the step map iterated from zero: layer l steps on the h of layer l − 1."""
+    model = Stacked(arch, 2, 3, 4, seeds=[5, 6], nonlinearity=nonlinearity, layers=layers)
+    inputs = torch.randn(5, 6, 3, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        trace = model(inputs)
+        states = [torch.zeros(2, 5, model.state_size) for _ in range(layers)]
+        for t in range(6):
+            below = inputs[:, t]
+            for layer in range(layers):
+                states[layer] = model.step(states[layer], below, layer=layer)
+                below = states[layer][..., :4]
+                torch.testing.assert_close(states[layer][..., :4], trace.hidden[:, :, t, layer * 4:(layer + 1) * 4],
+                                           atol=1e-6, rtol=1e-5)
+                if arch == "lstm":
+                    torch.testing.assert_close(states[layer][..., 4:], trace.cell[:, :, t, layer * 4:(layer + 1) * 4],
+                                               atol=1e-6, rtol=1e-5)
+
+
+def _leaky_by_hand(model, x, u):
+    """(1 − α) x + α act(W_ih u + b_ih + W_hh x + b_hh) in numpy, replicate by replicate."""
+    w_ih, w_hh, b_ih, b_hh = (w.detach().double().numpy() for w in model.layer_weights(0))
+    act = np.tanh if model.nonlinearity == "tanh" else (lambda v: np.maximum(v, 0))
+    a = np.einsum("rgi,rni->rng", w_ih, u) + np.einsum("rgh,rnh->rng", w_hh, x) + (b_ih + b_hh)[:, None]
+    return (1 - model.leak) * x + model.leak * act(a)
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_leaky_step_and_forward_equal_a_hand_written_update(nonlinearity):
+    model = Stacked("rnn", 2, 3, 6, seeds=[1, 2], nonlinearity=nonlinearity, leak=0.25)
+    x, u = _state(model, 4, torch.float64, seed=1)
+    np.testing.assert_allclose(model.step(x, u).detach().numpy(), _leaky_by_hand(model, x.numpy(), u.numpy()),
+                               atol=1e-14, rtol=1e-12)
+    inputs = torch.randn(4, 9, 3, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        hidden = model(inputs).hidden
+    h = np.zeros((2, 4, 6))
+    for t in range(9):
+        h = _leaky_by_hand(model, h, inputs[:, t].double().numpy()[None].repeat(2, 0))
+        np.testing.assert_allclose(hidden[:, :, t].numpy(), h, atol=1e-6)
+
+
+def test_leak_one_is_torchs_rnn_and_only_leak_one_converts():
+    plain, leak1 = Stacked("rnn", 1, 3, 5, seeds=[4]), Stacked("rnn", 1, 3, 5, seeds=[4], leak=1.0)
+    x = torch.randn(2, 7, 3)
+    rnn, linear = leak1.to_torch(0)
+    assert torch.equal(plain(x).output, leak1(x).output)
+    torch.testing.assert_close(leak1(x).output[0], torch.tanh(linear(rnn(x)[0])))
+    leaky = Stacked("rnn", 1, 3, 5, seeds=[4], leak=0.5)
+    assert leaky.shape_kwargs()["leak"] == 0.5 and leaky.signature() != plain.signature()
+    assert not torch.allclose(leaky(x).hidden, plain(x).hidden)
+    with pytest.raises(ValueError, match="leak=0.5"):
+        leaky.to_torch(0)
+    assert Stacked.from_torch([(rnn, linear)]).leak == 1.0
+    assert leaky.select([0]).leak == 0.5 and Stacked.concat([leaky, leaky]).leak == 0.5
+    with pytest.raises(ValueError, match="leak"):
+        Stacked.concat([leaky, plain])
+
+
+@pytest.mark.parametrize("leak", [0, 0.0, -0.1, 1.5, float("nan"), True, "0.5", None])
+def test_bad_leak_is_refused(leak):
+    with pytest.raises(ValueError, match=r"leak must be a number in \(0, 1\]"):
+        Stacked("rnn", 1, 3, leak=leak)
+
+
+def test_leak_applies_to_the_rnn_only():
+    with pytest.raises(ValueError, match="leak applies to arch 'rnn' only"):
+        Stacked("gru", 1, 3, leak=0.5)
+
+
+def test_concat_of_nothing_is_one_clear_error():
+    with pytest.raises(ValueError, match="models must be a list or tuple of at least 1 item"):
+        Stacked.concat([])
+    with pytest.raises(ValueError, match="models must be"):
+        Stacked.concat([Stacked("rnn", 1, 3), "a model"])
+
+
+def test_step_refuses_bad_arguments():
+    model = Stacked("lstm", 2, 3, 4)
+    x = torch.zeros(5, 8)
+    with pytest.raises(ValueError, match=r"x must have shape \(points, 8\) or \(2, points, 8\)"):
+        model.step(torch.zeros(5, 4), torch.zeros(5, 3))
+    with pytest.raises(ValueError, match=r"u must have shape \(points, 3\)"):
+        model.step(x, torch.zeros(5, 4))
+    with pytest.raises(ValueError, match="u must have as many points"):
+        model.step(x, torch.zeros(6, 3))
+    with pytest.raises(ValueError, match="x must have shape"):
+        model.step(torch.zeros(3, 5, 8), None)
+    with pytest.raises(ValueError, match="layer must be an integer in 0…0"):
+        model.step(x, layer=1)
+    with pytest.raises(ValueError, match="jacobian must be True or False"):
+        model.step(x, jacobian=1)
+    with pytest.raises(ValueError, match="x must hold numbers"):
+        model.step(np.array([["a"] * 8]))
+    with pytest.raises(ValueError, match="dtype must be a floating torch dtype"):
+        model.cell(0, torch.int64)
+    out = model.step(np.zeros((5, 8), np.float32))  # an array keeps its float dtype; None is zero input
+    assert out.dtype == torch.float32 and out.shape == (2, 5, 8)
+    assert model.step([[0.0] * 8]).dtype == torch.float64
+
+
+def test_a_leaky_model_round_trips_through_the_zoo(tmp_path):
+    from irn import zoo
+
+    built = Stacked("rnn", 2, 3, 5, seeds=[1, 2], readout="linear", leak=0.4)
+    model, _ = zoo.cached("leaky-test", {"what": "a leaky rnn"}, lambda: (built, {}), zoo=tmp_path)
+    assert model is built
+    again, _ = zoo.cached("leaky-test", {"what": "a leaky rnn"}, lambda: pytest.fail("rebuilt"), zoo=tmp_path)
+    assert again is not built and again.leak == 0.4 and again.signature() == built.signature()
+    x = torch.randn(3, 6, 3)
+    assert torch.equal(again(x).output, built(x).output)
+    # an entry written before models had a leak rate (no "leak" in its shape) loads with leak 1
+    sidecar = next(tmp_path.glob("leaky-test-*.json"))
+    record = json.loads(sidecar.read_text())
+    del record["shape"]["leak"]
+    record["shape"]["readout"] = "linear"
+    sidecar.write_text(json.dumps(record))
+    old, _ = zoo.cached("leaky-test", {"what": "a leaky rnn"}, lambda: pytest.fail("rebuilt"), zoo=tmp_path)
+    assert old.leak == 1.0

@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from irn import tasks
 from irn.models import Stacked, check_arch
+from irn.optim import StackedAdam
 
 TRAINING_CODE_VERSION = 3  # bump when a change alters trained weights; old zoo entries are not reused
 
@@ -122,43 +123,6 @@ def replicate_seed(seed: int, condition: Condition, replicate: int, attempt: int
     words = [seed, tasks.ALL_TASKS.index(condition.task), ("rnn", "gru", "lstm").index(condition.arch),
              0 if condition.delay == "random" else int(condition.delay) + 1, replicate, attempt]
     return int(np.random.SeedSequence(words).generate_state(1)[0] & 0x7FFFFFFF)
-
-
-class StackedAdam:
-    """Adam (torch.optim.Adam's defaults and update rule) on stacked parameters.
-
-    Element-wise, so replicates stay independent; ``keep`` drops finished replicates from the
-    parameters and the optimiser state together.
-    """
-
-    def __init__(self, params, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
-        self.params = list(params)
-        self.lr, self.betas, self.eps, self.t = lr, betas, eps, 0
-        self.m = [torch.zeros_like(p) for p in self.params]
-        self.v = [torch.zeros_like(p) for p in self.params]
-
-    @torch.no_grad()
-    def step(self):
-        self.t += 1
-        b1, b2 = self.betas
-        c1, c2 = 1 - b1 ** self.t, 1 - b2 ** self.t
-        for p, m, v in zip(self.params, self.m, self.v):
-            m.mul_(b1).add_(p.grad, alpha=1 - b1)
-            v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
-            denom = (v.sqrt() / math.sqrt(c2)).add_(self.eps)
-            p.addcdiv_(m, denom, value=-self.lr / c1)
-
-    def zero_grad(self):
-        for p in self.params:
-            p.grad = None
-
-    def keep(self, model: Stacked, index: list[int]) -> Stacked:
-        """Return ``model.select(index)`` with this optimiser now driving it."""
-        small = model.select(index)
-        self.m = [m[index].clone() for m in self.m]
-        self.v = [v[index].clone() for v in self.v]
-        self.params = list(small.parameters())
-        return small
 
 
 def _check_group(conditions: list[Condition]) -> tuple[str, str]:

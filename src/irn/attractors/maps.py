@@ -72,94 +72,9 @@ def _as_inputs(model: Stacked, u, points: int, name: str = "u", dtype=torch.floa
 
 
 # -- one step -------------------------------------------------------------------------------------
-def _params(model: Stacked, dtype) -> dict:
-    p = {k: getattr(model, k).detach().to(dtype) for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
-    p["ih_t"], p["hh_t"] = p["weight_ih"].transpose(1, 2), p["weight_hh"].transpose(1, 2)
-    p["b_ih"], p["b_hh"] = p["bias_ih"][:, None], p["bias_hh"][:, None]
-    return p
-
-
-def _drive(p: dict, u: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
-    """The input's share of the gates, b_ih + W_ih u: (R, N or 1, G)."""
-    return p["b_ih"] if u is None else torch.baddbmm(p["b_ih"], u, p["ih_t"])
-
-
-def _step(arch: str, nonlinearity: str, p: dict, x: torch.Tensor, u: torch.Tensor | None) -> torch.Tensor:
-    """One step for all replicates: x (R, N, D), u (R, N, I) or None → (R, N, D); torch's gate order."""
-    n = p["weight_hh"].shape[-1]
-    h = x[..., :n]
-    gi = _drive(p, u, x)
-    gh = torch.baddbmm(p["b_hh"], h, p["hh_t"])
-    if arch == "rnn":
-        act = torch.relu if nonlinearity == "relu" else torch.tanh
-        return act(gi + gh)
-    if arch == "gru":
-        ir, iz, i_n = gi.chunk(3, -1)
-        hr, hz, h_n = gh.chunk(3, -1)
-        r, z = torch.sigmoid(ir + hr), torch.sigmoid(iz + hz)
-        new = torch.tanh(i_n + r * h_n)
-        return (1 - z) * new + z * h
-    c = x[..., n:]
-    i, f, g, o = (gi + gh).chunk(4, -1)
-    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-    return torch.cat([torch.sigmoid(o) * torch.tanh(c), c], -1)
-
-
-def _rows(d: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    """diag(d) @ m for every replicate and point: d (R, N, H), m (R, H, K) shared by the points or
-    (R, N, H, K) per point → (R, N, H, K)."""
-    return d[..., None] * (m[:, None] if m.dim() == 3 else m)
-
-
-def _step_jacobians(arch, nonlinearity, p, x, u):
-    """F(x, u), ∂F/∂x and ∂F/∂u in closed form (chain rule through torch's cell equations)."""
-    n = p["weight_hh"].shape[-1]
-    h = x[..., :n]
-    w_ih, w_hh = p["weight_ih"], p["weight_hh"]
-    gi = _drive(p, u, x)
-    gh = torch.baddbmm(p["b_hh"], h, p["hh_t"])
-    if arch == "rnn":
-        a = gi + gh
-        nxt = torch.relu(a) if nonlinearity == "relu" else torch.tanh(a)
-        slope = (a > 0).to(a.dtype) if nonlinearity == "relu" else 1 - nxt ** 2
-        return nxt, _rows(slope, w_hh), _rows(slope, w_ih)
-    if arch == "gru":
-        ir, iz, i_n = gi.chunk(3, -1)
-        hr, hz, h_n = gh.chunk(3, -1)
-        r, z = torch.sigmoid(ir + hr), torch.sigmoid(iz + hz)
-        new = torch.tanh(i_n + r * h_n)
-        nxt = (1 - z) * new + z * h
-        jac = []
-        for m, own in ((w_hh, True), (w_ih, False)):
-            m_r, m_z, m_n = m.chunk(3, 1)
-            dr, dz = _rows(r * (1 - r), m_r), _rows(z * (1 - z), m_z)
-            inner = _rows(h_n, dr) + (_rows(r, m_n) if own else m_n[:, None])
-            dn = _rows(1 - new ** 2, inner)
-            j = _rows(1 - z, dn) + _rows(h - new, dz)
-            if own:
-                j = j + torch.diag_embed(z)
-            jac.append(j)
-        return nxt, jac[0], jac[1]
-    c = x[..., n:]
-    a_i, a_f, a_g, a_o = (gi + gh).chunk(4, -1)
-    i, f, g, o = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
-    c_new = f * c + i * g
-    tc = torch.tanh(c_new)
-    nxt = torch.cat([o * tc, c_new], -1)
-    jac = []
-    for m in (w_hh, w_ih):
-        m_i, m_f, m_g, m_o = m.chunk(4, 1)
-        dc = _rows(c * f * (1 - f), m_f) + _rows(g * i * (1 - i), m_i) + _rows(i * (1 - g ** 2), m_g)
-        dh = _rows(tc * o * (1 - o), m_o) + _rows(o * (1 - tc ** 2), dc)
-        jac.append((dh, dc))
-    (dh_h, dc_h), (dh_u, dc_u) = jac
-    dh_c, dc_c = torch.diag_embed(o * (1 - tc ** 2) * f), torch.diag_embed(f)
-    dx = torch.cat([torch.cat([dh_h, dh_c], -1), torch.cat([dc_h, dc_c], -1)], -2)
-    return nxt, dx, torch.cat([dh_u, dc_u], -2)
-
-
 class _Map:
-    """F(x, u) of one model with its weights read once (for loops that call it many times).
+    """F(x, u) of one model, its cell built once (for loops that call it many times): the model's
+    own equations (``Stacked.cell`` / ``Stacked.step``), with its weights read as constants.
 
     ``m(x, u)`` → next state; ``m.jacobians(x, u)`` → (next, ∂F/∂x, ∂F/∂u). x: (R, N, D) tensor of
     the map's dtype; u: (R, N, I) tensor or None (input-free). No argument checks: the public
@@ -168,20 +83,24 @@ class _Map:
 
     def __init__(self, model: Stacked, dtype=torch.float64):
         self.model, self.dtype = model, dtype
-        self.arch, self.nonlinearity = model.arch, model.nonlinearity
-        self.p = _params(model, dtype)
+        with torch.no_grad():  # constant weights: gradients (``differentiable``) reach x only
+            self.cell = model.cell(0, dtype)
+
+    def _input(self, x: torch.Tensor, u: torch.Tensor | None) -> torch.Tensor:
+        return x.new_zeros(*x.shape[:2], self.model.n_inputs) if u is None else u
 
     def __call__(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
         with torch.no_grad():
-            return _step(self.arch, self.nonlinearity, self.p, x, u)
+            return self.cell.step(x, self._input(x, u))
 
     def jacobians(self, x: torch.Tensor, u: torch.Tensor | None = None):
         with torch.no_grad():
-            return _step_jacobians(self.arch, self.nonlinearity, self.p, x, u)
+            out = self.cell.step(x, self._input(x, u), jacobian=True)
+        return out.next, out.dx, out.du
 
     def differentiable(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
-        """F(x, u) with autograd (for gradient descent on the speed)."""
-        return _step(self.arch, self.nonlinearity, self.p, x, u)
+        """F(x, u) with autograd through x (for gradient descent on the speed)."""
+        return self.cell.step(x, self._input(x, u))
 
 
 @dataclass(frozen=True)

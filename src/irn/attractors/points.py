@@ -46,6 +46,7 @@ from irn.attractors.maps import (
     state_size,
 )
 from irn.models import Stacked
+from irn.optim import StackedAdam
 
 KINDS = ("fixed", "slow")
 #: A point stops iterating once its speed q is below this (float64 rounding of F is ~1e-16 per
@@ -131,21 +132,17 @@ def _newton(m: _Map, x: torch.Tensor, u: torch.Tensor | None, steps: int, dampin
 
 
 def _adam(model: Stacked, x: torch.Tensor, u: torch.Tensor | None, steps: int, lr: float) -> torch.Tensor:
-    """Adam (torch.optim.Adam's update and defaults) on q for every point at once, in float32. The
-    loss is a sum of independent terms and Adam is element-wise, so each point follows the path it
-    would follow alone."""
+    """Adam (``irn.optim.StackedAdam``: torch.optim.Adam's rule) on q for every point at once, in
+    float32. The loss is a sum of independent terms and Adam is element-wise, so each point follows
+    the path it would follow alone."""
     m = _Map(model, torch.float32)
     x = x.float().clone().requires_grad_(True)
     u = None if u is None else u.float()
-    mean, square = torch.zeros_like(x), torch.zeros_like(x)
-    b1, b2, eps = 0.9, 0.999, 1e-8
-    for t in range(1, steps + 1):
-        q = 0.5 * ((m.differentiable(x, u) - x) ** 2).sum()
-        (grad,) = torch.autograd.grad(q, x)
-        with torch.no_grad():
-            mean.mul_(b1).add_(grad, alpha=1 - b1)
-            square.mul_(b2).addcmul_(grad, grad, value=1 - b2)
-            x -= lr / (1 - b1 ** t) * mean / ((square / (1 - b2 ** t)).sqrt() + eps)
+    opt = StackedAdam([x], lr=lr)
+    for _ in range(steps):
+        opt.zero_grad()
+        (0.5 * ((m.differentiable(x, u) - x) ** 2).sum()).backward()
+        opt.step()
     return x.detach().double()
 
 
