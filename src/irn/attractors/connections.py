@@ -80,24 +80,39 @@ def _scan_settings(pulse_steps=1, max_amplitude=4.0, grid=40, tol=1e-4, settle_s
     return _Scan(int(pulse_steps), float(max_amplitude), int(grid), float(tol), int(settle_steps), float(match_tol))
 
 
+#: Scans whose bisection tolerance is at least this run in float32 (twice as fast; a settled run's
+#: rounding moves a landing decision by ~1e-6 of an amplitude); finer tolerances run in float64.
+FLOAT32_TOL = 1e-5
+
+
 class _Probe:
-    """What every pulse of one scan shares: the map, the settings, the listed stable points (per
-    replicate, as start states padded to (R, P, D) and as capture points for settling)."""
+    """What every pulse of one scan shares: the map (float32 or float64, see ``FLOAT32_TOL``), the
+    settings, the listed stable points (per replicate, as start states padded to (R, P, D) and as
+    capture points for settling)."""
 
     def __init__(self, model: Stacked, points: pd.DataFrame | None, scan: _Scan):
-        self.model, self.scan, self.m = model, scan, _Map(model)
+        self.dtype = torch.float32 if scan.tol >= FLOAT32_TOL else torch.float64
+        self.model, self.scan, self.m = model, scan, _Map(model, self.dtype)
         self.stable, self.ids = _stable_lists(model, points)
-        self.start, self.valid = _pad(self.stable, state_size(model))
-        self.capture = _capture(self.stable, state_size(model), scan.match_tol)
+        start, self.valid = _pad(self.stable, state_size(model))
+        self.start = start.to(self.dtype)
+        capture = _capture(self.stable, state_size(model), scan.match_tol)
+        self.capture = None if capture is None else (capture[0].to(self.dtype), capture[1])
 
     @property
     def empty(self) -> bool:
         return not any(len(s) for s in self.stable)
 
-    def pulse(self, start: torch.Tensor, channel: int, sign: int, amplitude: torch.Tensor) -> torch.Tensor:
-        """start (R, P, D), amplitude (R, P) → the settled state (R, P, D) after the pulse."""
-        u = torch.zeros(*start.shape[:2], self.model.n_inputs, dtype=start.dtype)
-        u[..., channel] = sign * amplitude
+    def direction(self, channel: int, sign: int) -> torch.Tensor:
+        """The input vector of a unit pulse: sign on ``channel`` (n_inputs,)."""
+        d = torch.zeros(self.model.n_inputs, dtype=torch.float64)
+        d[channel] = sign
+        return d
+
+    def pulse(self, start: torch.Tensor, direction: torch.Tensor, amplitude: torch.Tensor) -> torch.Tensor:
+        """start (R, P, D), direction (n_inputs,) or (R, P, n_inputs), amplitude (R, P) → the settled
+        state (R, P, D) after ``pulse_steps`` steps of the input amplitude · direction."""
+        u = amplitude[..., None].to(start.dtype) * direction.to(start.dtype)
         x = start
         for _ in range(self.scan.pulse_steps):
             x = self.m(x, u)
@@ -112,23 +127,26 @@ class _Probe:
         stayed = ((end - start).norm(dim=-1) <= self.scan.match_tol).numpy()
         return np.where(stayed, STAYED, lab)
 
-    def grid(self, channel: int, sign: int, start: torch.Tensor | None = None) -> np.ndarray:
-        """(R, P, levels) landing of every start state (default: the stable points) at every level."""
-        start = self.start if start is None else start
-        r, p, _ = start.shape
+    def grid(self, pulses: list) -> np.ndarray:
+        """Landing of every stable point at every grid level for every (channel, sign) of
+        ``pulses``, in one run: (R, pulses, P, levels)."""
+        r, p, d = self.start.shape
         levels = self.scan.levels
-        many = start.repeat_interleave(len(levels), dim=1)
-        amp = torch.from_numpy(np.tile(levels, p))[None].expand(r, -1).clone()
-        end = self.pulse(many, channel, sign, amp)
-        return self.landing(end, many).reshape(r, p, len(levels))
+        n = len(pulses) * p * len(levels)
+        many = self.start.repeat_interleave(len(levels), dim=1).repeat(1, len(pulses), 1)
+        amp = torch.from_numpy(np.tile(levels, p * len(pulses)))[None].expand(r, n).clone()
+        way = torch.stack([self.direction(c, s) for c, s in pulses]).repeat_interleave(p * len(levels), dim=0)
+        end = self.pulse(many, way[None].expand(r, n, -1), amp)
+        return self.landing(end, many).reshape(r, len(pulses), p, len(levels))
 
-    def bisect(self, start, channel, sign, lo, hi, wanted) -> np.ndarray:
+    def bisect(self, start, direction, lo, hi, wanted) -> np.ndarray:
         """Smallest amplitude in (lo, hi] that lands on ``wanted`` (a landing code per start) for
-        every start (R, P, D): it holds at hi and not at lo; ``scan.bisections`` halvings."""
+        every start (R, P, D) pulsed along ``direction`` (R, P, n_inputs): it holds at hi and not at
+        lo; ``scan.bisections`` halvings, all problems in one run each."""
         lo, hi = lo.copy(), hi.copy()
         for _ in range(self.scan.bisections):
             mid = (lo + hi) / 2
-            hit = self.landing(self.pulse(start, channel, sign, torch.from_numpy(mid)), start) == wanted
+            hit = self.landing(self.pulse(start, direction, torch.from_numpy(mid)), start) == wanted
             hi, lo = np.where(hit, mid, hi), np.where(hit, lo, mid)
         return hi
 
@@ -185,7 +203,10 @@ def threshold(model: Stacked, start, channel: int, sign: int = 1, pulse_steps: i
     if goal is not None and goal.shape != start.shape:
         raise ValueError(f"target must have the shape of start {tuple(start.shape)}, got {tuple(goal.shape)}")
     probe = _Probe(model, points, scan)
-    channel, sign = int(channel), int(sign)
+    way = probe.direction(int(channel), int(sign))
+    exact = start
+    start = start.to(probe.dtype)
+    goal = None if goal is None else goal.to(probe.dtype)
     r, p, _ = start.shape
     levels = scan.levels
 
@@ -196,7 +217,7 @@ def threshold(model: Stacked, start, channel: int, sign: int = 1, pulse_steps: i
 
     many = start.repeat_interleave(len(levels), dim=1)
     amp = torch.from_numpy(np.tile(levels, p))[None].expand(r, -1).clone()
-    hit = success(probe.pulse(many, channel, sign, amp), many,
+    hit = success(probe.pulse(many, way, amp), many,
                   None if goal is None else goal.repeat_interleave(len(levels), dim=1)).reshape(r, p, len(levels))
     found = hit.any(-1)
     first = hit.argmax(-1)
@@ -204,14 +225,13 @@ def threshold(model: Stacked, start, channel: int, sign: int = 1, pulse_steps: i
     lo = np.where(found & (first > 0), levels[np.maximum(first - 1, 0)], 0.0)
     for _ in range(scan.bisections):
         mid = np.where(found, (lo + hi) / 2, 0.0)
-        ok = success(probe.pulse(start, channel, sign, torch.from_numpy(mid)), start, goal)
+        ok = success(probe.pulse(start, way, torch.from_numpy(mid)), start, goal)
         hi, lo = np.where(found & ok, mid, hi), np.where(found & ~ok, mid, lo)
-    u = torch.zeros(*start.shape[:2], model.n_inputs, dtype=start.dtype)
-    u[..., channel] = sign * torch.from_numpy(hi)
-    end = start
+    u = torch.from_numpy(hi)[..., None] * way
+    m, end = _Map(model), exact
     for _ in range(scan.pulse_steps):
-        end = probe.m(end, u)
-    end = _settle(probe.m, end, scan.settle_steps, None)[0]  # all the way: ``landed`` is the settled state
+        end = m(end, u)
+    end = _settle(m, end, scan.settle_steps, None)[0]  # in float64, all the way: ``landed`` is the settled state
     lab = _label(end, probe.stable, scan.match_tol)
     named = np.array([[probe.ids[q][k] if k >= 0 else -1 for k in row] for q, row in enumerate(lab)],
                      dtype=np.int64).reshape(lab.shape)
@@ -236,12 +256,12 @@ def _check_points(points) -> None:
         raise ValueError(f"points must be a fixed_points DataFrame, got {type(points).__name__}")
 
 
-def _landing_rows(probe: _Probe, grids: dict) -> pd.DataFrame:
+def _landing_rows(probe: _Probe, pulses: list, land: np.ndarray) -> pd.DataFrame:
     rows = []
-    for (ch, s), land in grids.items():
+    for j, (ch, s) in enumerate(pulses):
         for r, k in zip(*np.nonzero(probe.valid)):
             src = int(probe.ids[r][k])
-            for lo, hi, t in _intervals(land[r, k], probe.scan.levels):
+            for lo, hi, t in _intervals(land[r, j, k], probe.scan.levels):
                 rows.append((int(r), src, ch, s, lo, hi,
                              src if t == STAYED else int(probe.ids[r][t]) if t >= 0 else -1))
     return pd.DataFrame(rows, columns=LANDING_COLUMNS)
@@ -274,7 +294,8 @@ def landing_map(model: Stacked, points: pd.DataFrame, channels=None, signs=(1, -
     probe = _Probe(model, points, _scan_settings(pulse_steps, max_amplitude, grid, 1e-4, settle_steps, match_tol))
     if probe.empty:
         return pd.DataFrame(columns=LANDING_COLUMNS)
-    return _landing_rows(probe, {(ch, s): probe.grid(ch, s) for ch in channels for s in signs})
+    pulses = [(ch, s) for ch in channels for s in signs]
+    return _landing_rows(probe, pulses, probe.grid(pulses))
 
 
 def network(model: Stacked, points: pd.DataFrame, channels=None, signs=(1, -1), pulse_steps: int = 1, *,
@@ -329,10 +350,9 @@ def _excitable(model, points, channels, signs, scan, *, noise=0.0, amplitude=1.0
     probe = _Probe(model, points, scan)
     if probe.empty:
         return pd.DataFrame(columns=EDGE_COLUMNS), pd.DataFrame(columns=LANDING_COLUMNS)
-    grids = {(ch, s): probe.grid(ch, s) for ch in channels for s in signs}
-    rows = []
-    for (ch, s), land in grids.items():
-        rows += _connections(probe, land, ch, s)
+    pulses = [(ch, s) for ch in channels for s in signs]
+    land = probe.grid(pulses)
+    rows = _connections(probe, pulses, land)
     edges = pd.DataFrame(rows, columns=["replicate", "source", "target", "channel", "sign", "threshold"])
     edges["pulse_steps"] = scan.pulse_steps
     low = edges.groupby(["replicate", "source", "channel", "sign"]).threshold.transform("min")
@@ -345,34 +365,37 @@ def _excitable(model, points, channels, signs, scan, *, noise=0.0, amplitude=1.0
         edges = _with_probabilities(probe, edges, channels, signs, noise, amplitude, trials, seed)
     edges = edges.sort_values(["replicate", "source", "channel", "sign", "threshold"],
                               ascending=[True, True, True, False, True], ignore_index=True)[EDGE_COLUMNS]
-    return edges, _landing_rows(probe, grids)
+    return edges, _landing_rows(probe, pulses, land)
 
 
-def _connections(probe: _Probe, land: np.ndarray, channel: int, sign: int) -> list[tuple]:
-    """Every (source, target) reached on one channel and sign, with its bisected threshold."""
+def _connections(probe: _Probe, pulses: list, land: np.ndarray) -> list[tuple]:
+    """Every (source, target) reached by every pulse, with its threshold: the first grid step into
+    the target, bisected (all sources, targets and pulses at once)."""
     r_all = probe.start.shape[0]
     levels = probe.scan.levels
-    problems = [[] for _ in range(r_all)]  # per replicate: (k, target code, lo, hi)
-    for r, k in zip(*np.nonzero(probe.valid)):
-        seen = set()
-        for i, t in enumerate(land[r, k]):
-            if t == STAYED or t in seen:
-                continue
-            seen.add(int(t))
-            problems[r].append((int(k), int(t), float(levels[i - 1]) if i else 0.0, float(levels[i])))
+    problems = [[] for _ in range(r_all)]  # per replicate: (pulse, k, target code, lo, hi)
+    for j in range(len(pulses)):
+        for r, k in zip(*np.nonzero(probe.valid)):
+            seen = set()
+            for i, t in enumerate(land[r, j, k]):
+                if t == STAYED or t in seen:
+                    continue
+                seen.add(int(t))
+                problems[r].append((j, int(k), int(t), float(levels[i - 1]) if i else 0.0, float(levels[i])))
     width = max(len(p) for p in problems)
     if width == 0:
         return []
     x = torch.zeros(r_all, width, probe.start.shape[-1], dtype=probe.start.dtype)
+    way = torch.zeros(r_all, width, probe.model.n_inputs, dtype=torch.float64)
     lo, hi = np.zeros((r_all, width)), np.zeros((r_all, width))
     wanted = np.full((r_all, width), STAYED - 1)
     for r, probs in enumerate(problems):
-        for q, (k, t, a, b) in enumerate(probs):
-            x[r, q], lo[r, q], hi[r, q], wanted[r, q] = probe.start[r, k], a, b, t
-    th = probe.bisect(x, channel, sign, lo, hi, wanted)
+        for q, (j, k, t, a, b) in enumerate(probs):
+            x[r, q], way[r, q], lo[r, q], hi[r, q], wanted[r, q] = probe.start[r, k], probe.direction(*pulses[j]), a, b, t
+    th = probe.bisect(x, way, lo, hi, wanted)
     ids = probe.ids
-    return [(r, int(ids[r][k]), int(ids[r][t]) if t >= 0 else -1, channel, sign, float(th[r, q]))
-            for r, probs in enumerate(problems) for q, (k, t, _, _) in enumerate(probs)]
+    return [(r, int(ids[r][k]), int(ids[r][t]) if t >= 0 else -1, *pulses[j], float(th[r, q]))
+            for r, probs in enumerate(problems) for q, (j, k, t, _, _) in enumerate(probs)]
 
 
 def _mediating(found: pd.DataFrame, edges: pd.DataFrame) -> np.ndarray:
@@ -396,8 +419,7 @@ def _with_probabilities(probe: _Probe, edges, channels, signs, noise, amplitude,
             x = many
             for _ in range(probe.scan.pulse_steps):
                 u = torch.from_numpy(rng.normal(0.0, noise, size=(r, p * trials, probe.model.n_inputs)))
-                u[..., ch] += s * amplitude
-                x = probe.m(x, u)
+                x = probe.m(x, (u + amplitude * probe.direction(ch, s)).to(probe.dtype))
             land = probe.landing(probe.settle(x), many).reshape(r, p, trials)
             for rr, k in zip(*np.nonzero(probe.valid)):
                 src = int(probe.ids[rr][k])
@@ -459,7 +481,7 @@ def transition_probabilities(model: Stacked, points: pd.DataFrame, noise_levels,
     for level in levels:
         x = many
         for _ in range(probe.scan.pulse_steps):
-            x = probe.m(x, torch.from_numpy(rng.normal(0.0, level, size=(r, p * trials, model.n_inputs))))
+            x = probe.m(x, torch.from_numpy(rng.normal(0.0, level, size=(r, p * trials, model.n_inputs))).to(probe.dtype))
         land = probe.landing(probe.settle(x), many).reshape(r, p, trials)
         for rr, k in zip(*np.nonzero(probe.valid)):
             src = int(probe.ids[rr][k])

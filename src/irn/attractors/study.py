@@ -20,18 +20,28 @@ from irn.attractors.automata import (
     Automaton,
     Comparison,
     _check_automaton,
+    _probe_ends,
     compare,
     label_points,
 )
 from irn.attractors.connections import _excitable, _scan_settings
 from irn.attractors.maps import (
+    _as_states,
     _check_inputs,
     _check_model,
+    _Map,
+    _run,
+    sample_states,
     state_names,
+    state_size,
     trajectory_states,
 )
 from irn.attractors.points import _states_of, fixed_points, saddles
 from irn.models import Stacked
+
+
+#: Steps each probe's end state is run without input before it joins the seeds of the search.
+PROBE_SETTLE = 20
 
 
 @dataclass(frozen=True)
@@ -73,9 +83,11 @@ def excitable_network(model: Stacked, automaton: Automaton, inputs=None, *, seed
     inputs : array, shape (batch, steps, n_inputs), or None
         Task inputs whose input-free states seed the fixed-point search.
     seeds : array, shape (R, S, D) or (S, D), or None
-        Starting states instead of ``inputs``.
+        Starting states instead of ``inputs``. Either way the search also starts from the end of
+        every probe of the automaton, run ``PROBE_SETTLE`` steps without input: the states the task
+        asks the network to hold.
     n_seeds, seed
-        Seeds per replicate drawn from ``inputs``; the random seed.
+        Seeds per replicate drawn from ``inputs`` (0: none, only the probes); the random seed.
     pulse_steps, max_amplitude, grid, tol, settle_steps, match_tol
         The connection scan (see ``threshold``).
     **search
@@ -89,12 +101,23 @@ def excitable_network(model: Stacked, automaton: Automaton, inputs=None, *, seed
     _check_model(model)
     _check_automaton(model, automaton)
     _scan_settings(pulse_steps, max_amplitude, grid, tol, settle_steps, match_tol)
-    if seeds is None and inputs is None:
-        raise ValueError("inputs or seeds must be given (inputs: (batch, steps, n_inputs) task inputs)")
+    params.check_count(n_seeds, "n_seeds", 0)
+    if seeds is None and inputs is None and n_seeds:
+        raise ValueError("inputs or seeds must be given (inputs: (batch, steps, n_inputs) task inputs), "
+                         "or n_seeds=0 to search from the automaton's probes alone")
     if inputs is not None:
         _check_inputs(model, inputs)
     scan = _scan_settings(pulse_steps, max_amplitude, grid, tol, settle_steps, match_tol)
-    points = fixed_points(model, seeds, inputs=inputs, n_seeds=n_seeds, seed=seed, **search)
+    jitter = search.pop("jitter", 0.05)
+    if seeds is not None:
+        start = _as_states(model, seeds, "seeds").numpy()
+    elif n_seeds:
+        start = sample_states(model, inputs, n_seeds, jitter, seed)
+    else:
+        start = np.zeros((model.replicates, 0, state_size(model)))
+    held = torch.cat(list(_probe_ends(model, automaton).values()), 1)  # where the task's states are held
+    held = _run(_Map(model), held, PROBE_SETTLE, [], None, False).numpy()
+    points = fixed_points(model, np.concatenate([start, held], 1), seed=seed, **search)
     points = label_points(model, points, automaton, settle_steps=settle_steps, match_tol=match_tol)
     found = saddles(model, points, settle_steps=max(settle_steps, 1000), match_tol=match_tol)
     edges, landing = _excitable(model, points, list(range(model.n_inputs)), [1, -1], scan, found=found)
