@@ -529,3 +529,34 @@ def test_more_than_one_layer_is_refused():
     m = Stacked("rnn", 1, 3, hidden=4, layers=2)
     with pytest.raises(ValueError, match="one recurrent layer"):
         at.fixed_points(m, np.zeros((3, 4)))
+
+
+def test_charts_fit_the_column(cube):
+    """Every chart of chapter 8 is drawn no wider than the book's 740-pixel text column."""
+    vl_convert = pytest.importorskip("vl_convert")
+    import re
+
+    from irn.plots import attractors as aplots
+
+    def width(chart):
+        svg = vl_convert.vegalite_to_svg(chart.to_dict())
+        return float(re.search(r'<svg[^>]*\swidth="([0-9.]+)"', svg).group(1))
+
+    automaton = at.flipflop_automaton()
+    found = at.excitable_network(_planted(2.5), automaton, seeds=_grid(3))
+    stream = tasks.flipflop_stream(4, 30, seed=0)
+    maps = {name: at.state_map(_planted(2.5), stream.inputs, found.points, found.edges) for name in
+            ("RNN", "GRU", "LSTM", "ESN")}
+    edges = pd.concat([found.comparison.edges.assign(arch=a, task="flip-flop") for a in ("rnn", "esn")]).assign(
+        amplitude=1.0)
+    branches = at.diagram(_planted(2.5), found.points, 0, amplitudes=[0.0, 0.3]).assign(readout=lambda d: d.output0)
+    curves = pd.DataFrame({"network": ["RNN"] * 2 + ["GRU"] * 2, "noise": [0.5, 1.0] * 2, "band": ["below 1"] * 4,
+                           "band_order": 0, "probability": [0.1, 0.5, 0.2, 0.6]})
+    progress = pd.DataFrame({"network": [0, 0, 1, 1], "epoch": [0, 10, 0, 10], "measure": ["training accuracy"] * 4,
+                             "value": [0.5, 1.0, 0.6, 0.9]})
+    charts = [aplots.state_maps(maps), aplots.landing_map(at.landing_frame(found, 0)), aplots.margins(edges),
+              aplots.bifurcation(branches, pd.DataFrame({"threshold": [0.77], "connection": ["a → b"]})),
+              aplots.noise_curves(curves), aplots.training(progress, pd.DataFrame({"network": [0, 1],
+                                                                                   "criterion_epoch": [10, None]}))]
+    for chart in charts:
+        assert width(chart) <= aplots.COLUMN - aplots.ACTIONS, chart

@@ -46,18 +46,20 @@ from irn.attractors.behaviour import (
     ERROR_COLUMNS, EVENT_COLUMNS, GRAPH_COLUMNS, GRAPH_KINDS, TEST_COLUMNS, error_events,
     errors_on_flawed, transitions, used_graph)
 from irn.attractors.study import (
-    ExcitableNetwork, StateMap, TrainingSnapshots, during_training, excitable_network, movement,
-    state_map)
+    Behaviour, ExcitableNetwork, LANDING_KINDS, PROBE_SETTLE, StateMap, TrainingSnapshots,
+    behaviour, during_training, excitable_network, fold_thresholds, landing_frame, movement,
+    noise_thresholds, planted_flipflop, state_map)
 
 __all__ = [
-    "Automaton", "CONVERGED", "Comparison", "EDGE_COLUMNS", "EIG_TOL", "ELSEWHERE", "ERROR_COLUMNS",
-    "EVENT_COLUMNS", "ExcitableNetwork", "FOLD_COLUMNS", "FRAME_COLUMNS", "GRAPH_COLUMNS",
-    "GRAPH_KINDS", "HELD_COLUMNS", "KINDS", "LANDING_COLUMNS", "MIN_TOL", "NEIGHBOURS",
-    "NOISE_COLUMNS", "NUDGE", "ROOT", "SADDLE_COLUMNS", "SETTLED", "SETTLE_EVERY", "SETTLE_MIN",
-    "STATUSES", "STAYED", "StateMap", "StepMap", "TEST_COLUMNS", "Threshold", "TrainingSnapshots",
-    "compare", "diagram", "during_training", "error_events", "errors_on_flawed",
-    "excitable_network", "fixed_points", "flipflop_automaton", "flipflop_name", "folds",
-    "held_states", "iterate", "label_points", "landing_map", "memory_automaton", "movement",
-    "network", "saddles", "sample_states", "speed", "state_level", "state_map", "state_names",
-    "state_size", "step_map", "threshold", "trajectory_states", "transition_probabilities",
-    "transitions", "used_graph"]
+    "Automaton", "Behaviour", "CONVERGED", "Comparison", "EDGE_COLUMNS", "EIG_TOL", "ELSEWHERE",
+    "ERROR_COLUMNS", "EVENT_COLUMNS", "ExcitableNetwork", "FOLD_COLUMNS", "FRAME_COLUMNS",
+    "GRAPH_COLUMNS", "GRAPH_KINDS", "HELD_COLUMNS", "KINDS", "LANDING_COLUMNS", "LANDING_KINDS",
+    "MIN_TOL", "NEIGHBOURS", "NOISE_COLUMNS", "NUDGE", "PROBE_SETTLE", "ROOT", "SADDLE_COLUMNS",
+    "SETTLED", "SETTLE_EVERY", "SETTLE_MIN", "STATUSES", "STAYED", "StateMap", "StepMap",
+    "TEST_COLUMNS", "Threshold", "TrainingSnapshots", "behaviour", "compare", "diagram",
+    "during_training", "error_events", "errors_on_flawed", "excitable_network", "fixed_points",
+    "flipflop_automaton", "flipflop_name", "fold_thresholds", "folds", "held_states", "iterate",
+    "label_points", "landing_frame", "landing_map", "memory_automaton", "movement", "network",
+    "noise_thresholds", "planted_flipflop", "saddles", "sample_states", "speed", "state_level",
+    "state_map", "state_names", "state_size", "step_map", "threshold", "trajectory_states",
+    "transition_probabilities", "transitions", "used_graph"]

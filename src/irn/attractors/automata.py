@@ -47,9 +47,25 @@ class Automaton:
 
 
 def flipflop_automaton(n_inputs: int = 3, probe_steps: int = 8, amplitude: float = 1.0) -> Automaton:
-    """The flip-flop's 2^n states (a sign per channel; named like "+−+") and the n·2^n edges of the
-    n-cube: a pulse of sign s on channel k flips bit k to s (a pulse equal to the held sign is no
-    transition). Probes: every channel pulsed once with its state's sign, then input-free steps."""
+    """The flip-flop's automaton: the n-cube.
+
+    2^n states (a sign per channel, named like "+−+") and n·2^n switches: a pulse of sign s on
+    channel k flips bit k to s (a pulse equal to the held sign is no switch). Probes: every channel
+    pulsed once with its state's sign, then input-free steps.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Channels (bits).
+    probe_steps : int
+        Input-free steps after the pulses of each probe.
+    amplitude : float
+        The task's pulse size (> 0).
+
+    Returns
+    -------
+    Automaton
+    """
     params.check_count(n_inputs, "n_inputs", 1)
     params.check_count(probe_steps, "probe_steps", 1)
     params.require(amplitude, "amplitude", params.number(0, closed=False))
@@ -70,15 +86,39 @@ def flipflop_automaton(n_inputs: int = 3, probe_steps: int = 8, amplitude: float
 
 
 def flipflop_name(signs) -> str:
-    """The flip-flop state of held signs (±1 per channel), e.g. (1, −1, 1) → "+−+"."""
+    """The flip-flop state of held signs.
+
+    Parameters
+    ----------
+    signs : sequence of ±1
+        The held sign of each channel.
+
+    Returns
+    -------
+    str
+        E.g. (1, −1, 1) → "+−+".
+    """
     return "".join("+" if v > 0 else "−" for v in signs)
 
 
 def memory_automaton(steps=(3, 6, 9), probe_steps: int = 8, amplitude: float = 1.0) -> Automaton:
-    """The memory task's tree of held states: ``ROOT`` (nothing yet) → A± → A±B± → A±B±C±
-    (1 → 2 → 4 → 8), with the edge from a level-k state on channel k with the pulse's sign. Probes:
-    the task's inputs up to the pulse that enters the state (at 0-based ``steps``, the task's 3, 6,
-    9), then input-free steps until the next pulse (``probe_steps`` after the last)."""
+    """The memory task's automaton: a tree of held states, ``ROOT`` (nothing yet) → A± → A±B± →
+    A±B±C± (1 → 2 → 4 → 8), with the edge from a level-k state on channel k with the pulse's sign.
+
+    Parameters
+    ----------
+    steps : sequence of 3 int
+        0-based steps of the three pulses (the task's 3, 6, 9). Each probe holds the task's inputs up
+        to the pulse that enters its state, then input-free steps until the next pulse.
+    probe_steps : int
+        Input-free steps after the last pulse in the probes of the final states.
+    amplitude : float
+        The task's pulse size (> 0).
+
+    Returns
+    -------
+    Automaton
+    """
     params.require(steps, "steps", params.rule(
         lambda s: isinstance(s, (list, tuple)) and len(s) == 3 and all(params.integer(low=0).ok(v) for v in s)
         and list(s) == sorted(set(s)), "3 increasing non-negative steps"))
@@ -110,7 +150,18 @@ def memory_automaton(steps=(3, 6, 9), probe_steps: int = 8, amplitude: float = 1
 
 
 def state_level(name: str) -> int:
-    """How many inputs a memory-task state has seen: ``ROOT`` 0, "A+" 1, "A+B−" 2, "A+B−C+" 3."""
+    """How many inputs a memory-task state has seen.
+
+    Parameters
+    ----------
+    name : str
+        A state of ``memory_automaton``.
+
+    Returns
+    -------
+    int
+        ``ROOT`` 0, "A+" 1, "A+B−" 2, "A+B−C+" 3.
+    """
     return 0 if name == ROOT else len(name) // 2
 
 
@@ -138,10 +189,25 @@ def _probe_ends(model: Stacked, automaton: Automaton) -> dict:
 
 def label_points(model: Stacked, points: pd.DataFrame, automaton: Automaton, settle_steps: int = 300,
                  match_tol: float = 1e-2) -> pd.DataFrame:
-    """``points`` with a ``label`` column: the automaton state whose probe trajectories settle (after
-    the probe, up to ``settle_steps`` input-free steps) on that stable point ("" for none). A stable
-    point reached from several states' probes is labelled with all of them joined by "|" (they are
-    merged: the network cannot tell those states apart)."""
+    """Name the stable points after the automaton's states.
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+    points : pandas.DataFrame
+        A ``fixed_points`` frame of ``model``.
+    automaton : Automaton
+    settle_steps, match_tol
+        Input-free steps after each probe, and how close the settled state must come to a stable
+        point.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``points`` with a ``label`` column: the state whose probe trajectories settle on that stable
+        point ("" for none). A stable point reached from several states' probes is labelled with all
+        of them joined by "|" (they are merged: the network cannot tell those states apart).
+    """
     _check_model(model)
     _check_automaton(model, automaton)
     params.check_count(settle_steps, "settle_steps", 10)
@@ -302,6 +368,20 @@ def held_states(model: Stacked, automaton: Automaton, *, fixed_tol: float = 1e-1
     damped Newton) to the nearest minimum of q: a fixed point (q < ``fixed_tol``), a slow point
     (q < ``slow_tol``) or none, when the minimum is higher or farther than ``near`` (state units)
     from the held state.
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+    automaton : Automaton
+        Its probes end where the task holds each state.
+    fixed_tol, slow_tol
+        q below which a minimum is a fixed point, a slow point.
+    near : float
+        The farthest a minimum may lie from the held state (state units).
+    merge_tol : float
+        Points closer than this (relative to max(1, ‖x‖)) are one point.
+    adam_steps, lr, newton_steps
+        The local descent.
 
     Returns
     -------

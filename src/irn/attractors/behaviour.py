@@ -59,19 +59,21 @@ def transitions(model: Stacked, points: pd.DataFrame, inputs, *, settle_steps: i
     with torch.no_grad():
         trace = model(x_in)
     states = trace.hidden if trace.cell is None else torch.cat([trace.hidden, trace.cell], -1)
-    states = states.double()  # (R, B, T, D)
+    # (R, B, T, D), float32 as the model ran it: the settled states only name stable points
+    states = states.float()
     pulse = (x_in != 0).any(-1).numpy()  # (B, T)
     seq, step = np.nonzero(pulse)
     if len(seq) == 0:
         return pd.DataFrame(columns=EVENT_COLUMNS)
-    m = _Map(model)
+    m = _Map(model, torch.float32)
     after = states[:, torch.from_numpy(seq), torch.from_numpy(step)]  # (R, E, D)
     first = np.r_[True, seq[1:] != seq[:-1]]
-    before = torch.zeros(model.replicates, int(first.sum()), states.shape[-1], dtype=torch.float64)
+    before = torch.zeros(model.replicates, int(first.sum()), states.shape[-1], dtype=torch.float32)
     lead = step[first] > 0
     before[:, torch.from_numpy(lead)] = states[:, torch.from_numpy(seq[first][lead]), torch.from_numpy(step[first][lead] - 1)]
+    capture = _capture(stable, states.shape[-1], match_tol)
     ends, _ = _settle(m, torch.cat([after, before], 1), settle_steps, None,
-                      _capture(stable, states.shape[-1], match_tol))
+                      None if capture is None else (capture[0].float(), capture[1]))
     lab = _label(ends, stable, match_tol)
     e = len(seq)
     target = lab[:, :e]
@@ -91,12 +93,25 @@ def transitions(model: Stacked, points: pd.DataFrame, inputs, *, settle_steps: i
 def used_graph(events: pd.DataFrame, landing: pd.DataFrame, amplitude: float = 1.0) -> pd.DataFrame:
     """The transitions a network makes on its streams against those its probes predict.
 
-    events: ``transitions`` output; landing: ``landing_map`` output; amplitude: the task's pulse
-    size. A probed connection is where the pulse of ``amplitude`` carries the state from a stable
-    point (single-channel pulses that move it). Returns one row per connection in either graph:
-    replicate, source, target, channel, sign, used (how many stream pulses made it), probed (the
-    probe predicts it), kind ("seen": both, "probed only": never used on the streams, "used only":
-    made on the streams but not by the probe's pulse from the stable point itself).
+    A probed connection is where the pulse of ``amplitude`` carries the state from a stable point
+    (single-channel pulses that move it).
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        ``transitions`` output.
+    landing : pandas.DataFrame
+        ``landing_map`` output of the same network.
+    amplitude : float
+        The task's pulse size.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per connection in either graph: replicate, source, target, channel, sign, used (how
+        many stream pulses made it), probed (the probe predicts it), kind ("seen": both, "probed
+        only": never used on the streams, "used only": made on the streams but not by the probe's
+        pulse from the stable point itself).
     """
     for name, frame, cols in (("events", events, EVENT_COLUMNS), ("landing", landing, LANDING_COLUMNS)):
         if not isinstance(frame, pd.DataFrame) or any(c not in frame for c in cols):
@@ -225,12 +240,23 @@ TEST_COLUMNS = ["replicate", "flawed", "flawed_with_errors", "sound", "sound_wit
 def errors_on_flawed(table: pd.DataFrame, by: str = "task_status") -> pd.DataFrame:
     """Per network: do task errors follow switches the probed network lacks more often than sound ones?
 
-    table: ``error_events`` output; by: "task_status" (the switch as the task's own pulse makes it
-    from the stable point) or "status" (the per-connection threshold). Among "switch" pulses, a
-    pulse is *flawed* when its status is not "correct", *sound* otherwise; a pulse is followed by
-    errors when any output charged to it is wrong. Fisher's exact test (two-sided) per network that
-    has both kinds. Returns replicate, flawed, flawed_with_errors, sound, sound_with_errors,
-    difference (share with errors, flawed − sound), p_value (NaN when a network lacks either kind).
+    Among "switch" pulses, a pulse is *flawed* when its status is not "correct", *sound* otherwise; a
+    pulse is followed by errors when any output charged to it is wrong. Fisher's exact test
+    (two-sided) per network that has both kinds.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``error_events`` output.
+    by : str
+        "task_status" (the switch as the task's own pulse makes it from the stable point) or
+        "status" (the per-connection threshold).
+
+    Returns
+    -------
+    pandas.DataFrame
+        replicate, flawed, flawed_with_errors, sound, sound_with_errors, difference (share with
+        errors, flawed − sound), p_value (NaN when a network lacks either kind).
     """
     if not isinstance(table, pd.DataFrame) or any(c not in table for c in ERROR_COLUMNS):
         raise ValueError(f"table must be error_events output with columns {ERROR_COLUMNS}")

@@ -33,13 +33,34 @@ def _check_model(model) -> Stacked:
 
 
 def state_size(model: Stacked) -> int:
-    """Dimension D of the state x: H (RNN, GRU) or 2H (LSTM: [h, c])."""
+    """Dimension D of the state x.
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+        A one-layer network.
+
+    Returns
+    -------
+    int
+        H for RNN and GRU, 2H for LSTM (x = [h, c]).
+    """
     _check_model(model)
     return 2 * model.hidden if model.arch == "lstm" else model.hidden
 
 
 def state_names(model: Stacked) -> list[str]:
-    """Column names of a state in this package's frames: h0…h{H-1} (then c0…c{H-1} for LSTM)."""
+    """Column names of a state in this package's frames.
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+
+    Returns
+    -------
+    list of str
+        h0 … h{H−1}, then c0 … c{H−1} for LSTM.
+    """
     names = [f"h{j}" for j in range(model.hidden)]
     return names + [f"c{j}" for j in range(model.hidden)] if model.arch == "lstm" else names
 
@@ -85,6 +106,16 @@ class _Map:
         self.model, self.dtype = model, dtype
         with torch.no_grad():  # constant weights: gradients (``differentiable``) reach x only
             self.cell = model.cell(0, dtype)
+        self._subsets: dict = {}
+
+    def subset(self, replicates: list[int]) -> "_Map":
+        """The map of some replicates only (for runs where the others are done), cached."""
+        key = tuple(replicates)
+        if key == tuple(range(self.model.replicates)):
+            return self
+        if key not in self._subsets:
+            self._subsets[key] = _Map(self.model.select(list(key)), self.dtype)
+        return self._subsets[key]
 
     def _input(self, x: torch.Tensor, u: torch.Tensor | None) -> torch.Tensor:
         return x.new_zeros(*x.shape[:2], self.model.n_inputs) if u is None else u
@@ -148,8 +179,20 @@ def step_map(model: Stacked, x, u=None, jacobian: bool = False) -> StepMap:
 
 
 def speed(model: Stacked, x, u=None) -> np.ndarray:
-    """q(x) = ½‖F(x, u) − x‖² for states x (R, N, D) or (N, D) under input ``u`` (default none):
-    (R, N) float64."""
+    """The speed q(x) = ½‖F(x, u) − x‖²: zero at fixed points, small at slow points.
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+    x : array or tensor, shape (R, N, D) or (N, D)
+        States.
+    u : array or tensor shaped like an input of ``step_map``, or None
+        The input (None: input-free).
+
+    Returns
+    -------
+    numpy.ndarray, shape (R, N), float64
+    """
     _check_model(model)
     x = _as_states(model, x, "x")
     u = _as_inputs(model, u, x.shape[1])
@@ -181,29 +224,37 @@ def _settle(m: _Map, x: torch.Tensor, steps: int, u: torch.Tensor | None,
     it moved at most ``SETTLED`` in a step (checked every ``SETTLE_EVERY`` steps), whatever the
     other points do. capture: (points (R, P, D), radius) — a point also stops once it is within
     ``radius`` of one of its replicate's points (a stable point it will converge to; pad unused rows
-    far away). Returns the end states and a (R, N) bool: settled or captured."""
+    far away). Points that stop leave the batch, and so do replicates with no point left. Returns
+    the end states and a (R, N) bool: settled or captured."""
     r, n, d = x.shape
     out, done = x.clone(), torch.zeros(r, n, dtype=torch.bool)
-    index = torch.arange(n)[None].expand(r, -1)
+    reps = torch.arange(r)  # the replicates still in the batch
+    index = torch.arange(n)[None].expand(r, -1)  # (reps, K) their points' indices
     valid = torch.ones(r, n, dtype=torch.bool)
-    cur, cu, t = x, u, 0
+    cur, cu, cap, mm, t = x, u, None if capture is None else capture[0], m, 0
     while t < steps:
         k = min(SETTLE_EVERY, steps - t)
         for _ in range(k - 1):
-            cur = m(cur, cu)
-        new = m(cur, cu)
+            cur = mm(cur, cu)
+        new = mm(cur, cu)
         t += k
         still = (new - cur).abs().amax(-1) <= SETTLED
-        if capture is not None:
-            still = still | (torch.cdist(new, capture[0]).amin(-1) <= capture[1])
+        if cap is not None:
+            still = still | (torch.cdist(new, cap).amin(-1) <= capture[1])
         cur = new
         rows = index[..., None].expand(-1, -1, d)
-        out.scatter_(1, rows, torch.where(valid[..., None], cur, out.gather(1, rows)))
-        done.scatter_(1, index, torch.where(valid, still, done.gather(1, index)))
+        out[reps] = out[reps].scatter(1, rows, torch.where(valid[..., None], cur, out[reps].gather(1, rows)))
+        done[reps] = done[reps].scatter(1, index, torch.where(valid, still, done[reps].gather(1, index)))
         remaining = valid & ~still
         if not bool(remaining.any()):
             break
-        if bool((valid & still).any()):  # drop the settled points from the work
+        if bool((valid & still).any()):  # drop the settled points, and replicates left with none
+            keep = remaining.any(1)
+            if not bool(keep.all()):
+                reps, index, cur, remaining = reps[keep], index[keep], cur[keep], remaining[keep]
+                cu = None if cu is None else cu[keep]
+                cap = None if cap is None else cap[keep]
+                mm = m.subset(reps.tolist())
             order, valid = _compact(remaining)
             index, cur = index.gather(1, order), _gather(cur, order)
             cu = None if cu is None else _gather(cu, order)
@@ -265,10 +316,19 @@ def _check_inputs(model: Stacked, inputs, name: str = "inputs") -> torch.Tensor:
 
 
 def trajectory_states(model: Stacked, inputs) -> tuple[torch.Tensor, np.ndarray]:
-    """Every state a model visits on ``inputs`` (batch, steps, n_inputs), and which were input-free.
+    """Every state a model visits on ``inputs``, and which were input-free.
 
-    Returns states (R, batch·steps, D) float32 (h, or [h, c] for LSTM, after each step) and a
-    (batch·steps,) bool mask: True where that step's input was all zero.
+    Parameters
+    ----------
+    model : irn.models.Stacked
+    inputs : array or tensor, shape (batch, steps, n_inputs)
+
+    Returns
+    -------
+    states : torch.Tensor, shape (R, batch·steps, D), float32
+        h (or [h, c] for LSTM) after each step.
+    free : numpy.ndarray, shape (batch·steps,), bool
+        True where that step's input was all zero.
     """
     _check_model(model)
     inputs = _check_inputs(model, inputs)
@@ -281,9 +341,24 @@ def trajectory_states(model: Stacked, inputs) -> tuple[torch.Tensor, np.ndarray]
 
 
 def sample_states(model: Stacked, inputs, n: int = 256, jitter: float = 0.05, seed: int = 0) -> np.ndarray:
-    """Seeds for ``fixed_points``: ``n`` states per replicate drawn from the model's input-free
-    steps on ``inputs`` (batch, steps, n_inputs), plus Gaussian jitter of standard deviation
-    ``jitter`` (in state units). Returns (replicates, n, D) float64."""
+    """Seeds for ``fixed_points``: states the model visits at input-free steps, jittered.
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+    inputs : array or tensor, shape (batch, steps, n_inputs)
+        Task inputs with some all-zero steps.
+    n : int
+        States per replicate.
+    jitter : float
+        Standard deviation of the Gaussian jitter, in state units (≥ 0).
+    seed : int
+        Random seed of the draw and the jitter.
+
+    Returns
+    -------
+    numpy.ndarray, shape (R, n, D), float64
+    """
     _check_model(model)
     params.check_count(n, "n", 1)
     params.require(jitter, "jitter", params.number(0))

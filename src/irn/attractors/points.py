@@ -388,7 +388,7 @@ def _stable_lists(model: Stacked, points: pd.DataFrame | None) -> tuple[list[np.
 
 #: A settling state that comes within ``match_tol`` times this of a listed stable point has landed
 #: there (it will converge to it); the run stops for it.
-CAPTURE = 0.1
+CAPTURE = 0.5
 #: Where unused rows of the capture points sit (no state comes near).
 _FAR = 1e6
 
@@ -486,6 +486,8 @@ def saddles(model: Stacked, points: pd.DataFrame, *, u=None, step: float = 1e-3,
 #: The fewest settling steps a scan may ask for: settling is checked every 10 steps.
 SETTLE_MIN = 10
 FOLD_COLUMNS = ["replicate", "source", "channel", "sign", "fold", "lands"]
+#: How far past a fold the input is held to see where the state goes.
+PAST_FOLD = 0.01
 
 
 @dataclass(frozen=True)
@@ -495,56 +497,88 @@ class _Branch:
     alive: torch.Tensor
 
 
-def _held_input(model: Stacked, channel: int, sign: int, amplitude: torch.Tensor) -> torch.Tensor:
-    """(R, P) amplitudes → (R, P, n_inputs) inputs sign·a on ``channel``."""
-    u = torch.zeros(*amplitude.shape, model.n_inputs, dtype=torch.float64)
-    u[..., channel] = sign * amplitude
-    return u
+#: A continuation step is kept when Newton's corrector moves the point less than ``jump`` times the
+#: predicted move plus this (state units): it stayed on the branch it followed.
+JUMP_SLACK = 0.02
 
 
-def _continue(model: Stacked, start: torch.Tensor, channel: int, sign: int, max_amplitude: float, first: float,
-              tol: float, newton_steps: int = 8, jump: float = 0.25) -> tuple[torch.Tensor, torch.Tensor]:
-    """Natural continuation of every stable point in start (R, P, D) in the held input a on one
-    channel, each with its own step: a step is kept when Newton from the tangent predictor
-    converges to a stable point within ``jump`` of the last one, else the step is halved; a branch
-    ends (a fold) when its step falls below ``tol``. Returns the amplitude where each branch was last
-    seen (``max_amplitude`` when it never ended) and the state there."""
+def _continue(model: Stacked, start: torch.Tensor, way: torch.Tensor, max_amplitude: float, first: float,
+              tol: float, newton_steps: int = 12, jump: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Natural continuation of every stable point in start (R, P, D) in the held input a · way
+    (way: (R, P, n_inputs), one direction per point), each with its own step: a step is kept when
+    the corrector (chord iterations: Newton with the Jacobian factorised once at the last point, the
+    one the tangent predictor also uses) converges near the prediction (within ``jump`` times the
+    predicted move plus ``JUMP_SLACK``), else the step is halved; a branch ends (a fold) when its step falls below ``tol``. Near the fold the stable
+    branch and its saddle are close and fold together, so the fold is found whichever of the two
+    Newton follows there. Points leave the batch when their branch ends. Returns the amplitude where
+    each branch was last seen (``max_amplitude`` when it never ended) and the state there."""
     m = _Map(model)
-    x = start.clone()
-    a = torch.zeros(start.shape[:2], dtype=torch.float64)
-    h = torch.full_like(a, first)
-    alive = torch.ones(start.shape[:2], dtype=torch.bool)
-    eye = torch.eye(x.shape[-1], dtype=x.dtype)
-    while bool(alive.any()):
+    r, p, d = start.shape
+    a_all, x_all = torch.zeros(r, p, dtype=torch.float64), start.clone()
+    index = torch.arange(p)[None].expand(r, -1)
+    valid = torch.ones(r, p, dtype=torch.bool)
+    x, w = start.clone(), way
+    a, h = torch.zeros(r, p, dtype=torch.float64), torch.full((r, p), first, dtype=torch.float64)
+    eye = torch.eye(d, dtype=x.dtype)
+    while True:
         a_try = torch.clamp(a + h, max=max_amplitude)
-        u = _held_input(model, channel, sign, a)
-        _, jx, ju = m.jacobians(x, u)
-        tangent = torch.linalg.solve_ex(jx - eye, -(ju[..., channel] * sign))[0]  # dx/da
+        _, jx, ju = m.jacobians(x, a[..., None] * w)
+        lu, pivots, _ = torch.linalg.lu_factor_ex(jx - eye)  # one factorisation per step, used twice
+        tangent = torch.linalg.lu_solve(lu, pivots, -(ju @ w[..., None]))[..., 0]  # dx/da
         tangent = torch.nan_to_num(tangent, nan=0.0, posinf=0.0, neginf=0.0)
-        u_try = _held_input(model, channel, sign, a_try)
+        u_try = a_try[..., None] * w
         guess = x + tangent * (a_try - a)[..., None]
-        new = _newton(m, guess, u_try, newton_steps)
-        q = _speed(m, new, u_try)
-        _, j_new, _ = m.jacobians(new, u_try)
-        rho = torch.linalg.eigvals(j_new).abs().amax(-1)
-        ok = alive & (q < 1e-20) & (rho < 1) & ((new - x).norm(dim=-1) < jump)
+        new = guess
+        for _ in range(newton_steps):  # chord iterations: Newton with the Jacobian of the last point
+            g = m(new, u_try) - new
+            if bool(((0.5 * (g * g).sum(-1) < 1e-20) | ~valid).all()):
+                break
+            new = torch.nan_to_num(new - torch.linalg.lu_solve(lu, pivots, g[..., None])[..., 0], nan=0.0,
+                                   posinf=0.0, neginf=0.0)
+        # kept when the corrector lands near the predictor (same branch): within a share of the predicted move
+        near = (new - guess).norm(dim=-1) <= jump * (guess - x).norm(dim=-1) + JUMP_SLACK
+        ok = valid & (_speed(m, new, u_try) < 1e-20) & near
         x = torch.where(ok[..., None], new, x)
         a = torch.where(ok, a_try, a)
-        h = torch.where(ok, torch.clamp(h * 1.5, max=first), h / 2)
-        alive = alive & ~(ok & (a >= max_amplitude)) & (h >= tol)
-    return a, x
+        h = torch.where(ok, torch.clamp(h * 2, max=first), h / 2)
+        rows = index[..., None].expand(-1, -1, d)
+        x_all.scatter_(1, rows, torch.where(valid[..., None], x, x_all.gather(1, rows)))
+        a_all.scatter_(1, index, torch.where(valid, a, a_all.gather(1, index)))
+        remaining = valid & ~(a >= max_amplitude) & (h >= tol)
+        if not bool(remaining.any()):
+            return a_all, x_all
+        if bool((valid & ~remaining).any()):  # ended branches leave the batch
+            order, valid = _compact(remaining)
+            index, x, w = index.gather(1, order), _gather(x, order), _gather(w, order)
+            a, h = a.gather(1, order), h.gather(1, order)
 
 
-def folds(model: Stacked, points: pd.DataFrame, channels=None, signs=(1, -1), *, max_amplitude: float = 4.0,
-          step: float = 0.05, tol: float = 1e-4, settle_steps: int = 300, match_tol: float = 1e-2) -> pd.DataFrame:
+def folds(model: Stacked, points: pd.DataFrame, channels=None, signs=(1, -1), *, only: pd.DataFrame | None = None,
+          max_amplitude: float = 4.0, step: float = 0.25, tol: float = 1e-4, settle_steps: int = 300,
+          match_tol: float = 1e-2) -> pd.DataFrame:
     """Where each stable point vanishes as a held input on one channel grows.
 
     Every stable point of ``points`` (the input-free map) is continued in a constant input
-    sign · a on ``channel``, a = 0 … ``max_amplitude`` (natural continuation with a tangent
-    predictor, steps of at most ``step``, Newton corrector); the branch ends at a saddle-node, where
-    the stable point meets a saddle (∂F/∂x gets an eigenvalue 1). ``fold`` is that amplitude (to
-    ``tol``); ``lands`` is the stable point of ``points`` where the state settles when the input is
-    held just above the fold and then released (−1: none listed).
+    sign · a on a channel, a = 0 … ``max_amplitude`` (natural continuation with a tangent
+    predictor, steps of at most ``step``, Newton corrector; every channel and sign at once); the
+    branch ends at a saddle-node, where the stable point meets a saddle (∂F/∂x gets an eigenvalue
+    1). ``fold`` is that amplitude (to ``tol``); ``lands`` is the stable point of ``points`` where
+    the state settles when the input is held just above the fold (by ``PAST_FOLD``, so that the
+    slow passage past the vanished point's ghost ends within ``settle_steps``) until the state
+    settles, then released (−1: none listed).
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+    points : pandas.DataFrame
+        A ``fixed_points`` frame of ``model`` (input-free).
+    channels, signs
+        The held inputs (default every channel, both signs).
+    only : pandas.DataFrame or None
+        Rows (replicate, source, channel, sign) to continue, e.g. the task's switches; None: every
+        stable point with every channel and sign.
+    max_amplitude, step, tol, settle_steps, match_tol
+        Range and largest step of the continuation, the fold's precision, settling and matching.
 
     Returns
     -------
@@ -560,38 +594,72 @@ def folds(model: Stacked, points: pd.DataFrame, channels=None, signs=(1, -1), *,
     params.require(tol, "tol", params.number(MIN_TOL))
     params.check_count(settle_steps, "settle_steps", SETTLE_MIN)
     params.require(match_tol, "match_tol", params.number(0, closed=False))
+    if only is not None:
+        if not isinstance(only, pd.DataFrame) or any(c not in only for c in ("replicate", "source", "channel", "sign")):
+            raise ValueError("only must be a DataFrame with columns replicate, source, channel, sign, or None")
     stable, ids = _stable_lists(model, points)
     if not any(len(s) for s in stable):
         return pd.DataFrame(columns=FOLD_COLUMNS)
-    start, valid = _pad(stable, state_size(model))
+    wanted = {(int(r), int(k), int(c), int(g)) for r, k, c, g in zip(only.replicate, only.source, only.channel,
+                                                                      only.sign)} if only is not None else None
+    jobs = [[(k, ch, s) for ch in channels for s in signs for k in range(len(stable[r]))
+             if wanted is None or (r, int(ids[r][k]), ch, s) in wanted] for r in range(model.replicates)]
+    if not any(jobs):
+        return pd.DataFrame(columns=FOLD_COLUMNS)
+    width = max(len(j) for j in jobs)
+    d = state_size(model)
+    start = torch.zeros(model.replicates, width, d, dtype=torch.float64)
+    way = torch.zeros(model.replicates, width, model.n_inputs, dtype=torch.float64)
+    for r, job in enumerate(jobs):
+        for q, (k, ch, s) in enumerate(job):
+            start[r, q] = torch.as_tensor(stable[r][k])
+            way[r, q, ch] = s
+        start[r, len(job):] = start[r, 0] if job else 0.0
+    a, x = _continue(model, start, way, float(max_amplitude), float(step), float(tol))
+    ended = (a < max_amplitude).numpy()
     m = _Map(model)
+    past = a + max(10 * tol, PAST_FOLD)  # just past the fold the branch is gone (and its ghost is passed)
+    held, _ = _settle(m, x, settle_steps, past[..., None] * way)
+    end, _ = _settle(m, held, settle_steps, None, _capture(stable, d, match_tol))
+    lab = _label(end, stable, match_tol)
     rows = []
-    for ch in channels:
-        for s in signs:
-            a, x = _continue(model, start, ch, s, float(max_amplitude), float(step), float(tol))
-            ended = a < max_amplitude
-            beyond = _held_input(model, ch, s, a + step)
-            pushed = x.clone()
-            for _ in range(settle_steps):  # held just past the fold: the state leaves the branch
-                pushed = m(pushed, beyond)
-            end, _ = _settle(m, pushed, settle_steps, None, _capture(stable, start.shape[-1], match_tol))
-            lab = _label(end, stable, match_tol)
-            for r, k in zip(*np.nonzero(valid)):
-                fold = float(a[r, k]) if ended[r, k] else np.nan
-                lands = int(ids[r][lab[r, k]]) if ended[r, k] and lab[r, k] >= 0 else -1
-                rows.append((int(r), int(ids[r][k]), ch, s, fold, lands))
+    for r, job in enumerate(jobs):
+        for q, (k, ch, s) in enumerate(job):
+            fold = float(a[r, q]) if ended[r, q] else np.nan
+            lands = int(ids[r][lab[r, q]]) if ended[r, q] and lab[r, q] >= 0 else -1
+            rows.append((r, int(ids[r][k]), ch, s, fold, lands))
     return pd.DataFrame(rows, columns=FOLD_COLUMNS)
 
 
 def diagram(model: Stacked, points: pd.DataFrame, channel: int, sign: int = 1, amplitudes=None, *,
             replicate: int = 0, jitter: float = 0.05, n_seeds: int = 64, seed: int = 0, **options) -> pd.DataFrame:
-    """The fixed points of one replicate under every held input sign · a on ``channel``, for a in
-    ``amplitudes`` (default 0 … 2 in steps of 0.05): a bifurcation diagram.
+    """The fixed points of one replicate under every held input sign · a on ``channel``: a
+    bifurcation diagram.
 
     Each amplitude is searched from the fixed points found at the previous one, the input-free
-    ``points`` of the replicate and ``n_seeds`` jittered copies of them (``fixed_points`` options
-    pass through ``options``). Returns the ``fixed_points`` columns (replicate is the given one) with
-    ``amplitude``.
+    ``points`` of the replicate and ``n_seeds`` jittered copies of them.
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+    points : pandas.DataFrame
+        A ``fixed_points`` frame of ``model`` (input-free).
+    channel, sign
+        The held input's channel and sign.
+    amplitudes : sequence of float, or None
+        The held amplitudes (≥ 0; default 0 … 2 in steps of 0.05).
+    replicate : int
+        Which network.
+    jitter, n_seeds, seed
+        Jittered copies of the input-free points added to the seeds.
+    **options
+        Further ``fixed_points`` options (default ``adam_steps=0``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``fixed_points`` columns (replicate is the given one), amplitude, and the readout of every
+        point, output0 … output{K−1}.
     """
     _check_model(model)
     params.require(replicate, "replicate", params.index(model.replicates - 1))
@@ -614,7 +682,14 @@ def diagram(model: Stacked, points: pd.DataFrame, channel: int, sign: int = 1, a
         found = fixed_points(one, np.concatenate([previous, base, pick]), u=u, seed=seed, **options)
         previous = found[state_names(model)].to_numpy()
         frames.append(found.assign(replicate=int(replicate), amplitude=float(a)))
-    return pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True)
+    h = torch.from_numpy(np.array(out[state_names(model)[:model.hidden]].to_numpy(), dtype=np.float64))
+    w, b = one.readout_weight[0].detach().double(), one.readout_bias[0].detach().double()
+    read = h @ w.T + b
+    read = torch.tanh(read) if model.readout == "tanh" else read
+    for k in range(model.n_outputs):
+        out[f"output{k}"] = read[:, k].numpy()
+    return out
 
 
 # -- shared checks --------------------------------------------------------------------------------

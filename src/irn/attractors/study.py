@@ -24,7 +24,8 @@ from irn.attractors.automata import (
     compare,
     label_points,
 )
-from irn.attractors.connections import _excitable, _scan_settings
+from irn.attractors.behaviour import error_events, errors_on_flawed, transitions, used_graph
+from irn.attractors.connections import _excitable, _scan_settings, transition_probabilities
 from irn.attractors.maps import (
     _as_states,
     _check_inputs,
@@ -36,7 +37,7 @@ from irn.attractors.maps import (
     state_size,
     trajectory_states,
 )
-from irn.attractors.points import _states_of, fixed_points, saddles
+from irn.attractors.points import _states_of, fixed_points, folds, saddles
 from irn.models import Stacked
 
 
@@ -155,6 +156,20 @@ def during_training(arch: str, automaton: Automaton, *, replicates: int = 4, epo
     ``excitable_network`` (with ``n_seeds`` and ``options``) runs on all of them at once, seeded from
     flip-flop streams.
 
+    Parameters
+    ----------
+    arch : str
+        "rnn", "gru" or "lstm".
+    automaton : Automaton
+        ``flipflop_automaton()``.
+    replicates, epochs, every
+        Networks trained, epochs, and the snapshot interval.
+    samples, batch, noise, criterion, hidden, lr, seed
+        The training data, minibatch size, input noise, the accuracy criterion marked in
+        ``reached``, nodes, learning rate and seed.
+    n_seeds, **options
+        Passed to ``excitable_network``.
+
     Returns
     -------
     TrainingSnapshots
@@ -199,6 +214,196 @@ def during_training(arch: str, automaton: Automaton, *, replicates: int = 4, epo
     return TrainingSnapshots(summary, reached, analysis)
 
 
+# -- controls, behaviour, held inputs, noise -------------------------------------------------------
+def planted_flipflop(input_weights=(2.5, 2.5, 2.5), self_weight: float = 2.0, readout: float = 3.0) -> Stacked:
+    """A hand-built flip-flop: three decoupled bistable units x_k' = tanh(w x_k + v_k u_k).
+
+    With self-excitation w = 2 each unit holds ±x* (x* = 0.9575, the root of x = tanh(2x)) and a
+    one-step pulse flips it above 2x*/v_k: v_k = 2.5 switches with the task's unit pulse (threshold
+    0.77), v_k = 1 does not (threshold 1.92). The readout is ``readout`` · x_k per bit. The planted
+    case of chapter 8's controls: its 27 fixed points and 24 connections are known in closed form.
+
+    Parameters
+    ----------
+    input_weights : sequence of 3 float
+        v_k, the input weight of each channel.
+    self_weight : float
+        w, each unit's self-excitation.
+    readout : float
+        The readout weight of each bit.
+
+    Returns
+    -------
+    irn.models.Stacked
+        One replicate, 3 inputs, 3 nodes, 3 outputs.
+    """
+    params.require(input_weights, "input_weights", params.sequence(params.number(), min_length=3))
+    if len(input_weights) != 3:
+        raise ValueError(f"input_weights must hold 3 numbers (one per channel), got {len(input_weights)}")
+    params.require(self_weight, "self_weight", params.number())
+    params.require(readout, "readout", params.number())
+    m = Stacked("rnn", 1, 3, hidden=3)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.zero_()
+        m.weight_hh[0] = float(self_weight) * torch.eye(3)
+        m.weight_ih[0] = torch.diag(torch.tensor([float(v) for v in input_weights]))
+        m.readout_weight[0] = float(readout) * torch.eye(3)
+    return m
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """What a network does on the task's own streams, located on its excitable network.
+
+    events: ``transitions`` output; graph: ``used_graph`` output; errors: ``error_events`` output;
+    test: ``errors_on_flawed`` output (one row per network).
+    """
+
+    events: pd.DataFrame
+    graph: pd.DataFrame
+    errors: pd.DataFrame
+    test: pd.DataFrame
+
+
+def behaviour(model: Stacked, found: ExcitableNetwork, stream) -> Behaviour:
+    """Transitions on the flip-flop streams ``stream`` (``irn.tasks.flipflop_stream``), the graph they
+    use against the probed one, the task errors per pulse and the test of whether errors follow
+    flawed switches, for every replicate of ``model`` (whose ``found`` is its ``excitable_network``).
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+    found : ExcitableNetwork
+        ``excitable_network(model, flipflop_automaton(), …)``.
+    stream : irn.tasks.Stream
+        Flip-flop streams (inputs and targets).
+
+    Returns
+    -------
+    Behaviour
+    """
+    _check_model(model)
+    if not isinstance(found, ExcitableNetwork):
+        raise ValueError(f"found must be an irn.attractors.ExcitableNetwork, got {type(found).__name__}")
+    events = transitions(model, found.points, getattr(stream, "inputs", None))
+    graph = used_graph(events, found.landing, found.automaton.amplitude)
+    errors = error_events(model, events, stream, found.comparison, found.points)
+    return Behaviour(events, graph, errors, errors_on_flawed(errors))
+
+
+def _names(found: ExcitableNetwork) -> dict:
+    return {(r, p): lab for r, p, lab in zip(found.points.replicate, found.points.point, found.points.label)}
+
+
+def fold_thresholds(model: Stacked, found: ExcitableNetwork, switches: bool = True, **options) -> pd.DataFrame:
+    """The held input that removes each stable point (``folds``) beside the one-step pulse that
+    moves it (the lowest threshold of the same channel and sign).
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+    found : ExcitableNetwork
+        ``excitable_network`` of ``model``.
+    switches : bool
+        Continue only the stable points and pulses of the automaton's switches (False: every
+        stable point with every channel and sign).
+    **options
+        Passed to ``folds`` (channels, signs, max_amplitude, step, tol, settle_steps, match_tol).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``folds`` columns (replicate, source, channel, sign, fold, lands) with threshold and target
+        (of the pulse's lowest-threshold connection; NaN and −1 without one), source_state,
+        fold_state and pulse_state (the task states of source, ``lands`` and ``target``; "" none).
+    """
+    _check_model(model)
+    if not isinstance(found, ExcitableNetwork):
+        raise ValueError(f"found must be an irn.attractors.ExcitableNetwork, got {type(found).__name__}")
+    only = options.pop("only", None)
+    if switches:
+        c = found.comparison.edges
+        names = {(r, lab): p for (r, p), lab in _names(found).items() if lab}
+        only = pd.DataFrame({"replicate": c.replicate, "source": [names.get((r, s), -1) for r, s in
+                                                                   zip(c.replicate, c.source)],
+                             "channel": c.channel, "sign": c.sign})
+    out = folds(model, found.points, only=only, **options)
+    first = found.edges[found.edges["first"]][["replicate", "source", "channel", "sign", "threshold", "target"]]
+    out = out.merge(first, on=["replicate", "source", "channel", "sign"], how="left")
+    out["target"] = out.target.fillna(-1).astype(int)
+    names = _names(found)
+    for col, key in (("source_state", "source"), ("fold_state", "lands"), ("pulse_state", "target")):
+        out[col] = [names.get((r, p), "") for r, p in zip(out.replicate, out[key])]
+    return out
+
+
+def noise_thresholds(model: Stacked, found: ExcitableNetwork, noise_levels, **options) -> pd.DataFrame:
+    """``transition_probabilities`` of every network, each transition source → target beside the
+    lowest threshold of any pulse connecting them (NaN: no pulse does).
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+    found : ExcitableNetwork
+        ``excitable_network`` of ``model``.
+    noise_levels : sequence of float
+        Standard deviations of the input noise.
+    **options
+        Passed to ``transition_probabilities`` (pulse_steps, trials, settle_steps, match_tol, seed).
+
+    Returns
+    -------
+    pandas.DataFrame
+        replicate, source, target, noise, probability, threshold.
+    """
+    _check_model(model)
+    if not isinstance(found, ExcitableNetwork):
+        raise ValueError(f"found must be an irn.attractors.ExcitableNetwork, got {type(found).__name__}")
+    out = transition_probabilities(model, found.points, noise_levels, **options)
+    low = found.edges.groupby(["replicate", "source", "target"]).threshold.min().rename("threshold").reset_index()
+    return out.merge(low, on=["replicate", "source", "target"], how="left")
+
+
+LANDING_KINDS = ("stays", "the expected switch", "another task state", "no listed state")
+
+
+def landing_frame(found: ExcitableNetwork, replicate: int = 0) -> pd.DataFrame:
+    """The landing map of one replicate with task names, for ``irn.plots.attractors.landing_map``.
+
+    Parameters
+    ----------
+    found : ExcitableNetwork
+    replicate : int
+        Which network.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run of the landing map from a labelled stable point: row ("state, channel k±"),
+        source_state, channel, sign, start, end, target_state ("" none) and kind (one of
+        ``LANDING_KINDS``: back to the source, the automaton's switch for that pulse, another
+        task state, or no labelled state).
+    """
+    if not isinstance(found, ExcitableNetwork):
+        raise ValueError(f"found must be an irn.attractors.ExcitableNetwork, got {type(found).__name__}")
+    params.require(replicate, "replicate", params.index(int(found.summary.replicate.max())))
+    names = _names(found)
+    expected = {(x.source, x.channel, x.sign): x.target for x in found.automaton.edges.itertuples()}
+    lm = found.landing[found.landing.replicate == replicate].copy()
+    lm["source_state"] = [names.get((replicate, p), "") for p in lm.source]
+    lm = lm[lm.source_state != ""]
+    lm["target_state"] = [names.get((replicate, p), "") for p in lm.target]
+    lm["row"] = [f"{s}, channel {c + 1}{'+' if g > 0 else '−'}" for s, c, g in zip(lm.source_state, lm.channel, lm.sign)]
+    lm["kind"] = [LANDING_KINDS[0] if t == p else LANDING_KINDS[3] if not lab else
+                  LANDING_KINDS[1] if expected.get((s, c, g)) == lab else LANDING_KINDS[2]
+                  for t, p, lab, s, c, g in zip(lm.target, lm.source, lm.target_state, lm.source_state, lm.channel,
+                                                lm.sign)]
+    return lm.sort_values(["source_state", "channel", "sign", "start"], ascending=[True, True, False, True],
+                          ignore_index=True)[["row", "source_state", "channel", "sign", "start", "end",
+                                              "target_state", "kind"]]
+
+
 # -- frames for the chapter's figures -------------------------------------------------------------
 @dataclass(frozen=True)
 class StateMap:
@@ -218,8 +423,25 @@ class StateMap:
 
 def state_map(model: Stacked, inputs, points: pd.DataFrame, edges: pd.DataFrame, replicate: int = 0,
               max_states: int = 2000, seed: int = 0) -> StateMap:
-    """PCA of the states one replicate visits on ``inputs`` (batch, steps, n_inputs), with its fixed
-    points and excitable connections projected on the same two components (for plotting)."""
+    """PCA of the states one replicate visits, with its fixed points and excitable connections
+    projected on the same two components (for plotting).
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+    inputs : array or tensor, shape (batch, steps, n_inputs)
+        Task inputs whose visited states define the components.
+    points, edges : pandas.DataFrame
+        ``fixed_points`` (labelled or not) and ``network`` frames of ``model``.
+    replicate : int
+        Which network.
+    max_states, seed
+        How many visited states are kept (a random subset) for the drawing.
+
+    Returns
+    -------
+    StateMap
+    """
     _check_model(model)
     params.require(replicate, "replicate", params.index(model.replicates - 1))
     params.check_count(max_states, "max_states", 2)
@@ -247,9 +469,19 @@ def movement(model: Stacked, points: pd.DataFrame, net: pd.DataFrame) -> pd.Data
     """How far each hidden node moves along each channel's excitable connections.
 
     For every connection of ``net`` that lands on a listed stable point, |h_j(target) − h_j(source)|
-    per hidden node j (h only, also for LSTM); averaged per replicate and channel. Returns
-    replicate, channel, node, movement (the bridge to the relay method: compare with a concept's
-    relay contributions).
+    per hidden node j (h only, also for LSTM), averaged per replicate and channel: the bridge to the
+    relay method (compare with a concept's relay contributions).
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+    points, net : pandas.DataFrame
+        ``fixed_points`` and ``network`` frames of ``model``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        replicate, channel, node, movement.
     """
     _check_model(model)
     x = _states_of(points, model)[:, :model.hidden]
@@ -261,12 +493,6 @@ def movement(model: Stacked, points: pd.DataFrame, net: pd.DataFrame) -> pd.Data
     return pd.DataFrame(rows, columns=["replicate", "channel", "node", "movement"])
 
 
-__all__ = [
-    "ExcitableNetwork",
-    "StateMap",
-    "TrainingSnapshots",
-    "during_training",
-    "excitable_network",
-    "movement",
-    "state_map",
-]
+__all__ = ["LANDING_KINDS", "PROBE_SETTLE", "Behaviour", "ExcitableNetwork", "StateMap", "TrainingSnapshots",
+           "behaviour", "during_training", "excitable_network", "fold_thresholds", "landing_frame", "movement",
+           "noise_thresholds", "planted_flipflop", "state_map"]
