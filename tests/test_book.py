@@ -10,6 +10,7 @@ check that this kernel really lacks the book extra.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,9 @@ import check_charts  # noqa: E402
 
 SOURCES = build_book.jupytext_sources(ROOT)
 DOCNAMES = build_book.toc_docnames(ROOT)
+# pages drawn in chromium: every page but the generated module pages of the reference (no charts or
+# wide tables; the static check still reads them), which would add minutes to the slow tests
+DRAWN = [d for d in DOCNAMES if not d.startswith("book/reference/") or d == "book/reference/index"]
 
 
 def _name(path: Path) -> str:
@@ -86,6 +90,38 @@ def test_prose_cells_hide_their_code(tmp_path):
     assert build_book.string_share('a = 1\nb = """x\ny"""\n') == 2 / 3
 
 
+def test_fixed_prose_detector_finds_text_the_run_cannot_change():
+    """Positive and negative controls of `fixed_prose`: each planted fixed text is found, each
+    text that follows from the run is not."""
+    found = lambda code, parameters=(): build_book.fixed_prose(code, set(parameters))  # noqa: E731
+    # planted: nothing computed, a parameter only, a local constant, identical branches, an identical lookup
+    assert "interpolates nothing" in found('Markdown(f"The paper\'s claim holds.")')[0]
+    assert "interpolates nothing" in found('Markdown(f"Tested at alpha = {alpha}.")', ["alpha"])[0]
+    assert "interpolates nothing" in found('text = "It holds."\nMarkdown(text + f" ({len(text)})")')[0]
+    assert "same text" in found('word = "holds" if p < 0.05 else "holds"\nMarkdown(f"{word} {p}")')[0]
+    assert "if and else" in found('if p < 0.05:\n    Markdown(f"{p}: holds")\nelse:\n    Markdown(f"{p}: holds")')[0]
+    assert "lookup" in found('Markdown(f"{p} " + {True: "holds", False: "holds"}[p < 0.05])')[0]
+    assert "fixed interpretation" in found(
+        'Markdown(f"{n} networks solve it, so the errors are transients of switching between states")')[0]
+    # not planted: computed values, a choice by a condition, a status message a condition picks
+    assert found('Markdown(f"{n} of {m} networks")') == []
+    assert found('Markdown(f"{n}: " + ("holds" if n > 3 else "does not hold"))') == []
+    assert found('if noise > 0:\n    x = 1\nelse:\n    display(Markdown("*Skipped.*"))', ["noise"]) == []
+    assert found('Markdown(f"{n} networks, so {m} of them {word} in {k} steps")') == []
+    assert found("x = 1  # no prose here, so nothing at all is checked in this cell today\n") == []
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=_name)
+def test_no_fixed_prose(source):
+    """No chapter prints an interpretation that cannot change with the run; the chapters listed as
+    pending in tools/build_book.py are expected to fail until they are rewritten."""
+    problems = build_book.fixed_prose_problems(source)
+    if source.stem in build_book.FIXED_PROSE_PENDING:
+        assert problems, f"{source.stem} passes now: remove it from FIXED_PROSE_PENDING"
+    else:
+        assert problems == []
+
+
 def test_colab_installs_this_library():
     """Every chapter's Colab cell installs a commit whose library equals this one (`make pin`)."""
     assert build_book.pin_problems(ROOT) == []
@@ -141,6 +177,56 @@ def test_table_probe_flags_only_a_table_wider_than_its_column(tmp_path):
     assert len(problems) == 1
     assert "table 1 (wide)" in problems[0] and "wider than the 600 px text column" in problems[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["page.html", "profile"]
+
+
+def _chart(width: int) -> str:
+    """A drawn chart as vega-embed leaves it: a container with a Vega SVG laid out ``width`` px wide
+    and the action menu."""
+    return (f'<div id="altair-viz-{width}" class="vega-embed has-actions" style="display:flex">'
+            f'<div class="chart-wrapper"><svg class="marks" width="{width}" height="100" '
+            f'viewBox="0 0 {width} 100"><rect width="{width}" height="100"/></svg></div>'
+            '<details style="width:28px"><summary>...</summary></details></div>')
+
+
+CHART_PAGE = ('<html><head><style>article {{ padding: 0 30px; }}\n{css}</style></head><body>'
+              '<article style="max-width:660px; box-sizing:border-box">{wide}<p class="irn-caption"><b>Figure 3b.2.</b> Wide.</p>'
+              '{narrow}<p>no caption</p>{medium}<p class="irn-caption"><b>Figure 10.4.</b> Medium.</p>'
+              '</article></body></html>')
+
+
+def test_chart_probe_names_the_figure_wider_than_the_column(tmp_path):
+    """The browser check of chart widths on a page built by hand (a 600 px text column): a chart laid
+    out 900 px wide is named by its caption's number, charts within the column pass; on a 390 px phone
+    the book's style sheet shrinks every chart to the column, and the one that would be drawn below
+    half size is named."""
+    page = tmp_path / "page.html"
+    page.write_text(CHART_PAGE.format(css=build_book.BOOK_CSS, wide=_chart(900), narrow=_chart(250),
+                                      medium=_chart(560)))
+    dom = check_charts.dump_dom(page, profile=tmp_path / "profile")
+    widths = check_charts.measure(dom)
+    assert [(w.kind, w.name, w.room) for w in widths] == [("chart", "3b.2", 600), ("chart", "", 600),
+                                                          ("chart", "10.4", 600)]
+    assert [w.width for w in widths] == [928, 278, 588]  # the drawing and the 28 px menu
+    problems = check_charts.dom_problems(dom, 3, "book/x")
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("Fig 3b.2 (book/x, chart 1) is 928 px wide, wider than the 600 px")
+
+    phone = check_charts.dump_dom(page, profile=tmp_path / "profile", window=check_charts.PHONE_WINDOW)
+    widths = check_charts.measure(phone)
+    room = check_charts.PHONE_WINDOW[0] - 2 * 30 - 16  # the frame's body margin is 8 px a side
+    assert all(w.room == room and w.drawn <= w.room for w in widths)  # shrunk, not cut
+    assert [w.scale < check_charts.MIN_SCALE for w in widths] == [True, False, False]
+    problems = check_charts.dom_problems(phone, 3, "book/x", window=check_charts.PHONE_WINDOW, tables=False)
+    assert len(problems) == 1 and problems[0].startswith("Fig 3b.2 (book/x, chart 1) is shrunk to ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["page.html", "profile"]
+
+
+def test_chart_probe_sees_a_chart_cut_without_the_style_sheet(tmp_path):
+    """Without the book's style sheet a chart wider than a phone is cut (drawn wider than the column)."""
+    page = tmp_path / "page.html"
+    page.write_text(CHART_PAGE.format(css="", wide=_chart(900), narrow=_chart(250), medium=_chart(560)))
+    phone = check_charts.dump_dom(page, profile=tmp_path / "profile", window=check_charts.PHONE_WINDOW)
+    assert [w.drawn > w.room for w in check_charts.measure(phone)] == [True, False, True]
 
 
 def test_core_only_kernel_lacks_the_book_extra():
@@ -222,9 +308,56 @@ def test_book_has_charts(built_book):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("docname", DOCNAMES)
-def test_every_chart_draws_in_chromium(built_book, docname, tmp_path):
+@pytest.mark.parametrize("docname", DRAWN)
+def test_every_chart_draws_and_fits_in_chromium(built_book, docname, tmp_path):
+    """Every chart drew, and every chart and table fits the text column of a 1280 px window."""
     notebook = built_book / "src" / f"{docname}.ipynb"
     expected = check_charts.count_charts(notebook) if notebook.exists() else 0
     dom = check_charts.dump_dom(built_book / "html" / f"{docname}.html", profile=tmp_path)
     assert check_charts.dom_problems(dom, expected, docname) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("docname", check_charts.PHONE_PAGES)
+def test_charts_are_whole_on_a_phone(built_book, docname, tmp_path):
+    """On a 390 px phone every chart of these pages is drawn whole, at half its size or more."""
+    notebook = built_book / "src" / f"{docname}.ipynb"
+    dom = check_charts.dump_dom(built_book / "html" / f"{docname}.html", profile=tmp_path,
+                                window=check_charts.PHONE_WINDOW)
+    assert check_charts.dom_problems(dom, check_charts.count_charts(notebook), docname,
+                                     window=check_charts.PHONE_WINDOW, tables=False) == []
+
+
+@pytest.mark.slow
+def test_reference_has_an_entry_for_every_public_object(built_book):
+    """Every public function and class of irn (tests/test_docs.py's walk; for irn.relay, the
+    package's ``__all__``) has an anchor in the reference part, a {py:func} link of the book
+    resolves to it, and the index lists them and the glossary's terms."""
+    import importlib
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    import test_docs
+
+    html = built_book / "html"
+    anchors = set()
+    for page in (html / "book" / "reference").glob("*.html"):
+        anchors |= set(re.findall(r'id="(irn\.[\w.]+)"', page.read_text(encoding="utf-8")))
+    missing = []
+    for module in test_docs.public_modules():
+        # irn.relay documents its API (its __all__) under its own name (irn.relay.greedy); the
+        # helpers its submodules share among themselves are checked for docstrings, not listed
+        package = module.rsplit(".", 1)[0]
+        api = getattr(importlib.import_module(package), "__all__", None) if module.count(".") == 2 else None
+        if package == "irn.plots":
+            api = None
+        for qualname in test_docs.public_objects(module):
+            if api is not None and qualname.split(".")[0] not in api:
+                continue
+            name = f"{package}.{qualname}" if api is not None else f"{module}.{qualname}"
+            if name not in anchors:
+                missing.append(name)
+    assert not missing, f"no reference entry for: {missing}"
+    intro = (html / "book" / "intro.html").read_text(encoding="utf-8")
+    assert 'href="reference/relay.html#irn.relay.greedy"' in intro
+    index = (html / "genindex.html").read_text(encoding="utf-8")
+    assert "irn.relay.greedy" in index and "glossary.html#term-relay" in index

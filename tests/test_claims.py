@@ -222,7 +222,7 @@ def test_summary_table_flags_fast_runs_and_lists_claims_not_run(tmp_path):
     full = again["knockout_hits_own_concept"]
     assert full["supported / contradicted / total"] == "5 / 1 / 6" and full["verdict"] == "partly"
     assert full["effect [95 % CI]"] == "+0.12 [0.05, 0.2] (drop)"
-    assert full["source"] == claims.SOURCES["hintze"] and full["test"].startswith("accuracy drop")
+    assert full["source"] == claims.SOURCES["hintze"] and full["test"].startswith("each replicate's accuracy drop")
     others = summary[~summary.claim.isin([CLAIM["statement"], "Knockouts hit their concept.",
                                           claims.REGISTRY["knockout_hits_own_concept"].statement,
                                           claims.REGISTRY[CLAIM["claim_id"]].statement])]

@@ -1,6 +1,10 @@
 """irn.datasets: the real data sets bundled with aeon, as irn batches."""
 
+import importlib.util
 import socket
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -9,7 +13,15 @@ import torch
 from irn import datasets
 from irn.models import ARCHS, Stacked
 
-pytest.importorskip("aeon")
+HAVE_AEON = importlib.util.find_spec("aeon") is not None
+#: Tests that run without aeon (irn's data extra); every other test here needs it.
+WITHOUT_AEON = {"test_a_missing_aeon_names_the_extra_before_any_work"}
+
+
+@pytest.fixture(autouse=True)
+def _needs_aeon(request):
+    if not HAVE_AEON and request.node.originalname not in WITHOUT_AEON:
+        pytest.skip("aeon (irn's data extra) is not installed")
 
 # the archives' own description of each data set: classes, channels, (min, max) length, train, test
 FACTS = {
@@ -154,3 +166,39 @@ def test_nearest_neighbour_leaves_torch_threads_alone():
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+# aeon made unimportable, as after `pip install irn` without the data extra
+_WITHOUT_AEON = textwrap.dedent("""
+    import importlib.abc, sys
+
+    class NoAeon(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.partition(".")[0] == "aeon":
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+    sys.meta_path.insert(0, NoAeon())
+    from irn import datasets  # importing the module needs no aeon
+    for call in (lambda: datasets.load("ItalyPowerDemand"), lambda: datasets.raw("GunPoint", "test"),
+                 lambda: datasets.nearest_neighbour("BasicMotions"), lambda: datasets.baselines(["GunPoint"])):
+        try:
+            call()
+        except ModuleNotFoundError as error:
+            print(type(error).__name__, error.name, "|", error)
+        else:
+            print("no error")
+    try:
+        datasets.load("Wafer")  # a bad name is still refused by name first
+    except ValueError as error:
+        print("ValueError |", error)
+""")
+
+
+def test_a_missing_aeon_names_the_extra_before_any_work():
+    out = subprocess.run([sys.executable, "-c", _WITHOUT_AEON], capture_output=True, text=True, timeout=300,
+                         check=True).stdout.strip().splitlines()
+    assert len(out) == 5, out
+    for line in out[:4]:
+        assert line.startswith("ModuleNotFoundError aeon |"), line
+        assert datasets.INSTALL in line and "irn[data]" in line
+    assert out[4].startswith("ValueError | name must be one of")

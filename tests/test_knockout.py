@@ -170,7 +170,7 @@ def test_lstm_state_choice_zeroes_h_c_or_both():
     ({"nodes": "0"}, "nodes must be"),
     ({"nodes": [0], "at": -1}, "at must be"),
     ({"nodes": [0], "at": ko.MAX_STEPS}, "at must be"),
-    ({"nodes": [0], "at": 2.0}, "at must be"),
+    ({"nodes": [0], "at": 2.5}, "at must be"),  # 2.0 is step 2; 2.5 is not truncated
     ({"nodes": [0], "span": "always"}, "span must be one of"),
     ({"nodes": [0], "state": "x"}, "state must be one of"),
     ({"nodes": [0], "state": "c"}, "needs an LSTM"),

@@ -115,3 +115,63 @@ def test_stability_counts_every_step_as_arrived_for_real_data():
             for s in range(3) for c in ("1", "2") for j in range(4)]
     stable = dynamics.stability(pd.DataFrame(rows))
     assert len(stable) == 4 and stable.arrived.all() and (stable.arrival == 0).all()
+
+
+# -- chapter 11's charts and tables fit the text column and tell their marks apart -----------------
+#: The chart itself may take this many pixels of the ~740-px column (vega-embed's menu takes ~40).
+COLUMN_ROOM = 660
+
+
+def _drawn(chart):
+    vl_convert = pytest.importorskip("vl_convert")
+    import re
+
+    svg = vl_convert.vegalite_to_svg(chart.to_dict())
+    return float(re.search(r'<svg[^>]*\swidth="([0-9.]+)"', svg).group(1))
+
+
+def _real_frames():
+    from irn.plots import realdata as rp
+
+    rng = np.random.default_rng(0)
+    datasets = {"JapaneseVowels": [str(i) for i in range(1, 10)], "BasicMotions": ["badminton", "running",
+                                                                                    "standing", "walking"],
+                "ItalyPowerDemand": ["1", "2"]}
+    relay_rows = pd.DataFrame([{"dataset": d, "arch": a, "replicate": 0, "concept": c, "node": n,
+                                "contribution": rng.normal()} for d, cs in datasets.items()
+                               for a in ("rnn", "gru", "lstm") for c in cs for n in range(12)])
+    over_time = pd.DataFrame([{"dataset": d, "arch": a, "before": b, "kind": k, "value": rng.random()}
+                              for d in datasets for a in ("rnn", "gru", "lstm") for b in range(6) for k in rp.KIND_ORDER])
+    per_rep = pd.DataFrame([{"dataset": d, "arch": a, "replicate": r, "specific": rng.normal(), "vs_random": rng.normal()}
+                            for d in datasets for a in ("rnn", "gru", "lstm") for r in range(8)])
+    return relay_rows, over_time, per_rep
+
+
+def test_real_data_charts_fit_the_column():
+    from irn.plots import realdata as rp
+
+    relay_rows, over_time, per_rep = _real_frames()
+    charts = {"11.2": rp.relay_matrices(relay_rows), "11.3": rp.by_architecture_rows(
+        per_rep, {"specific": "target − other", "vs_random": "target − random"}), "11.5": rp.relay_against_null(over_time)}
+    for number, chart in charts.items():
+        assert _drawn(chart) <= COLUMN_ROOM, number
+
+
+def test_observed_and_null_are_told_apart_in_the_legend():
+    from irn.plots import realdata as rp
+
+    _, over_time, _ = _real_frames()
+    spec = rp.relay_against_null(over_time).to_dict()
+    lines = spec["spec"]["layer"][0]["encoding"]["strokeDash"]
+    assert lines["legend"]["symbolType"] == "stroke"  # line symbols with their dash, not identical dots
+    assert lines["scale"]["domain"] == rp.KIND_ORDER and lines["scale"]["range"][0] != lines["scale"]["range"][1]
+    points = spec["spec"]["layer"][1]["encoding"]["fill"]
+    assert points["condition"]["test"] == "(datum.kind === 'observed')" and points["value"] == "white"
+
+
+@pytest.mark.parametrize("p,text", [(0.0, "p < 0.001"), (0.0009, "p < 0.001"), (0.0039, "0.0039"), (0.25, "0.25"),
+                                    (1.0, "1"), (float("nan"), "—"), (None, "—")])
+def test_p_text_never_prints_zero(p, text):
+    from irn.plots import realdata as rp
+
+    assert rp.p_text(p) == text

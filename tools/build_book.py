@@ -10,8 +10,10 @@ output-free pair ``book/NN_name.ipynb``; a chapter without the header is a plain
 1. checks the book (`check_book`): every toc entry exists, every chapter notebook is in the toc,
    each pair is in sync and output-free, has one ``parameters`` cell that sets ``fast``, a
    first cell tagged ``remove-cell`` that installs irn on Colab from a commit whose library is
-   this one (`pin_problems`; ``--pin`` sets it), and hides the code of cells that only build prose,
-   and ``_config.yml`` excludes exactly the Jupytext sources;
+   this one (`pin_problems`; ``--pin`` sets it), hides the code of cells that only build prose,
+   and builds no prose that cannot change with the run (`fixed_prose`; chapters listed in
+   `FIXED_PROSE_PENDING` get a warning instead), and ``_config.yml`` excludes exactly the
+   Jupytext sources;
 2. copies ``_config.yml``, ``_toc.yml`` and the plain pages of ``book/`` into ``OUT/src``
    (never the Jupytext sources, so Sphinx sees one document per chapter);
 3. executes each chapter's ``.ipynb`` with papermill into ``OUT/src/book/`` (kernel python3,
@@ -21,9 +23,12 @@ output-free pair ``book/NN_name.ipynb``; a chapter without the header is a plain
    checks that the chapters run as on Colab (`core_only_env`). A failing cell fails the build.
    Chapters left out by ``--chapters`` keep their executed copy from an earlier build, if there
    is one;
-4. writes the offline Vega bundle and MathJax into ``OUT/src/_static`` (`write_vega_bundle`,
+4. writes the offline Vega bundle, the book's style sheet and MathJax into ``OUT/src/_static``
+   (`write_vega_bundle`, `write_styles`,
    `write_mathjax`), so the book draws charts and formulas without internet;
 5. runs ``jupyter-book build OUT/src -W -n --keep-going`` and moves the HTML to ``OUT/html``;
+   the reference part (``book/reference``) is generated there from the docstrings of this
+   checkout's ``src/irn`` (Sphinx autodoc, with ``src`` first on the path);
 6. checks that no page would fetch a script from the internet, and prints ``OUT/html/index.html``.
 
 The committed notebooks are never executed in place.
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import builtins
 import fnmatch
 import os
 import re
@@ -59,6 +65,15 @@ FAST_PARAMETER = "fast"
 # A code cell that mostly writes prose (it displays Markdown and most of its lines are string
 # literals) shows the reader its text, not the code that builds it: it must hide its input.
 PROSE_SHOWN = "Markdown("
+PROSE_CALL = "Markdown"  # the call that shows prose built in a cell (`fixed_prose`)
+# Words that open an interpretation; one followed by this many words with nothing interpolated, in a
+# cell that builds prose and outside any branch a condition picks, states the same reading in every run.
+INTERPRETIVE = re.compile(r"\b(so|thus|hence|therefore|which means|this means|shows? that|suggests?|indicates?|"
+                          r"because|consistent with|as the paper (?:expects|reports|says))\b", re.IGNORECASE)
+FIXED_CLAUSE_WORDS = 6
+# Chapters whose fixed prose (`fixed_prose_problems`) is reported as a warning while it is being
+# rewritten; remove a chapter once it passes (tests/test_book.py fails when a listed chapter passes).
+FIXED_PROSE_PENDING = ("08_attractors", "10_information_plane", "12_scale")
 PROSE_MIN_LINES = 5
 PROSE_STRING_SHARE = 0.6
 PROSE_HIDING_TAGS = ("hide-input", "remove-input", "remove-cell")
@@ -221,6 +236,114 @@ def prose_problems(source: Path) -> list[str]:
     return problems
 
 
+def _code_tree(code: str):
+    """The ast of a code cell with IPython magics (``%pip``, ``!ls``) replaced by ``pass``; None when
+    it does not parse."""
+    lines = [line[:len(line) - len(line.lstrip())] + "pass" if line.lstrip().startswith(("%", "!")) else line
+             for line in code.splitlines()]
+    try:
+        return ast.parse("\n".join(lines))
+    except SyntaxError:
+        return None
+
+
+def _names(node) -> set[str]:
+    """Every name ``node`` reads."""
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _parameter_names(cells) -> set[str]:
+    """The names the chapter's ``parameters`` cell assigns: set before the run, not computed by it."""
+    names: set[str] = set()
+    for cell in cells:
+        if PARAMETERS_TAG in cell.metadata.get("tags", []) and (tree := _code_tree(cell.source)):
+            names |= {t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+                      for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                      if isinstance(t, ast.Name)}
+    return names
+
+
+def _is_markdown_call(node) -> bool:
+    func = getattr(node, "func", None)
+    return isinstance(node, ast.Call) and (
+        (isinstance(func, ast.Name) and func.id == PROSE_CALL) or (isinstance(func, ast.Attribute) and func.attr == PROSE_CALL))
+
+
+def _has_text(node) -> bool:
+    return any(isinstance(n, ast.JoinedStr) or (isinstance(n, ast.Constant) and isinstance(n.value, str))
+               for n in ast.walk(node))
+
+
+def fixed_prose(code: str, parameters: set[str] = frozenset()) -> list[str]:
+    """The places in one code cell that build prose which cannot change with the run.
+
+    * a ``Markdown(...)`` whose text reads no computed name — only literals, builtins, the
+      chapter's parameters (``parameters``) and names the same cell set from those — unless a
+      condition chooses it (it sits in a branch of an ``if`` that tests some name);
+    * a conditional whose branches give the same text: ``a if c else a``, an ``if``/``else`` with
+      identical bodies, or ``{k1: a, k2: a}[c]``;
+    * in a cell that shows prose, a literal piece of text that opens an interpretation
+      (``INTERPRETIVE``: "so", "because", "suggests", …) and runs on for more than
+      ``FIXED_CLAUSE_WORDS`` words without anything interpolated, outside any branch a condition
+      picks — a heuristic: it finds the typed reading, not every one.
+
+    Returns one description per finding (empty: the cell's prose follows from the run).
+    """
+    tree = _code_tree(code)
+    if tree is None:
+        return []
+    fixed = set(parameters) | set(dir(builtins))
+    for node in tree.body:  # names this cell sets from fixed values only (in order, one pass)
+        if isinstance(node, ast.Assign) and _names(node.value) <= fixed:
+            fixed |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    found = []
+    prose = any(_is_markdown_call(n) for n in ast.walk(tree))
+    chosen: set[int] = set()  # ids of nodes inside a branch that a condition on some name picks
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.If, ast.IfExp)) and _names(node.test):
+            for branch in (node.body, node.orelse):
+                for part in branch if isinstance(branch, list) else [branch]:
+                    chosen |= {id(n) for n in ast.walk(part)}
+    for node in ast.walk(tree):
+        if _is_markdown_call(node) and node.args and id(node) not in chosen and not (_names(node.args[0]) - fixed):
+            found.append(f"line {node.lineno}: Markdown(...) interpolates nothing the run computes")
+        elif isinstance(node, ast.IfExp) and _has_text(node.body) and ast.dump(node.body) == ast.dump(node.orelse):
+            found.append(f"line {node.lineno}: both branches of a conditional give the same text")
+        elif (isinstance(node, ast.If) and node.orelse and any(_has_text(n) for n in node.body)
+              and [ast.dump(n) for n in node.body] == [ast.dump(n) for n in node.orelse]):
+            found.append(f"line {node.lineno}: the if and else branches give the same text")
+        elif (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Dict) and len(node.value.values) > 1
+              and _has_text(node.value) and len({ast.dump(v) for v in node.value.values}) == 1):
+            found.append(f"line {node.lineno}: every choice of a lookup gives the same text")
+        elif (prose and isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in chosen
+              and (clause := _fixed_clause(node.value))):
+            found.append(f"line {node.lineno}: a fixed interpretation in computed prose (\"{clause}\")")
+    return found
+
+
+def _fixed_clause(text: str) -> str | None:
+    """The start of an interpretive clause (`INTERPRETIVE` and at least `FIXED_CLAUSE_WORDS` words
+    with nothing interpolated) in a literal piece of prose, or None."""
+    for match in INTERPRETIVE.finditer(text):
+        words = text[match.start():].split()
+        if len(words) > FIXED_CLAUSE_WORDS:
+            return " ".join(words[:FIXED_CLAUSE_WORDS + 2]) + " …"
+    return None
+
+
+def fixed_prose_problems(source: Path) -> list[str]:
+    """Code cells of a chapter whose prose cannot change with the run (`fixed_prose`)."""
+    import jupytext
+
+    rel = source.relative_to(source.parents[1])
+    cells = jupytext.read(source).cells
+    parameters = _parameter_names(cells)
+    return [f"{rel} cell {index}, {finding}: an interpretation must follow from the numbers (glue it, or "
+            "choose it by a condition on them)"
+            for index, cell in enumerate(cells) if cell.cell_type == "code"
+            for finding in fixed_prose(cell.source, parameters)]
+
+
 def convention_problems(source: Path) -> list[str]:
     """A chapter notebook starts with a remove-cell setup cell that installs irn on Colab, has
     exactly one ``parameters`` cell that assigns ``fast``, and hides the code of cells that
@@ -380,7 +503,15 @@ def check_book(root: Path = ROOT) -> list[str]:
     for source in jupytext_sources(root):
         problems += pair_problems(source, source.with_suffix(".ipynb"))
         problems += convention_problems(source)
+        if source.stem not in FIXED_PROSE_PENDING:
+            problems += fixed_prose_problems(source)
     return problems
+
+
+def pending_warnings(root: Path = ROOT) -> list[str]:
+    """The fixed prose of the chapters in `FIXED_PROSE_PENDING`: reported, not (yet) refused."""
+    return [problem for source in jupytext_sources(root) if source.stem in FIXED_PROSE_PENDING
+            for problem in fixed_prose_problems(source)]
 
 
 def write_vega_bundle(static: Path) -> dict[str, str]:
@@ -426,6 +557,30 @@ def write_vega_bundle(static: Path) -> dict[str, str]:
         encoding="utf-8",
     )
     return versions
+
+
+#: The book's own style sheet (``_static/irn.css``, listed in ``html_css_files``). A chart wider
+#: than its column -- on a phone or in a narrow window -- shrinks to the column instead of hiding
+#: behind a scroll bar (Vega's SVG has a viewBox, so it scales whole). In a 1280-px window every
+#: chart is laid out to fit (``irn.plots.style.COLUMN``; tools/check_charts.py) and keeps its size.
+#: On a phone the action menu ("…": save as SVG/PNG) is hidden, so the chart has the whole column.
+BOOK_CSS = """/* irn: charts shrink to fit a column narrower than they are laid out for (a phone) */
+article .vega-embed .chart-wrapper { min-width: 0; max-width: 100%; }
+article .vega-embed details { flex-shrink: 0; }
+article .vega-embed svg.marks, article .vega-embed canvas.marks { max-width: 100%; height: auto; }
+/* on a phone the chart takes the whole column: no room kept for the action menu (the caption's
+   CSV link stays) */
+@media (max-width: 600px) {
+  article .vega-embed.has-actions { padding-right: 0; }
+  article .vega-embed details { display: none; }
+}
+"""
+
+
+def write_styles(static: Path) -> None:
+    """Write the book's style sheet `BOOK_CSS` into ``static`` as ``irn.css``."""
+    static.mkdir(parents=True, exist_ok=True)
+    (static / "irn.css").write_text(BOOK_CSS, encoding="utf-8")
 
 
 def write_mathjax(extra: Path) -> None:
@@ -515,7 +670,7 @@ def prepare_source(src: Path, chapters: list[Chapter], keep: set[str]) -> None:
 CORE_ONLY = Path(__file__).resolve().parent / "core_only"  # its sitecustomize blocks the book extra
 #: Top-level import names of the book extra (pyproject.toml) and of the build stack it pulls in.
 BOOK_ONLY = ("jupyter_book", "jupytext", "papermill", "myst_nb", "myst_parser", "sphinx",
-             "sphinx_book_theme", "vl_convert", "mathjax")
+             "sphinx_book_theme", "vl_convert", "mathjax", "numpydoc")
 
 
 def core_only_env(environ: dict | None = None) -> dict:
@@ -571,10 +726,13 @@ def run_jupyter_book(src: Path) -> None:
         "build", str(src), "-W", "-n", "--keep-going", "-q",
     ]
     print("$ jupyter-book build " + " ".join(command[4:]), flush=True)
+    # the library reference (book/reference) documents this checkout's irn, whatever is installed
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p)
     # Jupyter Book ends with a banner naming src/_build/html; the HTML moves to OUT/html, so a
     # successful build's banner is dropped (a failed build's is shown) to name one place only.
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, bufsize=1) as process:
+                          text=True, bufsize=1, env=env) as process:
         banner: list[str] = []
         for line in process.stdout:
             if banner or line.lstrip("\x1b[0123456789;m").startswith("====="):
@@ -595,6 +753,8 @@ def build(out: Path, fast: bool, selected: list[str] | None) -> Path:
     problems = check_book()
     if problems:
         raise BuildError("the book is not ready to build:\n  " + "\n  ".join(problems))
+    for warning in pending_warnings():
+        print(f"warning: {warning}")
     chapters = toc_chapters()
     notebooks = [c for c in chapters if c.notebook]
     names = [c.name for c in notebooks]
@@ -629,6 +789,7 @@ def build(out: Path, fast: bool, selected: list[str] | None) -> Path:
         print(f"[{index}/{len(run)}] {chapter.name} done in {seconds:.1f} s", flush=True)
 
     write_vega_bundle(src / "_static")
+    write_styles(src / "_static")
     write_mathjax(src / EXTRA_DIR)
     run_jupyter_book(src)
     html = out.resolve() / "html"
@@ -667,6 +828,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.check_only:
             problems = check_book()
+            for warning in pending_warnings():
+                print(f"warning: {warning}", file=sys.stderr)
             for problem in problems:
                 print(f"error: {problem}", file=sys.stderr)
             if not problems:

@@ -1,4 +1,4 @@
-"""Real time-series classification data as irn batches (DESIGN §13; the paper's abstract).
+"""Real time-series classification data as irn batches (chapter 11; the paper's abstract).
 
 The paper's abstract says the relay method was applied "to both synthetic and real-world time
 series classification tasks"; its body shows only the synthetic ones. This module brings real
@@ -25,6 +25,15 @@ the archive's own partition, and
 baselines the archive papers publish), so a reader sees whether the networks learned anything.
 Written here rather than taken from a library: nothing else turns aeon's arrays into padded
 tensors with per-sequence answer steps and train-only standardisation.
+
+**aeon is an optional dependency: irn's ``data`` extra** (``pip install "irn[data]"``; the
+``book`` and ``test`` extras include it). aeon is well kept (the scikit-learn-style toolkit of
+the archives' maintainers, JMLR 2024) and ships the data files, so nothing is downloaded; but it
+is 34 MB, requires numpy >= 2 and caps numpy, pandas, scipy, scikit-learn and numba below their
+next releases, so as a core dependency it would hold back the scientific stack of every irn user
+for the one chapter that reads real data. ``import irn.datasets`` works without it; the first
+call that needs the data (:func:`load`, :func:`raw`, :func:`nearest_neighbour`,
+:func:`baselines`) raises one ``ModuleNotFoundError`` that names the extra (:data:`INSTALL`).
 """
 
 from __future__ import annotations
@@ -47,39 +56,90 @@ DATASETS = {
 #: Every data set irn accepts: the ones above plus other small ones aeon bundles.
 BUNDLED = (*DATASETS, "GunPoint", "ArrowHead")
 SPLITS = ("train", "test")
+#: The 1-NN baselines' distances (`nearest_neighbour`).
 DISTANCES = ("euclidean", "dtw")
+#: How to install what this module needs beyond irn's core: aeon, in irn's ``data`` extra.
+INSTALL = 'pip install "irn[data]"'
 _ARCHIVE = {"JapaneseVowels": "UEA", "BasicMotions": "UEA", "ItalyPowerDemand": "UCR",
             "GunPoint": "UCR", "ArrowHead": "UCR"}
 
 
 def check_name(name) -> str:
-    """Return ``name`` if it is one of :data:`BUNDLED`; raise ValueError otherwise."""
+    """Check a data set's name.
+
+    Parameters
+    ----------
+    name : str
+        One of `BUNDLED`.
+
+    Returns
+    -------
+    str
+        ``name``.
+
+    Raises
+    ------
+    ValueError
+        For any other name.
+    """
     if name not in BUNDLED:
         raise ValueError(f"name must be one of {BUNDLED} (data sets bundled with aeon), got {name!r}")
     return name
 
 
 def archive(name: str) -> str:
-    """"UCR" or "UEA": the archive a data set comes from (cite Dau et al. 2019 / Bagnall et al. 2018)."""
+    """The archive a data set comes from (cite Dau et al. 2019 for UCR, Bagnall et al. 2018 for UEA).
+
+    Parameters
+    ----------
+    name : str
+        One of `BUNDLED`.
+
+    Returns
+    -------
+    str
+        "UCR" or "UEA".
+    """
     return _ARCHIVE[check_name(name)]
 
 
-def _bundled_dir() -> Path:
+def require_aeon():
+    """aeon's ``datasets`` module, or one ``ModuleNotFoundError`` that says how to install it.
+
+    aeon ships the UCR/UEA data sets and the 1-NN classifier; it is irn's ``data`` extra
+    (:data:`INSTALL`), not part of the core install.
+
+    Returns
+    -------
+    module
+        ``aeon.datasets``.
+
+    Raises
+    ------
+    ModuleNotFoundError
+        When aeon is not installed; the message names ``pip install "irn[data]"``.
+    """
     try:
         import aeon.datasets
-    except ImportError as err:  # the book and test extras install it
-        raise ImportError("irn.datasets needs aeon, which ships the data sets: pip install aeon "
-                          "(it comes with irn's book and test extras)") from err
-    return Path(aeon.datasets.__file__).parent / "data"
+    except ImportError as err:
+        raise ModuleNotFoundError(
+            "irn.datasets needs aeon, which ships the UCR/UEA data sets (offline) and the 1-NN baselines, "
+            f"and it is not installed. Install irn's data extra: {INSTALL} (or: pip install aeon)",
+            name="aeon") from err
+    return aeon.datasets
+
+
+def _bundled_dir() -> Path:
+    return Path(require_aeon().__file__).parent / "data"
 
 
 @functools.lru_cache(maxsize=None)
 def _raw(name: str, split: str):
     """aeon's arrays of one split, read from the copy bundled with aeon (never downloaded):
     a list of (channels, timepoints) float64 arrays and a (cases,) array of class names."""
+    folder = _bundled_dir()  # refuses first, with the extra to install, when aeon is missing
     from aeon.datasets import load_classification
 
-    folder = _bundled_dir()
     if not (folder / name / f"{name}_{split.upper()}.ts").exists():
         raise ValueError(f"name {name!r}: aeon's bundled copy has no {split} split in {folder / name}; "
                          "irn never downloads data")
@@ -89,7 +149,22 @@ def _raw(name: str, split: str):
 
 
 def raw(name: str, split: str) -> tuple[list[np.ndarray], np.ndarray]:
-    """One split as aeon gives it: a list of (channels, timepoints) arrays and the class names."""
+    """One split as aeon gives it.
+
+    Parameters
+    ----------
+    name : str
+        One of `BUNDLED`.
+    split : {"train", "test"}
+        The archive's partition.
+
+    Returns
+    -------
+    series : list of ndarray, shape (channels, timepoints)
+        One array per case.
+    labels : ndarray, shape (cases,)
+        The class names.
+    """
     check_name(name)
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
@@ -101,9 +176,16 @@ def raw(name: str, split: str) -> tuple[list[np.ndarray], np.ndarray]:
 class Split:
     """One partition of a data set, ready for irn.
 
-    inputs: (samples, steps, channels) float32, standardised, zero after each sequence's end;
-    labels: (samples,) int64 class index 0…K−1; length: (samples,) int64 observed steps;
-    n_classes: K.
+    Attributes
+    ----------
+    inputs : torch.Tensor, shape (samples, steps, channels)
+        float32, standardised, zero after each sequence's end.
+    labels : torch.Tensor, shape (samples,)
+        int64 class index 0…K−1.
+    length : torch.Tensor, shape (samples,)
+        int64 number of observed steps.
+    n_classes : int
+        K.
     """
 
     inputs: torch.Tensor
@@ -117,7 +199,13 @@ class Split:
         return self.length - 1
 
     def concepts(self) -> np.ndarray:
-        """(samples, K) uint8 one-vs-rest concepts: column k is 1 where the class is k."""
+        """The one-vs-rest concepts of the classes.
+
+        Returns
+        -------
+        ndarray, shape (samples, K)
+            uint8; column k is 1 where the class is k.
+        """
         return (self.labels.numpy()[:, None] == np.arange(self.n_classes)).astype(np.uint8)
 
     def __len__(self) -> int:
@@ -128,8 +216,16 @@ class Split:
 class Dataset:
     """A real classification data set in irn's layout.
 
-    classes: the archive's class names, sorted (label k is ``classes[k]``); mean, std: (channels,)
-    the standardisation fitted on the training split; train, test: the archive's partition.
+    Attributes
+    ----------
+    name : str
+        One of `BUNDLED`.
+    classes : tuple of str
+        The archive's class names, sorted (label k is ``classes[k]``).
+    mean, std : ndarray, shape (channels,)
+        The standardisation fitted on the training split.
+    train, test : Split
+        The archive's partition.
     """
 
     name: str
@@ -141,18 +237,32 @@ class Dataset:
 
     @property
     def n_classes(self) -> int:
+        """Number of classes K."""
         return len(self.classes)
 
     @property
     def n_inputs(self) -> int:
+        """Number of input channels."""
         return self.train.inputs.shape[2]
 
     @property
     def steps(self) -> int:
+        """Steps of the padded sequences (the longest sequence of either split)."""
         return self.train.inputs.shape[1]
 
     def split(self, which: str) -> Split:
-        """``"train"``, ``"test"`` or ``"all"`` (both, training sequences first)."""
+        """One split, or both.
+
+        Parameters
+        ----------
+        which : {"train", "test", "all"}
+            "all" gives both, training sequences first.
+
+        Returns
+        -------
+        Split
+            The sequences.
+        """
         if which not in (*SPLITS, "all"):
             raise ValueError(f"which must be one of {(*SPLITS, 'all')}, got {which!r}")
         if which != "all":
@@ -162,7 +272,13 @@ class Dataset:
                      torch.cat([a.length, b.length]), a.n_classes)
 
     def summary(self) -> dict:
-        """One row of facts: name, archive, classes, channels, steps (min–max), train, test."""
+        """One row of facts about the data set.
+
+        Returns
+        -------
+        dict
+            name, archive, classes, channels, steps (min–max), train, test.
+        """
         lengths = torch.cat([self.train.length, self.test.length])
         lo, hi = int(lengths.min()), int(lengths.max())
         return {"dataset": self.name, "archive": archive(self.name), "classes": self.n_classes,
@@ -171,16 +287,42 @@ class Dataset:
 
 
 def standardiser(series: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and standard deviation over every observed value of ``series``
-    (a list of (channels, timepoints) arrays); a constant channel gets std 1."""
+    """Per-channel mean and standard deviation over every observed value.
+
+    Parameters
+    ----------
+    series : list of ndarray, shape (channels, timepoints)
+        The training cases.
+
+    Returns
+    -------
+    mean, std : ndarray, shape (channels,)
+        A constant channel gets std 1.
+    """
     values = np.concatenate([s for s in series], axis=1)  # (channels, all timepoints)
     mean, std = values.mean(axis=1), values.std(axis=1)
     return mean, np.where(std > 0, std, 1.0)
 
 
 def pad(series: list[np.ndarray], steps: int, mean: np.ndarray, std: np.ndarray):
-    """Standardise and zero-pad: (channels, timepoints) arrays → inputs (samples, steps, channels)
-    float32 tensor and length (samples,) int64 tensor."""
+    """Standardise and zero-pad cases into irn's layout.
+
+    Parameters
+    ----------
+    series : list of ndarray, shape (channels, timepoints)
+        The cases.
+    steps : int
+        Length to pad to.
+    mean, std : ndarray, shape (channels,)
+        The standardisation.
+
+    Returns
+    -------
+    inputs : torch.Tensor, shape (samples, steps, channels)
+        float32.
+    length : torch.Tensor, shape (samples,)
+        int64 observed steps.
+    """
     lengths = np.array([s.shape[1] for s in series], dtype=np.int64)
     if lengths.max() > steps:
         raise ValueError(f"steps must be at least the longest sequence ({lengths.max()}), got {steps}")
@@ -193,7 +335,17 @@ def pad(series: list[np.ndarray], steps: int, mean: np.ndarray, std: np.ndarray)
 def load(name: str) -> Dataset:
     """One bundled data set, standardised on its training split and padded (see the module notes).
 
-    name: one of :data:`BUNDLED`. Both splits are padded to the longest sequence of either.
+    Both splits are padded to the longest sequence of either.
+
+    Parameters
+    ----------
+    name : str
+        One of `BUNDLED`.
+
+    Returns
+    -------
+    Dataset
+        Both splits with names and standardisation.
     """
     check_name(name)
     (x_train, y_train), (x_test, y_test) = (_raw(name, s) for s in SPLITS)
@@ -220,12 +372,24 @@ def _class_key(label: str):
 def nearest_neighbour(name: str, distance: str = "euclidean") -> float:
     """Test accuracy of aeon's 1-nearest-neighbour classifier trained on the training split.
 
-    name: one of :data:`BUNDLED`; distance: one of :data:`DISTANCES` (DTW with aeon's default,
-    unconstrained window). Runs on the archive's raw series, as the archives' published baselines.
+    Runs on the archive's raw series, as the archives' published baselines.
+
+    Parameters
+    ----------
+    name : str
+        One of `BUNDLED`.
+    distance : {"euclidean", "dtw"}, optional
+        One of `DISTANCES` (DTW with aeon's default, unconstrained window).
+
+    Returns
+    -------
+    float
+        Accuracy on the test split.
     """
     check_name(name)
     if distance not in DISTANCES:
         raise ValueError(f"distance must be one of {DISTANCES}, got {distance!r}")
+    require_aeon()
     from aeon.classification.distance_based import KNeighborsTimeSeriesClassifier
 
     (x_train, y_train), (x_test, y_test) = (_raw(name, s) for s in SPLITS)
@@ -246,7 +410,20 @@ def _aeon_input(series):
 
 
 def baselines(names=tuple(DATASETS), distances=DISTANCES) -> pd.DataFrame:
-    """1-NN test accuracy for every data set and distance: columns dataset, distance, accuracy."""
+    """1-NN test accuracy for every data set and distance.
+
+    Parameters
+    ----------
+    names : sequence of str, optional
+        Data sets (default: the chapter's, `DATASETS`).
+    distances : sequence of str, optional
+        Distances (default: `DISTANCES`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns dataset, distance, accuracy.
+    """
     names = [names] if isinstance(names, str) else list(names)
     distances = [distances] if isinstance(distances, str) else list(distances)
     for n in names:

@@ -52,11 +52,22 @@ _FRAME_COLUMNS = NETWORK + ["step", "concept", "node", "contribution"]
 
 
 def arrival_step(task: str, concept: str) -> int:
-    """0-based step from which ``concept`` of ``task`` is fully present in the input.
+    """The 0-based step from which a concept is fully present in the input.
 
-    memory: the concept's input step (A 3, B 6, C 9); block: ``INPUT_STEPS - 1`` for every concept;
-    ``"custom"`` (data of your own, recorded with ``irn.analysis.record_model``): 0, so every step
-    counts (irn cannot know when your data presents a concept).
+    Parameters
+    ----------
+    task : str
+        "memory", "block" or "custom" (data of your own, recorded with
+        `irn.analysis.record_model`).
+    concept : str
+        The concept's name.
+
+    Returns
+    -------
+    int
+        memory: the concept's input step (A 3, B 6, C 9); block: ``INPUT_STEPS - 1`` for every
+        concept; custom: 0, so every step counts (irn cannot know when your data presents a
+        concept).
     """
     if task == CUSTOM_TASK:
         return 0
@@ -105,12 +116,20 @@ def _blocks(frame: pd.DataFrame, name: str = "frame") -> tuple[pd.DataFrame, int
 def carriers(frame: pd.DataFrame, within: str = "matrix") -> pd.DataFrame:
     """Which nodes carry which concept, from two-means on each relay matrix.
 
-    frame: ``irn.analysis.relay_frame`` output (any subset of networks and steps, but complete
-        matrices: every concept × node at each network and step).
-    within: ``"matrix"`` (the paper: one split of all concepts × nodes values of a network at a
-        step) or ``"concept"`` (a separate split of each concept's node values).
-    Returns the frame sorted by network, step, concept, node with a boolean column ``carries``
-    (the node's contribution is in the upper of the two clusters).
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        `irn.analysis.relay_frame` output (any subset of networks and steps, but complete matrices:
+        every concept × node at each network and step).
+    within : {"matrix", "concept"}, optional
+        "matrix" (the paper: one split of all concepts × nodes values of a network at a step) or
+        "concept" (a separate split of each concept's node values).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``frame`` sorted by network, step, concept, node with a boolean column ``carries`` (the
+        node's contribution is in the upper of the two clusters).
     """
     return _carriers(frame, within)[0]
 
@@ -137,13 +156,21 @@ def _row_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def stability(frame: pd.DataFrame, within: str = "matrix") -> pd.DataFrame:
     """Correlation and carrier overlap of each concept between consecutive steps t → t + 1.
 
-    frame: ``irn.analysis.relay_frame`` output (complete relay matrices, see :func:`carriers`);
-    within: how carrier sets are found, see :func:`carriers`.
-    Returns one row per network × concept × pair of consecutive steps present in ``frame``:
-    arch, task, delay, replicate, concept, step (t), arrival (the concept's arrival step),
-    arrived (t ≥ arrival), r (Pearson r of the node contributions, NaN if either is constant),
-    overlap (Jaccard index of the carrier sets, NaN if both are empty), carriers_before,
-    carriers_after (sizes of the two carrier sets).
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        `irn.analysis.relay_frame` output (complete relay matrices, see `carriers`).
+    within : {"matrix", "concept"}, optional
+        How carrier sets are found, see `carriers`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per network × concept × pair of consecutive steps present in ``frame``: arch, task,
+        delay, replicate, concept, step (t), arrival (the concept's arrival step), arrived
+        (t ≥ arrival), r (Pearson r of the node contributions, NaN if either is constant), overlap
+        (Jaccard index of the carrier sets, NaN if both are empty), carriers_before, carriers_after
+        (sizes of the two carrier sets).
     """
     marked, _, n_nodes = _carriers(frame, within)
     rows = marked.sort_values(NETWORK + ["concept", "step", "node"], kind="stable")
@@ -173,11 +200,19 @@ def stability(frame: pd.DataFrame, within: str = "matrix") -> pd.DataFrame:
 def stability_by_replicate(stable: pd.DataFrame, arrived_only: bool = True) -> pd.DataFrame:
     """Each network's mean r and overlap over its concepts and step pairs.
 
-    stable: :func:`stability` output; arrived_only: use only pairs at or after each concept's
-    arrival (default) or all pairs.
-    Returns one row per network: arch, task, delay, replicate, r, overlap (means of the defined
-    values; NaN if none is defined), pairs (pairs used), r_undefined, overlap_undefined (pairs
-    whose value was undefined and left out).
+    Parameters
+    ----------
+    stable : pandas.DataFrame
+        `stability` output.
+    arrived_only : bool, optional
+        Use only pairs at or after each concept's arrival (default) or all pairs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per network: arch, task, delay, replicate, r, overlap (means of the defined values;
+        NaN if none is defined), pairs (pairs used), r_undefined, overlap_undefined (pairs whose
+        value was undefined and left out).
     """
     needed = NETWORK + ["arrived", *MEASURES]
     if not isinstance(stable, pd.DataFrame) or any(c not in stable for c in needed):
@@ -205,12 +240,24 @@ def _check_per_replicate(per_replicate: pd.DataFrame, measure: str, name: str = 
 
 
 def compare_architectures(per_replicate: pd.DataFrame, measure: str = "r", reference: str = "rnn") -> pd.DataFrame:
-    """Mann–Whitney U test of ``reference`` against each other architecture, per task and delay.
+    """Mann–Whitney U test of one architecture against each other one, per task and delay.
 
-    per_replicate: :func:`stability_by_replicate` output; measure: "r" or "overlap".
-    Returns one row per task × delay × other architecture: task, delay, arch (the other one),
-    measure, reference (its mean), other (mean), difference (reference − other), p_value, n.
     Networks whose measure is undefined are left out.
+
+    Parameters
+    ----------
+    per_replicate : pandas.DataFrame
+        `stability_by_replicate` output.
+    measure : {"r", "overlap"}, optional
+        The measure compared.
+    reference : str, optional
+        The architecture the others are compared with.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per task × delay × other architecture: task, delay, arch (the other one), measure,
+        reference (its mean), other (mean), difference (reference − other), p_value, n.
     """
     _check_per_replicate(per_replicate, measure)
     archs = list(dict.fromkeys(per_replicate["arch"]))
@@ -231,12 +278,20 @@ def compare_architectures(per_replicate: pd.DataFrame, measure: str = "r", refer
 
 
 def compare_regimes(per_replicate: pd.DataFrame, measure: str = "r") -> pd.DataFrame:
-    """Mann–Whitney U test of random-delay training against the fixed delays pooled, per
-    architecture and task.
+    """Mann–Whitney U test of random-delay training against the fixed delays pooled, per architecture
+    and task.
 
-    per_replicate: :func:`stability_by_replicate` output with delay "random" and at least one
-    fixed delay. Returns task, arch, measure, random (mean), fixed (mean), difference
-    (random − fixed), p_value, n.
+    Parameters
+    ----------
+    per_replicate : pandas.DataFrame
+        `stability_by_replicate` output with delay "random" and at least one fixed delay.
+    measure : {"r", "overlap"}, optional
+        The measure compared.
+
+    Returns
+    -------
+    pandas.DataFrame
+        task, arch, measure, random (mean), fixed (mean), difference (random − fixed), p_value, n.
     """
     _check_per_replicate(per_replicate, measure)
     delay = per_replicate["delay"].astype(str)
@@ -255,14 +310,25 @@ def compare_regimes(per_replicate: pd.DataFrame, measure: str = "r") -> pd.DataF
 
 
 def smearing(frame: pd.DataFrame, step: int = RELAY_STEP, within: str = "matrix") -> pd.DataFrame:
-    """Normalised histograms of concepts per node and nodes per concept at one step (Fig 10, 11).
+    """Normalised histograms of concepts per node and nodes per concept at one step (the paper's
+    Fig 10, 11).
 
-    frame: ``irn.analysis.relay_frame`` output holding ``step`` for every network; within: how
-    carriers are found, see :func:`carriers`.
-    Returns one row per network × measure × count: arch, task, delay, replicate, measure
-    ("concepts per node": count 0…concepts; "nodes per concept": count 0…nodes), count, and
-    fraction (of the network's nodes, resp. concepts, with that count; sums to 1 per network and
-    measure). Empty bins are listed with fraction 0.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        `irn.analysis.relay_frame` output holding ``step`` for every network.
+    step : int, optional
+        The 0-based step.
+    within : {"matrix", "concept"}, optional
+        How carriers are found, see `carriers`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per network × measure × count: arch, task, delay, replicate, measure ("concepts
+        per node": count 0…concepts; "nodes per concept": count 0…nodes), count, and fraction (of
+        the network's nodes, resp. concepts, with that count; sums to 1 per network and measure).
+        Empty bins are listed with fraction 0.
     """
     if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
         raise ValueError(f"step must be a 0-based time step (an integer), got {step!r}")
@@ -285,11 +351,18 @@ def smearing(frame: pd.DataFrame, step: int = RELAY_STEP, within: str = "matrix"
 
 
 def smearing_summary(smear: pd.DataFrame) -> pd.DataFrame:
-    """Per network: shared (fraction of nodes carrying ≥ 2 concepts), idle (fraction carrying
-    none) and nodes_per_concept (mean number of nodes carrying a concept).
+    """Per network: how many nodes are shared, idle, and how many carry a concept.
 
-    smear: :func:`smearing` output. Returns arch, task, delay, replicate, shared, idle,
-    nodes_per_concept.
+    Parameters
+    ----------
+    smear : pandas.DataFrame
+        `smearing` output.
+
+    Returns
+    -------
+    pandas.DataFrame
+        arch, task, delay, replicate, shared (fraction of nodes carrying ≥ 2 concepts), idle
+        (fraction carrying none), nodes_per_concept (mean number of nodes carrying a concept).
     """
     needed = NETWORK + ["measure", "count", "fraction"]
     if not isinstance(smear, pd.DataFrame) or any(c not in smear for c in needed):

@@ -16,9 +16,26 @@ from pathlib import Path
 
 
 def write_atomic(path, data: bytes | str, encoding: str = "utf-8") -> Path:
-    """Write ``data`` (bytes, or str encoded with ``encoding``) to ``path`` atomically.
+    """Write ``data`` to ``path`` atomically: a reader sees the old file or the whole new one.
 
-    The folder must exist (callers check their folders before any work). Returns the path.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write. Its folder must exist (callers check their folders before any work).
+    data : bytes or str
+        The content; a str is encoded with ``encoding``.
+    encoding : str, optional
+        The encoding of a str ``data``, UTF-8 by default.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    ValueError
+        When ``data`` is neither bytes nor str.
     """
     path = Path(path)
     if isinstance(data, str):

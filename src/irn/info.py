@@ -77,8 +77,15 @@ def _dense_code(columns: np.ndarray) -> np.ndarray:
 def joint_code(*variables) -> np.ndarray:
     """Integer code of the joint outcome of several variables.
 
-    variables: each (samples,) or (samples, k) integer-valued.
-    Returns (samples,) int64 with values 0..m-1, one value per distinct joint outcome.
+    Parameters
+    ----------
+    *variables : array_like, shape (samples,) or (samples, k)
+        Integer-valued variables with the same number of samples.
+
+    Returns
+    -------
+    ndarray, shape (samples,)
+        int64 codes 0…m−1, one value per distinct joint outcome.
     """
     if not variables:
         raise ValueError("variables must name at least one variable")
@@ -88,7 +95,18 @@ def joint_code(*variables) -> np.ndarray:
 
 
 def entropy_of_counts(counts) -> float:
-    """Entropy in bits of the distribution given by non-negative counts (any shape)."""
+    """Entropy in bits of the distribution given by non-negative counts.
+
+    Parameters
+    ----------
+    counts : array_like
+        Non-negative counts of any shape, with a positive sum.
+
+    Returns
+    -------
+    float
+        The entropy in bits.
+    """
     counts = np.asarray(counts, dtype=np.float64).ravel()
     if counts.size == 0 or not np.all(np.isfinite(counts)) or np.any(counts < 0):
         raise ValueError("counts must be a non-empty array of finite non-negative numbers")
@@ -106,13 +124,32 @@ def _entropy_of_code(code: np.ndarray) -> float:
 def entropy(*variables) -> float:
     """Joint plug-in entropy ``H(V1, ..., Vk)`` in bits.
 
-    variables: each (samples,) or (samples, k) integer-valued, same number of samples.
+    Parameters
+    ----------
+    *variables : array_like, shape (samples,) or (samples, k)
+        Integer-valued variables with the same number of samples.
+
+    Returns
+    -------
+    float
+        The entropy in bits.
     """
     return _entropy_of_code(joint_code(*variables))
 
 
 def conditional_entropy(x, given) -> float:
-    """``H(X | Z) = H(X, Z) - H(Z)`` in bits. x, given: (samples,) or (samples, k)."""
+    """Conditional entropy ``H(X | Z) = H(X, Z) - H(Z)`` in bits.
+
+    Parameters
+    ----------
+    x, given : array_like, shape (samples,) or (samples, k)
+        Integer-valued variables X and Z with the same number of samples.
+
+    Returns
+    -------
+    float
+        The conditional entropy in bits.
+    """
     x, given = _check_variables((x, given), ("x", "given"))
     return _entropy_of_code(_dense_code(np.hstack([x, given]))) - _entropy_of_code(
         _dense_code(given)
@@ -134,16 +171,36 @@ def _mutual_information_of_codes(x: np.ndarray, y: np.ndarray, given: np.ndarray
 
 
 def mutual_information(x, y) -> float:
-    """``I(X;Y)`` in bits. x, y: (samples,) or (samples, k) integer-valued."""
+    """Mutual information ``I(X;Y)`` in bits.
+
+    Parameters
+    ----------
+    x, y : array_like, shape (samples,) or (samples, k)
+        Integer-valued variables with the same number of samples.
+
+    Returns
+    -------
+    float
+        The mutual information in bits (never negative).
+    """
     x, y = _check_variables((x, y), ("x", "y"))
     constant = np.zeros(x.shape[0], dtype=np.int64)
     return _mutual_information_of_codes(_dense_code(x), _dense_code(y), constant)
 
 
 def conditional_mutual_information(x, y, given) -> float:
-    """``I(X;Y|Z)`` in bits. x, y, given: (samples,) or (samples, k) integer-valued.
+    """Conditional mutual information ``I(X;Y|Z)`` in bits.
 
-    ``given`` with zero columns, shape (samples, 0), is a constant: the result is ``I(X;Y)``.
+    Parameters
+    ----------
+    x, y, given : array_like, shape (samples,) or (samples, k)
+        Integer-valued variables X, Y and Z with the same number of samples. ``given`` with zero
+        columns, shape (samples, 0), is a constant: the result is then ``I(X;Y)``.
+
+    Returns
+    -------
+    float
+        The conditional mutual information in bits (never negative).
     """
     x, y, given = _check_variables((x, y, given), ("x", "y", "given"))
     return _mutual_information_of_codes(_dense_code(x), _dense_code(y), _dense_code(given))
@@ -152,7 +209,17 @@ def conditional_mutual_information(x, y, given) -> float:
 def co_information(x, y, z) -> float:
     """Co-information ``I(X;Y;Z) = I(X;Y) - I(X;Y|Z)`` in bits (negative means synergy).
 
-    x, y, z: (samples,) or (samples, k) integer-valued. Symmetric in its three arguments.
+    Symmetric in its three arguments.
+
+    Parameters
+    ----------
+    x, y, z : array_like, shape (samples,) or (samples, k)
+        Integer-valued variables with the same number of samples.
+
+    Returns
+    -------
+    float
+        The co-information in bits: −1 for XOR (``z = x ^ y``), +1 for three copies of a fair bit.
     """
     x, y, z = _check_variables((x, y, z), ("x", "y", "z"))
     cx, cy, cz = _dense_code(x), _dense_code(y), _dense_code(z)

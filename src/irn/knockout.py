@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from irn import analysis, stats, tasks
+from irn import analysis, params, stats, tasks
 from irn.models import ARCHS, KNOCKOUT_STATES, Knockout, Stacked
 from irn.train import Trained, concept_accuracy
 
@@ -43,7 +43,7 @@ STATE_BUDGET = 50_000_000  # recorded state values per stacked pass of a knockou
 
 # -- one knockout -------------------------------------------------------------------------------
 def _is_int(x) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+    return params.index(low=None).ok(x)  # integer-valued (2.0 is 2; 2.5 and True are not)
 
 
 def _node_lists(nodes, replicates: int, hidden: int) -> list[list[int]]:
@@ -89,16 +89,31 @@ def _check_state(state, arch: str) -> str:
 
 def plan(model: Stacked, nodes=(), at: int = analysis.RELAY_STEP, span: str = "step",
          state: str = "both", n_steps: int = MAX_STEPS) -> Knockout:
-    """The ``Knockout`` that zeroes ``nodes`` of every replicate of ``model`` (validated, pure).
+    """The `Knockout` that zeroes some nodes of every replicate of a model (validated, pure).
 
-    nodes: node indices shared by all replicates (``[3, 7]``), or one list per replicate
-    (``[[3, 7], [0], ...]``, ``model.replicates`` lists); ``[]`` knocks out nothing. In a model with
-    several layers node ``l * hidden + j`` is node j of layer l (``Stacked.layer_of``).
-    at: 0-based step after which the nodes are zeroed; span: "step" (zero once, the zeroed state
-    then evolves freely) or "onward" (zero after every step from ``at`` to ``n_steps - 1``);
-    state: "h", "c" or "both" (LSTM; an RNN or GRU has only h, so "h" and "both" are the same);
-    n_steps: length of the sequences the model will run (``at`` must lie inside).
-    Returns ``Knockout(keep (replicates, nodes) 0/1, steps, state)``.
+    Parameters
+    ----------
+    model : irn.models.Stacked
+        The replicates.
+    nodes : sequence of int, or sequence of sequences of int, optional
+        Node indices shared by all replicates (``[3, 7]``), or one list per replicate
+        (``[[3, 7], [0], ...]``, ``model.replicates`` lists); ``[]`` knocks out nothing. In a model
+        with several layers node ``l * hidden + j`` is node j of layer l (``Stacked.layer_of``).
+    at : int, optional
+        The 0-based step after which the nodes are zeroed.
+    span : {"step", "onward"}, optional
+        "step" (zero once, the zeroed state then evolves freely) or "onward" (zero after every step
+        from ``at`` to ``n_steps - 1``).
+    state : {"both", "h", "c"}, optional
+        For an LSTM, which state is zeroed (an RNN or GRU has only h, so "h" and "both" are the
+        same).
+    n_steps : int, optional
+        Length of the sequences the model will run (``at`` must lie inside).
+
+    Returns
+    -------
+    Knockout
+        ``keep`` (replicates, nodes) 0/1, the steps and the state.
     """
     if not isinstance(model, Stacked):
         raise ValueError(f"model must be an irn.models.Stacked, got {type(model).__name__}")
@@ -115,7 +130,21 @@ def plan(model: Stacked, nodes=(), at: int = analysis.RELAY_STEP, span: str = "s
 
 @contextmanager
 def installed(model: Stacked, ko: Knockout | None):
-    """Run the body with ``model.knockout = ko``; restore the previous value on exit or error."""
+    """Run the body of a ``with`` block with ``model.knockout = ko``; restore the previous value on
+    exit or error.
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+        The replicates.
+    ko : Knockout or None
+        The knockout to install (None: none).
+
+    Yields
+    ------
+    Knockout or None
+        ``ko``.
+    """
     previous = model.knockout
     model.knockout = ko
     try:
@@ -127,11 +156,34 @@ def installed(model: Stacked, ko: Knockout | None):
 @contextmanager
 def knockout(model: Stacked, nodes=(), at: int = analysis.RELAY_STEP, span: str = "step",
              state: str = "both", n_steps: int = MAX_STEPS):
-    """Knock ``nodes`` out of ``model`` inside a ``with`` block; the model is restored afterwards.
+    """Knock nodes out of a model inside a ``with`` block; the model is restored afterwards.
 
-    ``with knockout(model, [3, 7], at=10): trace = model(inputs)``. Arguments as in ``plan``;
-    yields the installed ``Knockout``. On exit — also after an exception — ``model.knockout`` is
-    set back to what it was before.
+    ``with knockout(model, [3, 7], at=10): trace = model(inputs)``. On exit — also after an
+    exception — ``model.knockout`` is set back to what it was before.
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+        The replicates.
+    nodes : sequence of int, or sequence of sequences of int, optional
+        Node indices shared by all replicates (``[3, 7]``), or one list per replicate
+        (``[[3, 7], [0], ...]``, ``model.replicates`` lists); ``[]`` knocks out nothing. In a model
+        with several layers node ``l * hidden + j`` is node j of layer l (``Stacked.layer_of``).
+    at : int, optional
+        The 0-based step after which the nodes are zeroed.
+    span : {"step", "onward"}, optional
+        "step" (zero once, the zeroed state then evolves freely) or "onward" (zero after every step
+        from ``at`` to ``n_steps - 1``).
+    state : {"both", "h", "c"}, optional
+        For an LSTM, which state is zeroed (an RNN or GRU has only h, so "h" and "both" are the
+        same).
+    n_steps : int, optional
+        Length of the sequences the model will run.
+
+    Yields
+    ------
+    Knockout
+        The installed knockout.
     """
     with installed(model, plan(model, nodes, at, span, state, n_steps)) as ko:
         yield ko
@@ -156,14 +208,40 @@ def _evaluation(model, task, delay) -> tuple[Stacked, str, tasks.Batch]:
 def accuracy(model: Stacked | Trained, nodes=(), at: int = analysis.RELAY_STEP, span: str = "step",
              state: str = "both", task: str | None = None, delay=None,
              data: analysis.Probe | None = None) -> pd.DataFrame:
-    """Per-concept accuracy of every replicate with ``nodes`` knocked out (pure: model untouched).
+    """Per-concept accuracy of every replicate with nodes knocked out (pure: the model is untouched).
 
-    Evaluated exactly, on every distinct clean sequence of ``task`` at ``delay`` (default: the
-    analysis delay of the training regime, ``irn.analysis.analysis_delay``; 5 for a bare Stacked) —
-    or, for any other model and data, on ``data`` (an ``irn.analysis.probe``; accuracy is then the
-    fraction of samples whose decision, sign or argmax, matches each concept).
-    ``at`` must not lie after the (earliest) answer step. Other arguments as in ``plan``.
-    Returns columns replicate, concept, accuracy, n_nodes, at, span, state.
+    Evaluated exactly, on every distinct clean sequence of ``task`` at ``delay`` — or, for any other
+    model and data, on ``data`` (accuracy is then the fraction of samples whose decision, sign or
+    argmax, matches each concept). ``at`` must not lie after the (earliest) answer step.
+
+    Parameters
+    ----------
+    model : irn.models.Stacked or irn.train.Trained
+        The replicates (a ``Trained`` brings its task and delay).
+    nodes : sequence of int, or sequence of sequences of int, optional
+        Node indices shared by all replicates (``[3, 7]``), or one list per replicate
+        (``[[3, 7], [0], ...]``, ``model.replicates`` lists); ``[]`` knocks out nothing. In a model
+        with several layers node ``l * hidden + j`` is node j of layer l (``Stacked.layer_of``).
+    at : int, optional
+        The 0-based step after which the nodes are zeroed.
+    span : {"step", "onward"}, optional
+        "step" (zero once, the zeroed state then evolves freely) or "onward" (zero after every step
+        from ``at`` to ``n_steps - 1``).
+    state : {"both", "h", "c"}, optional
+        For an LSTM, which state is zeroed (an RNN or GRU has only h, so "h" and "both" are the
+        same).
+    task : str or None, optional
+        The task (default: the trained condition's).
+    delay : int or str or None, optional
+        The evaluation delay (default: the analysis delay of the training regime,
+        `irn.analysis.analysis_delay`; 5 for a bare Stacked).
+    data : irn.analysis.Probe or None, optional
+        Data of your own to score on (`irn.analysis.probe`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns replicate, concept, accuracy, n_nodes, at, span, state.
     """
     if data is not None:
         if not isinstance(data, analysis.Probe):
@@ -192,9 +270,21 @@ def accuracy(model: Stacked | Trained, nodes=(), at: int = analysis.RELAY_STEP, 
 
 # -- the paper's experiment ---------------------------------------------------------------------
 def relay_orders(relay: pd.DataFrame, trained: Trained, step: int) -> np.ndarray:
-    """(replicates, concepts, nodes): each concept's nodes from most to least relaying at ``step``.
+    """Each concept's nodes from most to least relaying at one step.
 
-    relay: ``irn.analysis.relay_frame`` output holding ``trained``'s condition at ``step``.
+    Parameters
+    ----------
+    relay : pandas.DataFrame
+        `irn.analysis.relay_frame` output holding ``trained``'s condition at ``step``.
+    trained : irn.train.Trained
+        The replicates.
+    step : int
+        The 0-based step.
+
+    Returns
+    -------
+    ndarray, shape (replicates, concepts, nodes)
+        Node indices, most relaying first.
     """
     c = trained.condition
     rows = relay[(relay.arch == c.arch) & (relay.task == c.task) & (relay.delay == str(c.delay))]
@@ -222,19 +312,41 @@ def experiment(trained: list[Trained] | Trained, random_draws: int = RANDOM_DRAW
                at: int = analysis.RELAY_STEP, span: str = "step", state: str = "both",
                seed: int = 0, relay: pd.DataFrame | None = None,
                samples: int = analysis.ANALYSIS_SAMPLES) -> pd.DataFrame:
-    """Knock out each concept's most relaying nodes, and random nodes, and score every concept.
+    """Knock out each concept's most relaying nodes, and random nodes, and score every concept
+    (the paper's Fig 4, 5).
 
     For every condition, replicate and target concept, the sets are the k most relaying nodes at
-    step ``at`` (greedy relay order of ``irn.analysis.relay_frame``; rank nodes−1 = most relaying)
+    step ``at`` (greedy relay order of `irn.analysis.relay_frame`; rank nodes−1 = most relaying)
     for k = nodes, nodes−1, …, 1, 0 (0 = intact network). Controls: ``random_draws`` random node
     orders per replicate, each giving nested random sets of the same sizes (shared by all target
     concepts: their ``target_concept`` is ``"none"``). Accuracy is exact, on every distinct clean
     sequence at the condition's analysis delay. All sets of a condition run as one stacked model.
 
-    relay: a precomputed ``relay_frame`` holding step ``at`` (default: computed here with
-    ``samples`` and ``seed``); seed also fixes the random sets.
-    Returns columns task, arch, delay, replicate, target_concept, set_size, kind ("relay" /
-    "random"), draw (0 for relay sets), concept, accuracy.
+    Parameters
+    ----------
+    trained : irn.train.Trained or list of irn.train.Trained
+        The conditions.
+    random_draws : int, optional
+        Random node orders per replicate.
+    at : int, optional
+        The 0-based step after which nodes are zeroed.
+    span : {"step", "onward"}, optional
+        As in `plan`.
+    state : {"both", "h", "c"}, optional
+        As in `plan`.
+    seed : int, optional
+        Random seed of the random sets (and of the relay frame computed here).
+    relay : pandas.DataFrame or None, optional
+        A precomputed `irn.analysis.relay_frame` holding step ``at`` (default: computed here with
+        ``samples`` and ``seed``).
+    samples : int, optional
+        Sequences of the relay frame computed here.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns task, arch, delay, replicate, target_concept, set_size, kind ("relay" / "random"),
+        draw (0 for relay sets), concept, accuracy.
     """
     trained = [trained] if isinstance(trained, Trained) else list(trained)
     if not trained or not all(isinstance(t, Trained) for t in trained):
@@ -300,16 +412,36 @@ def _sets_experiment(model: Stacked, order, concepts, draws, rng, at, span, stat
 def experiment_on(model: Stacked, data: analysis.Probe, relay: pd.DataFrame, at: int,
                   random_draws: int = RANDOM_DRAWS, span: str = "step", state: str = "both",
                   seed: int = 0) -> pd.DataFrame:
-    """The paper's knockout experiment (see ``experiment``) for any model on any data.
+    """The paper's knockout experiment (see `experiment`) for any model on any data.
 
-    model: a ``Stacked`` (e.g. your own network via ``Stacked.from_torch``); data: an
-    ``irn.analysis.probe`` of the data to score on; relay: ``irn.analysis.relay_of_recording`` of the
-    same model holding step ``at`` (every replicate × concept of ``data`` × node); at: the step after
-    which nodes are zeroed (at or before the earliest answer step). Sets of every size are drawn from
-    all ``model.nodes`` nodes (every layer). seed fixes the random sets.
-    Returns columns replicate, target_concept, set_size, kind, draw, concept, accuracy — the
-    columns of ``experiment`` without task, arch and delay — ready for ``curves`` and ``effects``
-    after adding those labels (``frame.assign(task=..., arch=..., delay=...)``).
+    Sets of every size are drawn from all ``model.nodes`` nodes (every layer).
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+        E.g. your own network via ``Stacked.from_torch``.
+    data : irn.analysis.Probe
+        The data to score on (`irn.analysis.probe`).
+    relay : pandas.DataFrame
+        `irn.analysis.relay_of_recording` of the same model holding step ``at`` (every replicate ×
+        concept of ``data`` × node).
+    at : int
+        The step after which nodes are zeroed (at or before the earliest answer step).
+    random_draws : int, optional
+        Random node orders per replicate.
+    span : {"step", "onward"}, optional
+        As in `plan`.
+    state : {"both", "h", "c"}, optional
+        As in `plan`.
+    seed : int, optional
+        Random seed of the random sets.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns replicate, target_concept, set_size, kind, draw, concept, accuracy — the columns of
+        `experiment` without task, arch and delay — ready for `curves` and `effects` after adding
+        those labels (``frame.assign(task=..., arch=..., delay=...)``).
     """
     if not isinstance(model, Stacked):
         raise ValueError(f"model must be an irn.models.Stacked, got {type(model).__name__}")
@@ -336,10 +468,20 @@ def _check_frame(frame: pd.DataFrame):
 
 
 def curves(frame: pd.DataFrame, interval: str = "ci95") -> pd.DataFrame:
-    """Mean accuracy of every concept per condition, kind, target concept and set size, with a
-    95 % CI over replicates (random draws are first averaged within each replicate).
+    """Mean accuracy of every concept per condition, kind, target concept and set size, with an
+    interval over replicates (random draws are first averaged within each replicate).
 
-    Returns task, arch, delay, kind, target_concept, set_size, concept, mean, lo, hi, n.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        `experiment` output.
+    interval : {"ci95", "se"}, optional
+        As in `irn.stats.mean_interval`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        task, arch, delay, kind, target_concept, set_size, concept, mean, lo, hi, n.
     """
     _check_frame(frame)
     keys = CONDITION + ["kind", "target_concept", "set_size", "concept"]
@@ -351,11 +493,22 @@ def effects(frame: pd.DataFrame, max_size: int | None = None) -> pd.DataFrame:
     """Per replicate and target concept: how much knocking out its relay nodes costs.
 
     Drops are accuracy lost against the intact network (set size 0), averaged over set sizes
-    1…max_size (default nodes−1: every set but the whole layer, which is the same for all):
-    target_drop — the target concept's drop when its relay sets are knocked out;
-    other_drop — the mean drop of the other concepts under the same sets;
-    random_drop — the target concept's drop under random sets (mean over draws).
-    Returns task, arch, delay, replicate, target_concept, target_drop, other_drop, random_drop.
+    1…max_size: target_drop — the target concept's drop when its relay sets are knocked out;
+    other_drop — the mean drop of the other concepts under the same sets; random_drop — the target
+    concept's drop under random sets (mean over draws).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        `experiment` output.
+    max_size : int or None, optional
+        The largest set size averaged (default nodes−1: every set but the whole layer, which is the
+        same for all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        task, arch, delay, replicate, target_concept, target_drop, other_drop, random_drop.
     """
     _check_frame(frame)
     hidden = int(frame.set_size.max())
@@ -377,12 +530,24 @@ def effects(frame: pd.DataFrame, max_size: int | None = None) -> pd.DataFrame:
 
 
 def compare(effect: pd.DataFrame, by=("task", "arch")) -> pd.DataFrame:
-    """Wilcoxon signed-rank tests over replicates of the output of ``effects``.
+    """Wilcoxon signed-rank tests over replicates of the output of `effects`.
 
     Each replicate's drops are first averaged over the target concepts not in ``by`` (so n =
     replicates). specific = target_drop − other_drop (p_specific), vs_random = target_drop −
-    random_drop (p_random). Returns ``by`` + target_drop, other_drop, random_drop, specific,
-    p_specific, vs_random, p_random, n.
+    random_drop (p_random).
+
+    Parameters
+    ----------
+    effect : pandas.DataFrame
+        `effects` output.
+    by : sequence of str, optional
+        The grouping columns, one test per group.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``by`` + target_drop, other_drop, random_drop, specific, p_specific, vs_random, p_random,
+        n.
     """
     by = [by] if isinstance(by, str) else list(by)
     allowed = CONDITION + ["target_concept"]
@@ -402,11 +567,25 @@ def compare(effect: pd.DataFrame, by=("task", "arch")) -> pd.DataFrame:
 
 
 def table(verdict: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
-    """The output of :func:`compare` as a table that fits a page: the grouping columns as the index,
-    the three mean drops under *drop*, and each difference with its p-value under *target − other*
-    and *target − random* (Δ, p). Drops and differences are rounded to ``digits``; p-values keep two
-    significant digits, so a small one never reads 0.0. ``n`` (replicates per row) is left out:
-    say it in the text."""
+    """The output of `compare` as a table that fits a page.
+
+    The grouping columns are the index, the three mean drops sit under *drop*, and each difference
+    with its p-value under *target − other* and *target − random* (Δ, p). ``n`` (replicates per
+    row) is left out: say it in the text.
+
+    Parameters
+    ----------
+    verdict : pandas.DataFrame
+        `compare` output.
+    digits : int, optional
+        Decimals of drops and differences; p-values keep two significant digits, so a small one
+        never reads 0.0.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table, with two header rows.
+    """
     keys = [c for c in verdict.columns if c in CONDITION + ["target_concept", "dataset"]]
     missing = [c for c in ("target_drop", "other_drop", "random_drop", "specific", "p_specific",
                            "vs_random", "p_random") if c not in verdict.columns]
@@ -430,10 +609,24 @@ def table(verdict: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
 
 # -- classifiers on variable-length data: knock out at each sequence's own answer (DESIGN §13) -------
 def class_accuracy(model: Stacked, data: analysis.Probe) -> np.ndarray:
-    """(replicates, classes) per-class accuracy (recall): the fraction of each class's sequences of
-    ``data`` (an ``irn.analysis.probe`` of class labels) that the network answers with that class
-    (argmax of its outputs at each sequence's answer step), with whatever knockout ``model`` carries.
-    A class without sequences in ``data`` scores 0."""
+    """Per-class accuracy (recall) of every replicate, with whatever knockout the model carries.
+
+    A class's accuracy is the fraction of its sequences that the network answers with that class
+    (argmax of its outputs at each sequence's answer step). A class without sequences in ``data``
+    scores 0.
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+        The replicates.
+    data : irn.analysis.Probe
+        `irn.analysis.probe` of class labels.
+
+    Returns
+    -------
+    ndarray, shape (replicates, classes)
+        The recalls.
+    """
     _check_class_probe(data)
     answer = data.answer_step
     with torch.no_grad():
@@ -456,16 +649,41 @@ def _check_class_probe(data) -> None:
 def class_experiment(model: Stacked, data: analysis.Probe, relay: pd.DataFrame, step: int, lag: int = 0,
                      random_draws: int = RANDOM_DRAWS, span: str = "step", state: str = "both",
                      seed: int = 0) -> pd.DataFrame:
-    """:func:`experiment_on` for a classifier on sequences of different lengths.
+    """`experiment_on` for a classifier on sequences of different lengths.
 
     Every sequence is knocked out at its own step ``answer_step − lag`` (lag 0: right before the
     readout reads the state), since with variable lengths one step of the padded batch is a
     different moment of every sequence. The sets are the relay sets of ``relay`` at ``step`` — a
     relay table of the recording aligned at the answer steps (``Recording.aligned``), whose step
     ``step`` is ``lag`` steps before the answer — and random sets of the same sizes (the same sets
-    for every sequence). A class's accuracy is its recall (:func:`class_accuracy`): with K classes a
+    for every sequence). A class's accuracy is its recall (`class_accuracy`): with K classes a
     one-vs-rest score is dominated by the K−1 classes that are not the target.
-    data: ``irn.analysis.probe`` of class labels. Returns the columns of :func:`experiment_on`.
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+        The replicates.
+    data : irn.analysis.Probe
+        `irn.analysis.probe` of class labels.
+    relay : pandas.DataFrame
+        The aligned relay table.
+    step : int
+        Its step ``lag`` steps before the answer.
+    lag : int, optional
+        Steps before each sequence's answer at which nodes are zeroed.
+    random_draws : int, optional
+        Random node orders per replicate.
+    span : {"step", "onward"}, optional
+        As in `plan`.
+    state : {"both", "h", "c"}, optional
+        As in `plan`.
+    seed : int, optional
+        Random seed of the random sets.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of `experiment_on`.
     """
     if not isinstance(model, Stacked):
         raise ValueError(f"model must be an irn.models.Stacked, got {type(model).__name__}")

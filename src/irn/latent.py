@@ -50,8 +50,20 @@ FLAT = 1e-10  # relative distance below which points (or cluster centres) count 
 class States:
     """Hidden states of a condition's replicates at one step, on every distinct clean sequence.
 
-    hidden: (replicates, sequences, nodes) float; state: (sequences,) concept combination 0…7;
-    bits: (concepts, sequences) 0/1 true value of each concept; labels: arch, task, delay.
+    Attributes
+    ----------
+    hidden : ndarray, shape (replicates, sequences, nodes)
+        float hidden states.
+    state : ndarray, shape (sequences,)
+        The concept combination 0…7 of each sequence.
+    bits : ndarray, shape (concepts, sequences)
+        0/1 true value of each concept.
+    concepts : tuple of str
+        The concepts' names.
+    labels : dict
+        arch, task, delay.
+    step : int
+        The 0-based step recorded.
     """
 
     hidden: np.ndarray
@@ -63,18 +75,33 @@ class States:
 
     @property
     def replicates(self) -> int:
+        """Number of replicates."""
         return self.hidden.shape[0]
 
     @property
     def nodes(self) -> int:
+        """Number of hidden nodes."""
         return self.hidden.shape[2]
 
 
 def hidden_states(trained: Trained, step: int = analysis.RELAY_STEP, state: str = "h") -> States:
-    """Record ``trained`` on the distinct clean sequences of its task and keep one step.
+    """Record a condition's replicates on the distinct clean sequences of its task and keep one step.
 
-    The sequences have the analysis delay of the training regime (``irn.analysis.analysis_delay``);
-    state: "h", "c" or "hc" as in ``irn.analysis.record``.
+    The sequences have the analysis delay of the training regime (`irn.analysis.analysis_delay`).
+
+    Parameters
+    ----------
+    trained : irn.train.Trained
+        The replicates.
+    step : int, optional
+        The 0-based step kept.
+    state : {"h", "c", "hc"}, optional
+        Which state, as in `irn.analysis.record`.
+
+    Returns
+    -------
+    States
+        The hidden states at ``step``.
     """
     cond = trained.condition
     delay = analysis.analysis_delay(cond.delay)
@@ -90,8 +117,22 @@ def hidden_states(trained: Trained, step: int = analysis.RELAY_STEP, state: str 
 
 
 def states_of(rec: analysis.Recording, step: int) -> States:
-    """One step of any recording (``irn.analysis.record_model`` of your own model and data) as
-    ``States``, for the PCA and removal scores of this module. Any nodes, layers and concepts."""
+    """One step of any recording as `States`, for the PCA and removal scores of this module.
+
+    Any nodes, layers and concepts.
+
+    Parameters
+    ----------
+    rec : irn.analysis.Recording
+        `irn.analysis.record_model` of your own model and data.
+    step : int
+        The 0-based step kept.
+
+    Returns
+    -------
+    States
+        The hidden states at ``step``.
+    """
     if not isinstance(rec, analysis.Recording):
         raise ValueError(f"rec must be an irn.analysis.Recording, got {type(rec).__name__}")
     if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or not 0 <= step < rec.steps:
@@ -104,8 +145,12 @@ def states_of(rec: analysis.Recording, step: int) -> States:
 class Projection:
     """Principal components of a batch of point clouds.
 
-    points: (..., samples, components) coordinates on the components; explained: (..., components)
-    fraction of the total variance each component explains (NaN when the cloud has no spread).
+    Attributes
+    ----------
+    points : ndarray, shape (..., samples, components)
+        Coordinates on the components.
+    explained : ndarray, shape (..., components)
+        Fraction of the total variance each component explains (NaN when the cloud has no spread).
     """
 
     points: np.ndarray
@@ -113,10 +158,21 @@ class Projection:
 
 
 def project(hidden, components: int = 2) -> Projection:
-    """PCA of every point cloud in ``hidden``: (..., samples, nodes) → (..., samples, k).
+    """PCA of every point cloud in a batch.
 
-    k = min(components, nodes, samples): one node left gives one component. Equal to
-    ``sklearn.decomposition.PCA(k).fit_transform`` up to the sign of each component.
+    Equal to ``sklearn.decomposition.PCA(k).fit_transform`` up to the sign of each component.
+
+    Parameters
+    ----------
+    hidden : array_like, shape (..., samples, nodes)
+        The point clouds.
+    components : int, optional
+        Components wanted; k = min(components, nodes, samples), so one node left gives one.
+
+    Returns
+    -------
+    Projection
+        Points of shape (..., samples, k) and the variance each component explains.
     """
     hidden = np.asarray(hidden, dtype=np.float64)
     if hidden.ndim < 2 or hidden.shape[-2] < 2 or hidden.shape[-1] < 1:
@@ -134,7 +190,17 @@ def project(hidden, components: int = 2) -> Projection:
 
 @dataclass(frozen=True)
 class Scores:
-    """Cluster scores of a batch of labelled point clouds, each of shape (...)."""
+    """Cluster scores of a batch of labelled point clouds.
+
+    Attributes
+    ----------
+    silhouette : ndarray, shape (...)
+        Silhouette (higher is better separated).
+    davies_bouldin : ndarray, shape (...)
+        Davies–Bouldin index (lower is better separated).
+    calinski_harabasz : ndarray, shape (...)
+        Calinski–Harabasz index (higher is better separated).
+    """
 
     silhouette: np.ndarray
     davies_bouldin: np.ndarray
@@ -144,9 +210,20 @@ class Scores:
 def cluster_scores(points, labels) -> Scores:
     """Silhouette, Davies–Bouldin and Calinski–Harabasz scores (Euclidean), batched.
 
-    points: (..., samples, dims); labels: (samples,) cluster of each sample, 2 ≤ clusters <
-    samples. Equal to ``sklearn.metrics`` on ordinary data; degenerate data give NaN where the
-    score is undefined or infinite (see the module docstring).
+    Equal to ``sklearn.metrics`` on ordinary data; degenerate data give NaN where the score is
+    undefined or infinite (see the module docstring).
+
+    Parameters
+    ----------
+    points : array_like, shape (..., samples, dims)
+        The point clouds.
+    labels : array_like, shape (samples,)
+        Cluster of each sample, 2 ≤ clusters < samples.
+
+    Returns
+    -------
+    Scores
+        The three scores, each of shape (...).
     """
     points = np.asarray(points, dtype=np.float64)
     labels = np.asarray(labels)
@@ -198,7 +275,24 @@ def cluster_scores(points, labels) -> Scores:
 
 
 def random_orders(replicates: int, draws: int, nodes: int, seed: int = 0) -> np.ndarray:
-    """``draws`` random removal orders per replicate: (replicates, draws, nodes), each a permutation."""
+    """Random removal orders per replicate, each a permutation of the nodes.
+
+    Parameters
+    ----------
+    replicates : int
+        Replicates.
+    draws : int
+        Orders per replicate.
+    nodes : int
+        Nodes.
+    seed : int, optional
+        Random seed.
+
+    Returns
+    -------
+    ndarray, shape (replicates, draws, nodes)
+        The orders.
+    """
     replicates, draws = tasks.check_count(replicates, "replicates", 1), tasks.check_count(draws, "draws", 1)
     nodes = tasks.check_count(nodes, "nodes", 1)
     rng = np.random.default_rng(seed)
@@ -206,10 +300,20 @@ def random_orders(replicates: int, draws: int, nodes: int, seed: int = 0) -> np.
 
 
 def relay_orders(relay: pd.DataFrame, states: States) -> np.ndarray:
-    """Relay removal orders (least relaying first) of ``states``' replicates, per concept.
+    """Relay removal orders (least relaying first) of the replicates, per concept.
 
-    relay: ``irn.analysis.relay_frame`` rows of this condition at ``states.step`` (other rows are
-    ignored). Returns (replicates, concepts, nodes): node indices sorted by ``rank``.
+    Parameters
+    ----------
+    relay : pandas.DataFrame
+        `irn.analysis.relay_frame` rows of this condition at ``states.step`` (other rows are
+        ignored).
+    states : States
+        The replicates' states.
+
+    Returns
+    -------
+    ndarray, shape (replicates, concepts, nodes)
+        Node indices sorted by ``rank``.
     """
     need = ["arch", "task", "delay", "replicate", "step", "concept", "node", "rank"]
     missing = [c for c in need if c not in relay]
@@ -242,10 +346,33 @@ def removal_scores(trained: Trained | States, relay: pd.DataFrame | None = None,
     (``components`` components, fewer when fewer nodes are left) is redone on the remaining nodes
     and the concept's two values are scored as two clusters. ``removed`` runs 0…nodes−1 (no PCA
     without nodes).
-    trained may also be the ``States`` of any model (``states_of`` a recording); ``relay`` (its
-    ``relay_of_recording`` at that step) is then required and ``step``, ``state`` are the States' own.
-    Columns: arch, task, delay, replicate, concept, order ("relay"/"random"), draw (0 for relay),
-    removed, score, value.
+
+    Parameters
+    ----------
+    trained : irn.train.Trained or States
+        The replicates, or the `States` of any model (`states_of` a recording); ``relay`` (its
+        `irn.analysis.relay_of_recording` at that step) is then required and ``step``, ``state``
+        are the States' own.
+    relay : pandas.DataFrame or None, optional
+        The relay frame at ``step``.
+    draws : int, optional
+        Random orders per replicate.
+    seed : int, optional
+        Random seed of the random orders (and of the relay frame computed here).
+    components : int, optional
+        Principal components kept.
+    step : int, optional
+        The 0-based step.
+    state : {"h", "c", "hc"}, optional
+        Which state, as in `irn.analysis.record`.
+    method : str, optional
+        Binarisation of the relay frame computed here.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns arch, task, delay, replicate, concept, order ("relay"/"random"), draw (0 for
+        relay), removed, score, value.
     """
     draws = tasks.check_count(draws, "draws", 1)
     if isinstance(trained, States):
@@ -282,9 +409,21 @@ def removal_scores(trained: Trained | States, relay: pd.DataFrame | None = None,
 def projection_frame(states: States, replicates=None, components: int = 2) -> pd.DataFrame:
     """Paper Fig 12: each distinct sequence's hidden state on the first principal components.
 
-    replicates: which replicates (default all). Columns: arch, task, delay, replicate, sequence, state, label
-    (e.g. "A+ B− C+"), one 0/1 column per concept, pc1, pc2 (pc2 = 0 with one component),
-    explained (fraction of the variance the shown components explain).
+    Parameters
+    ----------
+    states : States
+        The hidden states.
+    replicates : sequence of int or None, optional
+        Which replicates (default all).
+    components : int, optional
+        Principal components kept (1 or 2).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns arch, task, delay, replicate, sequence, state, label (e.g. "A+ B− C+"), one 0/1
+        column per concept, pc1, pc2 (pc2 = 0 with one component), explained (fraction of the
+        variance the shown components explain).
     """
     replicates = range(states.replicates) if replicates is None else list(replicates)
     bad = [i for i in replicates if not (isinstance(i, (int, np.integer)) and 0 <= i < states.replicates)]
@@ -313,11 +452,27 @@ def _points_frame(states: States, replicates: list, proj: Projection, **extra) -
 
 def removal_projection(states: States, relay: pd.DataFrame, replicate: int = 0, removed=(0, 3, 6, 9),
                        components: int = 2) -> pd.DataFrame:
-    """The left panels of Fig 13: one replicate's PCA after removing its ``removed`` least
-    relaying nodes, separately for each concept's relay order.
+    """The left panels of Fig 13: one replicate's PCA after removing its least relaying nodes,
+    separately for each concept's relay order.
 
-    Columns: those of ``projection_frame`` plus concept (whose order was used), removed, value
-    (0/1 of that concept for each point).
+    Parameters
+    ----------
+    states : States
+        The hidden states.
+    relay : pandas.DataFrame
+        `irn.analysis.relay_frame` rows at ``states.step``.
+    replicate : int, optional
+        The replicate drawn.
+    removed : sequence of int, optional
+        Numbers of removed nodes, one panel each.
+    components : int, optional
+        Principal components kept.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of `projection_frame` plus concept (whose order was used), removed, value (0/1
+        of that concept for each point).
     """
     if not (isinstance(replicate, (int, np.integer)) and 0 <= replicate < states.replicates):
         raise ValueError(f"replicate must be an index in 0…{states.replicates - 1}, got {replicate!r}")
@@ -340,7 +495,18 @@ def state_separation(states: States, components: int = 2) -> pd.DataFrame:
 
     separation = smallest distance between two states' centres on the components divided by the
     median distance between states' centres (0: two states fall on one point; 1: all equally far).
-    Columns: arch, task, delay, replicate, explained, separation.
+
+    Parameters
+    ----------
+    states : States
+        The hidden states.
+    components : int, optional
+        Principal components kept.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns arch, task, delay, replicate, explained, separation.
     """
     proj = project(states.hidden, components)
     ids = np.unique(states.state)
@@ -358,11 +524,22 @@ def state_separation(states: States, components: int = 2) -> pd.DataFrame:
 def relay_curves(relay: pd.DataFrame, step: int = analysis.RELAY_STEP, interval: str = "ci95") -> pd.DataFrame:
     """The black line of Fig 13 (right): the relay information ``I_R`` of the nodes left after
     removing 0, 1, …, nodes−1 nodes in each concept's greedy relay order (the x axis of
-    ``score_curves``), mean and interval over replicates.
+    `score_curves`), mean and interval over replicates.
 
-    relay: ``irn.analysis.relay_frame`` output holding ``step`` (its ``relay`` column is the curve
-    with no node removed, ``relay_after`` of the node of rank m−1 the curve after m removals).
-    Columns: arch, task, delay, concept, removed, mean, lo, hi, n (bits).
+    Parameters
+    ----------
+    relay : pandas.DataFrame
+        `irn.analysis.relay_frame` output holding ``step`` (its ``relay`` column is the curve with
+        no node removed, ``relay_after`` of the node of rank m−1 the curve after m removals).
+    step : int, optional
+        The 0-based step.
+    interval : {"ci95", "se"}, optional
+        As in `irn.stats.mean_interval`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns arch, task, delay, concept, removed, mean, lo, hi, n (bits).
     """
     need = ["arch", "task", "delay", "replicate", "step", "concept", "node", "rank", "relay", "relay_after"]
     missing = [c for c in need if c not in relay]
@@ -383,13 +560,24 @@ def relay_curves(relay: pd.DataFrame, step: int = analysis.RELAY_STEP, interval:
 def score_curves(scores: pd.DataFrame, interval: str = "ci95") -> pd.DataFrame:
     """The lines of Fig 13: each score against the number of removed nodes, over replicates.
 
-    Per replicate the relay curve and the mean over draws of the random curves; then over
-    replicates ``irn.stats.mean_interval``: the arithmetic mean for the silhouette, the geometric
-    mean (mean and interval of log10, transformed back) for the scores in ``LOG_SCALE``, whose
-    values span orders of magnitude (values ≤ 0 — a Davies–Bouldin of 0 for clusters without
-    spread — cannot enter a geometric mean and are left out; ``n`` counts what entered).
-    Columns: arch, task, delay, concept, order, removed, score, mean, lo, hi, n, scale
-    ("linear" / "log").
+    Per replicate the relay curve and the mean over draws of the random curves; then over replicates
+    `irn.stats.mean_interval`: the arithmetic mean for the silhouette, the geometric mean (mean and
+    interval of log10, transformed back) for the scores in `LOG_SCALE`, whose values span orders of
+    magnitude (values ≤ 0 — a Davies–Bouldin of 0 for clusters without spread — cannot enter a
+    geometric mean and are left out; ``n`` counts what entered).
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        `removal_scores` output.
+    interval : {"ci95", "se"}, optional
+        As in `irn.stats.mean_interval`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns arch, task, delay, concept, order, removed, score, mean, lo, hi, n, scale
+        ("linear" / "log").
     """
     keys = ["arch", "task", "delay", "concept", "order", "removed", "score"]
     missing = [c for c in [*keys, "replicate", "value"] if c not in scores]
@@ -408,10 +596,20 @@ def removal_area(scores: pd.DataFrame) -> pd.DataFrame:
     """Each replicate's mean score over the removal steps (area under the curve / steps), relay
     order against the mean of the random orders.
 
-    scores: ``removal_scores`` output. The random curve is the mean over draws at each removal
-    step (NaN draws skipped); steps where either curve is NaN are left out of both areas.
-    Columns: arch, task, delay, replicate, concept, score, relay, random, better (relay − random,
-    signed so that positive = relay order separates better, whatever the score's direction).
+    The random curve is the mean over draws at each removal step (NaN draws skipped); steps where
+    either curve is NaN are left out of both areas.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        `removal_scores` output.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns arch, task, delay, replicate, concept, score, relay, random, better (relay −
+        random, signed so that positive = relay order separates better, whatever the score's
+        direction).
     """
     keys = ["arch", "task", "delay", "replicate", "concept", "score", "removed"]
     missing = [c for c in [*keys, "order", "value"] if c not in scores]
@@ -432,9 +630,16 @@ def removal_test(area: pd.DataFrame) -> pd.DataFrame:
     """Wilcoxon signed-rank test over replicates of relay against random removal, per condition,
     concept and score.
 
-    area: ``removal_area`` output. Columns: arch, task, delay, concept, score, higher_is_better,
-    relay, random (mean areas), better (mean of relay − random signed so positive = relay order
-    better), p_value, n.
+    Parameters
+    ----------
+    area : pandas.DataFrame
+        `removal_area` output.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns arch, task, delay, concept, score, higher_is_better, relay, random (mean areas),
+        better (mean of relay − random signed so positive = relay order better), p_value, n.
     """
     rows = []
     for key, g in area.groupby(["arch", "task", "delay", "concept", "score"], sort=False, observed=True):

@@ -49,16 +49,23 @@ LEAK = params.rule(lambda v: params.number(0, 1).ok(v) and v > 0, "a number in (
 
 
 def check_arch(arch: str) -> str:
-    if arch not in ARCHS:
-        raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
-    return arch
+    """Return ``arch`` if it is one of ``ARCHS``; one ValueError naming ``arch`` otherwise."""
+    return params.require(arch, "arch", params.one_of(ARCHS))
 
 
 def check_choice(value, name: str, allowed: tuple) -> str:
     """Return ``value`` if it is one of ``allowed``; raise one ValueError naming ``name`` otherwise."""
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-    return value
+    return params.require(value, name, params.one_of(allowed))
+
+
+def check_inputs(inputs, n_inputs: int, name: str = "inputs") -> torch.Tensor:
+    """Checked model inputs as a float32 tensor (samples, steps, n_inputs): finite numbers (NaN or
+    inf in the inputs would train or record NaN silently), at least one sample and one step."""
+    x = params.array(inputs, name)
+    if x.ndim != 3 or x.shape[-1] != n_inputs or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"{name} must be (samples, steps, {n_inputs}) with at least one sample and step, "
+                         f"got shape {x.shape}")
+    return torch.from_numpy(x.astype(np.float32))
 
 
 def layer_parameter(name: str, layer: int) -> str:

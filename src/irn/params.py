@@ -38,12 +38,32 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Rule:
-    """One parameter rule: ``test(value) -> bool`` and ``allowed``, the words for the message."""
+    """One parameter rule: a test and the words that say what it allows.
+
+    Attributes
+    ----------
+    test : callable
+        ``test(value) -> bool``; an exception it raises (TypeError, ValueError) counts as False.
+    allowed : str
+        What the rule allows, for the message ("an integer >= 0").
+    """
 
     test: Callable[[Any], bool]
     allowed: str
 
     def ok(self, value) -> bool:
+        """Whether the rule allows ``value``.
+
+        Parameters
+        ----------
+        value : object
+            Anything.
+
+        Returns
+        -------
+        bool
+            True when ``test(value)`` is true; False when it is false or raises.
+        """
         try:
             return bool(self.test(value))
         except (TypeError, ValueError):
@@ -59,7 +79,18 @@ def _is_number(value) -> bool:
 
 
 def integer(low: int | None = None, high: int | None = None) -> Rule:
-    """An integer (not a bool) in ``low…high`` (either bound may be None)."""
+    """An integer (not a bool) in ``low…high``.
+
+    Parameters
+    ----------
+    low, high : int or None, optional
+        The bounds, inclusive; None leaves that side open.
+
+    Returns
+    -------
+    Rule
+        The rule.
+    """
     if low is not None and high is not None and low > high:
         raise ValueError(f"high must be >= low, got low={low!r}, high={high!r}")
     words = ("an integer" + (f" in {low}…{high}" if low is not None and high is not None
@@ -68,8 +99,21 @@ def integer(low: int | None = None, high: int | None = None) -> Rule:
 
 
 def number(low: float | None = None, high: float | None = None, closed: bool = True) -> Rule:
-    """A finite number (int or float, not a bool) between ``low`` and ``high``; ``closed=False``
-    excludes the bounds (e.g. a significance level in (0, 1))."""
+    """A finite number (int or float, not a bool) between ``low`` and ``high``.
+
+    Parameters
+    ----------
+    low, high : float or None, optional
+        The bounds; None leaves that side open.
+    closed : bool, optional
+        Whether the bounds themselves are allowed; False for an open interval (e.g. a significance
+        level in (0, 1)).
+
+    Returns
+    -------
+    Rule
+        The rule.
+    """
     if low is not None and high is not None and (low > high or (low == high and not closed)):
         raise ValueError(f"high must be {'>' if not closed else '>='} low, got low={low!r}, high={high!r}: "
                          "the rule would allow nothing")
@@ -93,21 +137,68 @@ def number(low: float | None = None, high: float | None = None, closed: bool = T
 
 
 def boolean() -> Rule:
-    """True or False."""
+    """True or False.
+
+    Returns
+    -------
+    Rule
+        The rule.
+    """
     return Rule(lambda v: isinstance(v, bool), "True or False")
 
 
 def one_of(options) -> Rule:
-    """One of ``options`` (compared with ``==``; a bool never stands in for 0 or 1)."""
+    """One of a set of options (compared with ``==``; a bool never stands in for 0 or 1).
+
+    Parameters
+    ----------
+    options : iterable
+        The allowed values.
+
+    Returns
+    -------
+    Rule
+        The rule.
+    """
     options = tuple(options)
-    return Rule(lambda v: not isinstance(v, bool) and any(type(v) is type(o) and v == o for o in options)
-                or (isinstance(v, bool) and any(o is v for o in options)),
+    return Rule(lambda v: any(_same_kind(v, o) and v == o for o in options),
                 f"one of {', '.join(repr(o) for o in options)}")
 
 
+def _kind(value) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, Real):
+        return "number"
+    return type(value).__name__
+
+
+def _same_kind(a, b) -> bool:
+    """Equal values of one kind only: a bool never stands in for 0 or 1, nor a string for a number
+    (numpy scalars count as their Python kind)."""
+    return _kind(a) == _kind(b)
+
+
 def list_of(options, min_length: int = 1) -> Rule:
-    """A list of distinct values from ``options``, at least ``min_length`` long (YAML lists from
-    papermill's ``-y`` arrive as lists; a bare string is refused, not split into letters)."""
+    """A list of distinct values from a set of options.
+
+    YAML lists from papermill's ``-y`` arrive as lists; a bare string is refused, not split into
+    letters.
+
+    Parameters
+    ----------
+    options : iterable
+        The allowed values.
+    min_length : int, optional
+        The shortest allowed list.
+
+    Returns
+    -------
+    Rule
+        The rule.
+    """
     member = one_of(options)
     return Rule(lambda v: isinstance(v, (list, tuple)) and len(v) >= min_length
                 and len(set(map(repr, v))) == len(v) and all(member.ok(x) for x in v),
@@ -116,33 +207,87 @@ def list_of(options, min_length: int = 1) -> Rule:
 
 
 def optional(rule: Rule) -> Rule:
-    """None, or a value ``rule`` allows."""
+    """None, or a value another rule allows.
+
+    Parameters
+    ----------
+    rule : Rule
+        The rule for values other than None.
+
+    Returns
+    -------
+    Rule
+        The rule.
+    """
     return Rule(lambda v: v is None or rule.ok(v), f"None or {rule.allowed}")
 
 
 def either(*rules: Rule) -> Rule:
-    """A value any of ``rules`` allows."""
+    """A value any of several rules allows.
+
+    Parameters
+    ----------
+    *rules : Rule
+        At least one rule.
+
+    Returns
+    -------
+    Rule
+        The rule.
+    """
     if not rules:
         raise ValueError("rules must name at least one Rule")
     return Rule(lambda v: any(r.ok(v) for r in rules), " or ".join(r.allowed for r in rules))
 
 
 def folder(empty: bool = True) -> Rule:
-    """A path (string) of an existing folder; ``empty=True`` also allows "" (the default place)."""
+    """A path (string) of an existing folder.
+
+    Parameters
+    ----------
+    empty : bool, optional
+        Also allow "" (the default place).
+
+    Returns
+    -------
+    Rule
+        The rule.
+    """
     return Rule(lambda v: isinstance(v, str) and ((empty and v == "") or (v != "" and Path(v).is_dir())),
                 "an existing folder" + (" or '' (the default)" if empty else ""))
 
 
 def rule(test: Callable[[Any], bool], allowed: str) -> Rule:
-    """A chapter's own rule, e.g. one that depends on another parameter."""
+    """A chapter's own rule, e.g. one that depends on another parameter.
+
+    Parameters
+    ----------
+    test : callable
+        ``test(value) -> bool``.
+    allowed : str
+        What it allows, for the message.
+
+    Returns
+    -------
+    Rule
+        The rule.
+    """
     if not callable(test) or not isinstance(allowed, str) or not allowed:
         raise ValueError("rule needs a callable test and a non-empty allowed description")
     return Rule(test, allowed)
 
 
 def directory() -> Rule:
-    """A path (str or ``os.PathLike``) that is a folder or can become one: not an existing file, and
-    no part of it above is a file (so ``mkdir(parents=True)`` would succeed as far as paths go)."""
+    """A path (str or ``os.PathLike``) that is a folder or can become one.
+
+    Not an existing file, and no part of it above is a file (so ``mkdir(parents=True)`` would
+    succeed as far as paths go).
+
+    Returns
+    -------
+    Rule
+        The rule.
+    """
     return Rule(lambda v: isinstance(v, (str, os.PathLike)) and str(v) != "" and _can_be_folder(Path(v)),
                 "a folder path (an existing folder, or one that can be created: not a file, not under a file)")
 
@@ -155,13 +300,31 @@ def _can_be_folder(path: Path) -> bool:
 
 
 def callable_() -> Rule:
-    """Anything that can be called (a function, a class, an object with ``__call__``)."""
+    """Anything that can be called (a function, a class, an object with ``__call__``).
+
+    Returns
+    -------
+    Rule
+        The rule.
+    """
     return Rule(callable, "a callable")
 
 
 def sequence(item: Rule | None = None, min_length: int = 0) -> Rule:
-    """A list or tuple (not a string, set or generator: order matters and it is read twice) of at least
-    ``min_length`` items, each allowed by ``item`` (when given)."""
+    """A list or tuple (not a string, set or generator: order matters and it is read twice).
+
+    Parameters
+    ----------
+    item : Rule or None, optional
+        The rule every item must meet (None: any item).
+    min_length : int, optional
+        The fewest items.
+
+    Returns
+    -------
+    Rule
+        The rule.
+    """
     words = f"a list or tuple of at least {min_length} item{'s' if min_length != 1 else ''}" if min_length else \
         "a list or tuple"
     return Rule(lambda v: isinstance(v, (list, tuple)) and len(v) >= min_length
@@ -169,11 +332,28 @@ def sequence(item: Rule | None = None, min_length: int = 0) -> Rule:
                 words + (f", each {item.allowed}" if item is not None else ""))
 
 
-def index(high: int | None = None, low: int = 0) -> Rule:
-    """An integer-valued index in ``low…high`` (a Python or numpy integer, or a float with no
-    fractional part: 2.0 is 2, but 2.5 is refused rather than truncated)."""
-    words = f"an integer in {low}…{high}" if high is not None else f"an integer >= {low}"
-    return Rule(lambda v: _is_integral(v) and v >= low and (high is None or v <= high), words)
+def index(high: int | None = None, low: int | None = 0) -> Rule:
+    """An integer-valued index in ``low…high``.
+
+    A Python or numpy integer, or a float with no fractional part: 2.0 is 2, but 2.5 is refused
+    rather than truncated.
+
+    Parameters
+    ----------
+    high : int or None, optional
+        The largest allowed index (None: no bound).
+    low : int or None, optional
+        The smallest allowed index (None: no bound).
+
+    Returns
+    -------
+    Rule
+        The rule.
+    """
+    words = ("an integer" + (f" in {low}…{high}" if low is not None and high is not None
+                             else f" >= {low}" if low is not None else f" <= {high}" if high is not None else "")
+             + " (integer-valued)")
+    return Rule(lambda v: _is_integral(v) and (low is None or v >= low) and (high is None or v <= high), words)
 
 
 def _is_integral(value) -> bool:
@@ -197,9 +377,30 @@ _checked_at: float | None = None  # time.monotonic() of the last successful chec
 
 
 def require(value, name: str, rule: Rule):
-    """Return ``value`` if ``rule`` allows it, else raise the one ``ValueError`` every check of
-    irn raises: "{name} must be {rule.allowed}, got {value!r}". The library's own argument checks
-    (``tasks.check_count``, ``tasks.check_noise``, …) go through here, as ``check`` does."""
+    """Return ``value`` if ``rule`` allows it, else raise the one ValueError every check of irn raises.
+
+    The library's own argument checks (``tasks.check_count``, ``tasks.check_noise``, …) go through
+    here, as `check` does.
+
+    Parameters
+    ----------
+    value : object
+        The argument.
+    name : str
+        Its name, for the message.
+    rule : Rule
+        What is allowed.
+
+    Returns
+    -------
+    object
+        ``value`` unchanged.
+
+    Raises
+    ------
+    ValueError
+        "{name} must be {rule.allowed}, got {value!r}".
+    """
     if not isinstance(rule, Rule):
         raise ValueError(f"rule must be an irn.params.Rule, got {type(rule).__name__}")
     if not rule.ok(value):
@@ -209,14 +410,34 @@ def require(value, name: str, rule: Rule):
 
 def array(value, name: str, *, ndim: int | tuple | None = None, shape: tuple | None = None,
           min_samples: int | None = None, kind: str = "number", allow_nan: bool = False) -> np.ndarray:
-    """``value`` as a numpy array, or one ``ValueError`` naming ``name`` and what is allowed.
+    """A value as a numpy array, or one ValueError naming the parameter and what is allowed.
 
-    ndim: the allowed number of dimensions (an int or a tuple of ints); shape: the allowed shape,
-    ``None`` entries matching any length; min_samples: at least this many rows (axis 0); kind:
-    "number" (bool, int or float: returned as float64), "integer" (integer-valued: returned as
-    int64, 2.0 accepted, 2.5 refused), "binary" (0/1 only: returned as uint8) or "any" (numeric,
-    dtype kept). Every value must be finite (``allow_nan=True`` lets NaN through, never ±inf).
-    Strings, objects and ragged lists are refused. Torch tensors are read through numpy.
+    Strings, objects and ragged lists are refused. Torch tensors are read through numpy. Every value
+    must be finite (``allow_nan=True`` lets NaN through, never ±inf).
+
+    Parameters
+    ----------
+    value : array_like
+        The argument.
+    name : str
+        Its name, for the message.
+    ndim : int or tuple of int or None, optional
+        The allowed number(s) of dimensions.
+    shape : tuple or None, optional
+        The allowed shape, ``None`` entries matching any length.
+    min_samples : int or None, optional
+        At least this many rows (axis 0).
+    kind : {"number", "integer", "binary", "any"}, optional
+        "number" (bool, int or float: returned as float64), "integer" (integer-valued: returned as
+        int64, 2.0 accepted, 2.5 refused), "binary" (0/1 only: returned as uint8) or "any"
+        (numeric, dtype kept).
+    allow_nan : bool, optional
+        Let NaN through.
+
+    Returns
+    -------
+    ndarray
+        The checked array, with the dtype ``kind`` gives.
     """
     if kind not in ARRAY_KINDS:
         raise ValueError(f"kind must be one of {ARRAY_KINDS}, got {kind!r}")
@@ -259,17 +480,52 @@ ARRAY_KINDS = ("number", "integer", "binary", "any")
 
 
 def check_count(value, name: str, minimum: int) -> int:
-    """Return ``value`` as an int if it is an integer >= ``minimum``; raise ValueError otherwise."""
+    """Check a count.
+
+    Parameters
+    ----------
+    value : int
+        The argument.
+    name : str
+        Its name, for the message.
+    minimum : int
+        The smallest allowed count.
+
+    Returns
+    -------
+    int
+        ``value`` as an int.
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is not an integer >= ``minimum``.
+    """
     return int(require(value, name, integer(low=minimum)))
 
 
 def check(values: dict, spec: dict[str, Rule]) -> dict:
-    """Check ``values[name]`` against ``spec[name]`` for every name of ``spec``, in order.
+    """Check every parameter a chapter names, in order, and mark the start of its run.
 
-    values: the chapter's variables (``globals()`` in a notebook) or any dict; spec: parameter
-    name → ``Rule``. Raises ONE ``ValueError`` for the first bad or missing parameter:
-    "seed must be an integer >= 0, got -1". Returns {name: value} in spec order. A successful
-    check marks the start of a chapter run: ``reproducibility`` reports the time since.
+    A successful check marks the start of a chapter run: `irn.provenance.reproducibility` reports
+    the time since.
+
+    Parameters
+    ----------
+    values : dict
+        The chapter's variables (``globals()`` in a notebook) or any dict.
+    spec : dict of str to Rule
+        Parameter name → rule.
+
+    Returns
+    -------
+    dict
+        {name: value} in spec order.
+
+    Raises
+    ------
+    ValueError
+        ONE error for the first bad or missing parameter: "seed must be an integer >= 0, got -1".
     """
     global _checked_at
     if not isinstance(values, dict):
@@ -285,5 +541,11 @@ def check(values: dict, spec: dict[str, Rule]) -> dict:
 
 
 def started() -> float | None:
-    """``time.monotonic()`` of the last successful ``check`` — the start of a chapter run — or None."""
+    """The start of a chapter run.
+
+    Returns
+    -------
+    float or None
+        ``time.monotonic()`` of the last successful `check`, or None.
+    """
     return _checked_at

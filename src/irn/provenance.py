@@ -33,9 +33,18 @@ PACKAGES = ("irn", "torch", "numpy", "pandas")
 class Reproducibility:
     """What a chapter run depends on, shown as one line at its end.
 
-    parameters: the checked parameters (``check``'s result); commit: the irn commit (None when
-    unknown); versions: package → version; zoo_entries: the zoo entry names the run used;
-    seconds: wall time since the parameters were checked (the run so far), None without a check.
+    Attributes
+    ----------
+    parameters : dict
+        The checked parameters (`irn.params.check`'s result).
+    commit : str or None
+        The irn commit (None when unknown).
+    versions : dict
+        Package name → version.
+    zoo_entries : tuple of str
+        The zoo entry names the run used.
+    seconds : float or None
+        Wall time since the parameters were checked (the run so far), None without a check.
     """
 
     parameters: dict
@@ -46,7 +55,8 @@ class Reproducibility:
 
     @property
     def zoo_hash(self) -> str:
-        """12 hex digits of the SHA-256 of the sorted entry names ("" for none)."""
+        """12 hex digits of the SHA-256 of the sorted entry names ("" for none): two runs with the
+    same hash used the same trained networks."""
         if not self.zoo_entries:
             return ""
         return hashlib.sha256("\n".join(sorted(self.zoo_entries)).encode()).hexdigest()[:12]
@@ -75,8 +85,14 @@ class Reproducibility:
 
 
 def irn_commit() -> str | None:
-    """The commit irn was installed from: pip's record of a ``git+`` install (Colab), else
-    ``git rev-parse HEAD`` of the source folder (an editable install), else None."""
+    """The commit irn was installed from.
+
+    Returns
+    -------
+    str or None
+        pip's record of a ``git+`` install (Colab), else ``git rev-parse HEAD`` of the source
+        folder (an editable install), else None.
+    """
     try:
         record = json.loads(metadata.distribution("irn").read_text("direct_url.json") or "{}")
     except (metadata.PackageNotFoundError, json.JSONDecodeError):
@@ -92,11 +108,20 @@ def irn_commit() -> str | None:
 
 
 def reproducibility(parameters: dict, trained=()) -> Reproducibility:
-    """The reproducibility line of a chapter run.
+    """The reproducibility line of a chapter run: display it as the chapter's last output.
 
-    parameters: the chapter's checked parameters (``irn.params.check``'s result, a dict);
-    trained: ``irn.train.Trained`` conditions, or a list of them, which may also hold the names of
-    ``irn.zoo.cached`` entries (``zoo.cached_key(name, spec)``).
+    Parameters
+    ----------
+    parameters : dict
+        The chapter's checked parameters (`irn.params.check`'s result).
+    trained : irn.train.Trained or sequence, optional
+        The trained conditions the run used, or a list of them, which may also hold the names of
+        `irn.zoo.cached` entries (``zoo.cached_key(name, spec)``).
+
+    Returns
+    -------
+    Reproducibility
+        Parameters, commit, versions, zoo entries and the run's time so far; shown as Markdown.
     """
     params.require(parameters, "parameters", params.rule(lambda v: isinstance(v, dict),
                                                          "a dict (irn.params.check's result)"))

@@ -32,8 +32,19 @@ __all__ = ["Recorder", "TrainingRecord", "record_fit", "matrix_of", "snr_drop"]
 
 
 def matrix_of(name: str) -> str | None:
-    """The weight matrix a parameter name belongs to: "input", "recurrent", "readout" (with
-    "_l{layer}" for layers above the first), or None for biases."""
+    """The weight matrix a parameter name belongs to.
+
+    Parameters
+    ----------
+    name : str
+        A parameter name of an `irn.models.Stacked`.
+
+    Returns
+    -------
+    str or None
+        "input", "recurrent" or "readout" (with "_l{layer}" for layers above the first), or None
+        for biases.
+    """
     if name == "readout_weight":
         return "readout"
     for prefix, kind in (("weight_ih", "input"), ("weight_hh", "recurrent")):
@@ -45,14 +56,21 @@ def matrix_of(name: str) -> str | None:
 
 @dataclass(frozen=True)
 class TrainingRecord:
-    """What a :class:`Recorder` saw.
+    """What a `Recorder` saw.
 
-    epochs: (E,) the epochs of the snapshots (0 = before training);
-    hidden: (E, replicates, samples, nodes) hidden state of the probe set at ``probe_step``;
-    output: (E, replicates, samples, n_outputs) the network's output there;
-    gradients: columns replicate, epoch, matrix, batches, mean_norm, std_norm, snr — one row per
-    replicate × trained epoch × weight matrix;
-    history: ``irn.train.fit``'s history (replicate, epoch, loss[, accuracy]) or None.
+    Attributes
+    ----------
+    epochs : ndarray, shape (E,)
+        The epochs of the snapshots (0 = before training).
+    hidden : ndarray, shape (E, replicates, samples, nodes)
+        Hidden state of the probe set at ``probe_step``.
+    output : ndarray, shape (E, replicates, samples, n_outputs)
+        The network's output there.
+    gradients : pandas.DataFrame
+        Columns replicate, epoch, matrix, batches, mean_norm, std_norm, snr — one row per
+        replicate × trained epoch × weight matrix.
+    history : pandas.DataFrame or None
+        `irn.train.fit`'s history (replicate, epoch, loss[, accuracy]) or None.
     """
 
     epochs: np.ndarray
@@ -63,12 +81,18 @@ class TrainingRecord:
 
 
 class Recorder:
-    """Hooks for ``irn.train.fit`` that record one training run of every replicate.
+    """Hooks for `irn.train.fit` that record one training run of every replicate.
 
-    probe: (samples, steps, n_inputs) inputs whose hidden states are snapshotted;
-    probe_step: the 0-based step read (an int, or a (samples,) vector of per-sample steps);
-    record_epochs: the epochs whose end is snapshotted (default: every epoch).
     Call ``snapshot(0, model)`` before training for the untrained state.
+
+    Parameters
+    ----------
+    probe : array_like, shape (samples, steps, n_inputs)
+        Inputs whose hidden states are snapshotted.
+    probe_step : int or array_like, shape (samples,)
+        The 0-based step read, for all samples or per sample.
+    record_epochs : sequence of int or None, optional
+        The epochs whose end is snapshotted (default: every epoch).
     """
 
     def __init__(self, probe, probe_step, record_epochs=None):
@@ -88,14 +112,30 @@ class Recorder:
         self._snaps: list[tuple[int, np.ndarray, np.ndarray]] = []
 
     def on_step(self, epoch: int, model) -> None:
-        """Keep every weight matrix's gradient (replicates first) of one minibatch."""
+        """Keep every weight matrix's gradient (replicates first) of one minibatch.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch (fit's 0-based count).
+        model : irn.models.Stacked
+            The model being trained, after its backward pass.
+        """
         for name, p in model.named_parameters():
             kind = matrix_of(name)
             if kind is not None and p.grad is not None:
                 self._grads.setdefault(kind, []).append(p.grad.detach().reshape(p.shape[0], -1).clone())
 
     def on_epoch(self, epoch: int, model) -> None:
-        """Reduce the epoch's minibatch gradients to mean/std norms; snapshot the probe if due."""
+        """Reduce the epoch's minibatch gradients to mean/std norms; snapshot the probe if due.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch just finished (fit's 0-based count).
+        model : irn.models.Stacked
+            The model being trained.
+        """
         for kind, grads in self._grads.items():
             g = torch.stack(grads).double()  # (batches, replicates, weights)
             mean_norm = g.mean(0).norm(dim=1)
@@ -110,14 +150,33 @@ class Recorder:
 
     @torch.no_grad()
     def snapshot(self, epoch: int, model) -> None:
-        """Record the probe's hidden state and output at ``probe_step`` now."""
+        """Record the probe's hidden state and output at ``probe_step`` now.
+
+        Parameters
+        ----------
+        epoch : int
+            The number of completed epochs (0 before training).
+        model : irn.models.Stacked
+            The model.
+        """
         trace = model(self.probe)
         rows = torch.arange(self.probe.shape[0])
         self._snaps.append((int(epoch), trace.hidden[:, rows, self.probe_step].numpy().copy(),
                             trace.output[:, rows, self.probe_step].numpy().copy()))
 
     def result(self, history: pd.DataFrame | None = None) -> TrainingRecord:
-        """The record so far, snapshots in epoch order."""
+        """The record so far, snapshots in epoch order.
+
+        Parameters
+        ----------
+        history : pandas.DataFrame or None, optional
+            `irn.train.fit`'s history to keep with it.
+
+        Returns
+        -------
+        TrainingRecord
+            Snapshots, gradient statistics and the history.
+        """
         if not self._snaps:
             raise ValueError("nothing recorded yet: call snapshot or run fit with these hooks first")
         snaps = sorted(self._snaps, key=lambda s: s[0])
@@ -129,14 +188,31 @@ class Recorder:
 
 def record_fit(model, inputs, targets, answer_step=None, *, probe, probe_step, record_epochs=None,
                **fit_options) -> TrainingRecord:
-    """Train ``model`` with ``irn.train.fit`` while a :class:`Recorder` watches.
+    """Train a model with `irn.train.fit` while a `Recorder` watches.
 
-    inputs, targets, answer_step and ``fit_options`` (loss, epochs, lr, batch, criterion, seed,
-    progress) go to ``fit`` unchanged; probe, probe_step, record_epochs to the ``Recorder``.
     Epochs in the record count completed epochs: snapshot 0 is the untrained state, gradients of
     epoch e are those of fit's e-th epoch (fit's own 0-based ``epoch`` + 1), and ``record_epochs``
-    uses the same count. Returns the ``TrainingRecord`` with fit's history (its 0-based epochs:
-    loss during epoch e + 1 and accuracy before it). fit trains a copy; ``model`` is left untouched.
+    uses the same count. fit trains a copy; ``model`` is left untouched.
+
+    Parameters
+    ----------
+    model : irn.models.Stacked
+        The replicates to train.
+    inputs, targets, answer_step
+        Passed to `irn.train.fit` unchanged.
+    probe : array_like, shape (samples, steps, n_inputs)
+        Inputs whose hidden states are snapshotted.
+    probe_step : int or array_like, shape (samples,)
+        The 0-based step read.
+    record_epochs : sequence of int or None, optional
+        The epochs whose end is snapshotted (default: every epoch).
+    **fit_options
+        Passed to `irn.train.fit` (loss, epochs, lr, batch, criterion, seed, progress).
+
+    Returns
+    -------
+    TrainingRecord
+        With fit's history (its 0-based epochs: loss during epoch e + 1 and accuracy before it).
     """
     for hook in ("on_step", "on_epoch"):
         if hook in fit_options:
@@ -151,12 +227,26 @@ def record_fit(model, inputs, targets, answer_step=None, *, probe, probe_step, r
 
 def snr_drop(gradients: pd.DataFrame, threshold: float = 1.0, window: int = 5,
              by=("replicate", "matrix")) -> pd.DataFrame:
-    """The drift → diffusion transition: the first epoch where the SNR falls below ``threshold``.
+    """The drift → diffusion transition: the first epoch where the gradient SNR falls below a threshold.
 
-    gradients: ``TrainingRecord.gradients`` (other grouping columns may be added to ``by``);
-    the SNR is smoothed by a running median over ``window`` epochs first (single epochs are noisy).
-    Returns ``by`` + drop_epoch (NaN when the SNR never falls below it), start_snr (median of the
-    first ``window`` epochs), end_snr (median of the last ``window``).
+    The SNR is smoothed by a running median over ``window`` epochs first (single epochs are noisy).
+
+    Parameters
+    ----------
+    gradients : pandas.DataFrame
+        `TrainingRecord.gradients` (other grouping columns may be added to ``by``).
+    threshold : float, optional
+        The SNR below which training diffuses.
+    window : int, optional
+        Epochs of the running median.
+    by : sequence of str, optional
+        The columns of one SNR curve.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``by`` + drop_epoch (NaN when the SNR never falls below ``threshold``), start_snr (median of
+        the first ``window`` epochs), end_snr (median of the last ``window``).
     """
     missing = [c for c in (*by, "epoch", "snr") if c not in gradients]
     if missing:

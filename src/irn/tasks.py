@@ -53,7 +53,27 @@ BLOCK_STARTS = (-3, -2, -1)  # left edge of a right-moving block at step 0
 
 
 def check_delay(delay, name: str = "delay", allow_random: bool = True):
-    """Return ``delay`` as an int 0…9 or ``"random"``; raise ValueError otherwise."""
+    """Check a delay: an int 0…9 or ``"random"``.
+
+    Parameters
+    ----------
+    delay : int or str
+        The delay to check.
+    name : str, optional
+        The parameter's name in the error message.
+    allow_random : bool, optional
+        Whether ``"random"`` is allowed.
+
+    Returns
+    -------
+    int or str
+        ``delay`` as an int 0…9, or ``"random"``.
+
+    Raises
+    ------
+    ValueError
+        For anything else.
+    """
     if allow_random and delay == "random":
         return "random"
     if isinstance(delay, (bool, np.bool_)) or not isinstance(delay, (int, np.integer)):
@@ -65,13 +85,39 @@ def check_delay(delay, name: str = "delay", allow_random: bool = True):
 
 
 def check_task(task: str) -> str:
-    if task not in ALL_TASKS:
-        raise ValueError(f"task must be one of {ALL_TASKS}, got {task!r}")
-    return task
+    """Check a task name.
+
+    Parameters
+    ----------
+    task : str
+        One of `ALL_TASKS`.
+
+    Returns
+    -------
+    str
+        ``task``.
+
+    Raises
+    ------
+    ValueError
+        For any other value.
+    """
+    return params.require(task, "task", params.one_of(ALL_TASKS))
 
 
 def enumerable(task: str) -> bool:
-    """Whether ``task`` has a finite set of distinct clean sequences (``patterns``, ``distinct``)."""
+    """Whether ``task`` has a finite set of distinct clean sequences (`patterns`, `distinct`).
+
+    Parameters
+    ----------
+    task : str
+        One of `ALL_TASKS`.
+
+    Returns
+    -------
+    bool
+        True for the paper's tasks (memory, block), False for flipflop.
+    """
     return check_task(task) in TASKS
 
 
@@ -82,7 +128,18 @@ def _check_enumerable(task: str) -> None:
 
 
 def delays_of(delay) -> tuple[int, ...]:
-    """The delays a regime draws from: ``(d,)`` for a fixed delay, 1…5 for ``"random"``."""
+    """The delays a regime draws from.
+
+    Parameters
+    ----------
+    delay : int or str
+        A fixed delay 0…9, or ``"random"``.
+
+    Returns
+    -------
+    tuple of int
+        ``(delay,)`` for a fixed delay, ``(1, 2, 3, 4, 5)`` for ``"random"``.
+    """
     delay = check_delay(delay)
     return TRAIN_DELAYS if delay == "random" else (delay,)
 
@@ -91,8 +148,14 @@ def delays_of(delay) -> tuple[int, ...]:
 class Patterns:
     """The distinct noise-free input phases of a task.
 
-    inputs: (patterns, INPUT_STEPS, n_inputs) float32; targets: (patterns, 3) of ±1;
-    ``state`` numbers the 8 combinations of the three concepts (bit k = concept k is +1).
+    Attributes
+    ----------
+    inputs : ndarray, shape (patterns, INPUT_STEPS, n_inputs)
+        float32 inputs of the input phase.
+    targets : ndarray, shape (patterns, 3)
+        The answers, ±1 per concept.
+    state : ndarray, shape (patterns,)
+        The combination of the three concepts, 0…7 (bit k set = concept k is +1).
     """
 
     inputs: np.ndarray
@@ -109,7 +172,24 @@ def _memory_patterns() -> Patterns:
 
 
 def block_frame(size: int, right: bool, bright: bool, start: int) -> np.ndarray:
-    """The camera images of one block: (INPUT_STEPS, CAMERA_WIDTH) float32."""
+    """The camera images of one block moving over the input phase.
+
+    Parameters
+    ----------
+    size : int
+        The block's width in pixels (`SMALL` or `LARGE`).
+    right : bool
+        Whether it moves to the right (else to the left), one pixel per step.
+    bright : bool
+        Whether it is bright (`BRIGHT`, else `DARK`).
+    start : int
+        Its first pixel.
+
+    Returns
+    -------
+    ndarray, shape (INPUT_STEPS, CAMERA_WIDTH)
+        float32 pixel values.
+    """
     frames = np.zeros((INPUT_STEPS, CAMERA_WIDTH), dtype=np.float32)
     for t in range(INPUT_STEPS):
         left = start + t
@@ -134,12 +214,35 @@ def _state(targets: np.ndarray) -> np.ndarray:
 
 
 def patterns(task: str) -> Patterns:
-    """All distinct noise-free input phases of ``task`` (memory or block)."""
+    """All distinct noise-free input phases of a task.
+
+    Parameters
+    ----------
+    task : {"memory", "block"}
+        The task.
+
+    Returns
+    -------
+    Patterns
+        Inputs, targets and concept combination of every distinct input phase.
+    """
     _check_enumerable(task)
     return _memory_patterns() if task == "memory" else _block_patterns()
 
 
 def n_inputs(task: str) -> int:
+    """Number of input channels of a task.
+
+    Parameters
+    ----------
+    task : str
+        One of `ALL_TASKS`.
+
+    Returns
+    -------
+    int
+        `CAMERA_WIDTH` for block, 3 otherwise.
+    """
     return CAMERA_WIDTH if check_task(task) == "block" else 3
 
 
@@ -147,9 +250,18 @@ def n_inputs(task: str) -> int:
 class Batch:
     """Sequences padded with zeros to a common length.
 
-    inputs: (batch, steps, n_inputs) float32 tensor; targets: (batch, 3) ±1 tensor;
-    delay: (batch,) int tensor; answer_step = INPUT_STEPS - 1 + delay; state: (batch,) the
-    concept combination 0…7; weight: (batch,) how many sequences each row stands for.
+    Attributes
+    ----------
+    inputs : torch.Tensor, shape (batch, steps, n_inputs)
+        float32 inputs.
+    targets : torch.Tensor, shape (batch, 3)
+        The answers, ±1 per concept.
+    delay : torch.Tensor, shape (batch,)
+        int delay of each sequence; it answers at ``answer_step = INPUT_STEPS - 1 + delay``.
+    state : torch.Tensor, shape (batch,)
+        The concept combination 0…7.
+    weight : torch.Tensor, shape (batch,)
+        How many sequences each row stands for.
     """
 
     inputs: torch.Tensor
@@ -160,6 +272,7 @@ class Batch:
 
     @property
     def answer_step(self) -> torch.Tensor:
+        """The 0-based step at which each sequence is answered, shape (batch,)."""
         return INPUT_STEPS - 1 + self.delay
 
     def __len__(self) -> int:
@@ -183,32 +296,74 @@ def _assemble(pat: Patterns, index: np.ndarray, delay: np.ndarray, steps: int,
 
 
 def check_answer_steps(answer_step, samples: int, steps: int) -> torch.Tensor:
-    """(samples,) int64 answer steps from an int or one step per sample, each in 0…steps−1."""
-    try:
-        answer = torch.as_tensor(np.asarray(answer_step)).long().expand(samples).clone()
-    except (RuntimeError, TypeError, ValueError) as err:
-        raise ValueError(f"answer_step must be an int or one step per sample ({samples}): {err}") from err
-    if answer.min() < 0 or answer.max() >= steps:
-        raise ValueError(f"answer_step must lie in 0…{steps - 1}")
-    return answer
+    """Check answer steps: one for all samples or one per sample, each in 0…steps−1.
+
+    Parameters
+    ----------
+    answer_step : int or array_like, shape (samples,)
+        The step(s) at which the answers are read, integer-valued (2.0 is step 2, 2.5 is
+        refused rather than truncated).
+    samples : int
+        Number of samples.
+    steps : int
+        Number of time steps.
+
+    Returns
+    -------
+    torch.Tensor, shape (samples,)
+        int64 answer steps.
+    """
+    answer = params.array(answer_step, "answer_step", ndim=(0, 1), kind="integer")
+    if answer.ndim == 1 and len(answer) != samples:
+        raise ValueError(f"answer_step must be an int or one step per sample ({samples}), got {len(answer)} steps")
+    if answer.size and (answer.min() < 0 or answer.max() >= steps):
+        raise ValueError(f"answer_step must lie in 0…{steps - 1}, got {answer.min()}…{answer.max()}")
+    return torch.from_numpy(np.broadcast_to(answer, (samples,)).copy())
 
 
 def check_noise(noise) -> float:
-    """Return ``noise`` (the std of Gaussian input noise) as a float if it is a finite number >= 0."""
+    """Check the standard deviation of Gaussian input noise.
+
+    Parameters
+    ----------
+    noise : float
+        A finite number >= 0.
+
+    Returns
+    -------
+    float
+        ``noise`` as a float.
+    """
     return float(params.require(noise, "noise", params.number(low=0)))
 
 
 def sample(task: str, n: int, delay=4, noise: float = 0.0, seed: int = 0,
            steps: int | None = None) -> Batch:
-    """Draw ``n`` random sequences of ``task``.
+    """Draw random sequences of a task.
 
-    delay: 0…9, or ``"random"`` (each sequence draws its own delay from 1…5).
-    noise: standard deviation of Gaussian noise added to every input value (0 = clean).
-    steps: pad every sequence to this many steps (default: the longest one drawn).
+    Parameters
+    ----------
+    task : str
+        One of `ALL_TASKS`.
+    n : int
+        Number of sequences.
+    delay : int or str, optional
+        0…9, or ``"random"`` (each sequence draws its own delay from 1…5).
+    noise : float, optional
+        Standard deviation of Gaussian noise added to every input value (0 = clean).
+    seed : int, optional
+        Random seed.
+    steps : int or None, optional
+        Pad every sequence to this many steps (default: the longest one drawn).
+
+    Returns
+    -------
+    Batch
+        ``n`` sequences with weight 1 each.
     """
     check_task(task)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n (number of sequences) must be a positive integer, got {n!r}")
+    check_count(n, "n", 1)
+    params.require(seed, "seed", params.SEED)
     noise = check_noise(noise)
     choices = delays_of(delay) if delay == "random" else (check_delay(delay),)
     rng = np.random.default_rng(seed)
@@ -247,8 +402,13 @@ def _flipflop_patterns(n: int, rng: np.random.Generator) -> Patterns:
 class Stream:
     """Long flip-flop sequences with a target at every step.
 
-    inputs: (batch, steps, 3) float32; targets: (batch, steps, 3) the sign of each channel's last
-    pulse so far, 0 before a channel's first pulse (those steps are not scored).
+    Attributes
+    ----------
+    inputs : torch.Tensor, shape (batch, steps, 3)
+        float32 pulses.
+    targets : torch.Tensor, shape (batch, steps, 3)
+        The sign of each channel's last pulse so far, 0 before a channel's first pulse (those steps
+        are not scored).
     """
 
     inputs: torch.Tensor
@@ -256,12 +416,29 @@ class Stream:
 
 
 def flipflop_stream(n: int, steps: int = 100, rate: float = FLIPFLOP_RATE / 4, seed: int = 0) -> Stream:
-    """``n`` flip-flop sequences of ``steps`` steps with pulses at ``rate`` per channel and step
-    (default a quarter of the training rate, so states are held for ~20 steps between pulses)."""
+    """Flip-flop sequences with pulses at a given rate per channel and step.
+
+    Parameters
+    ----------
+    n : int
+        Number of sequences.
+    steps : int, optional
+        Steps per sequence.
+    rate : float, optional
+        Chance of a pulse per channel and step (default a quarter of the training rate, so states
+        are held for about 20 steps between pulses).
+    seed : int, optional
+        Random seed.
+
+    Returns
+    -------
+    Stream
+        Inputs and per-step targets.
+    """
     check_count(n, "n", 1)
     check_count(steps, "steps", 1)
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 1:
-        raise ValueError(f"rate must be a number in (0, 1], got {rate!r}")
+    params.require(rate, "rate", params.SHARE)
+    params.require(seed, "seed", params.SEED)
     rng = np.random.default_rng(seed)
     x = (rng.random((n, steps, 3)) < rate) * rng.choice(np.array([-1.0, 1.0]), size=(n, steps, 3))
     x = x.astype(np.float32)
@@ -280,8 +457,22 @@ def _check_steps(steps, longest: int) -> int:
 def distinct(task: str, delay=4, steps: int | None = None) -> Batch:
     """Every distinct noise-free sequence of a delay regime, once each (weight 1).
 
-    For ``delay="random"`` each pattern appears once per delay 1…5. Rows are ordered
-    delay-major: row = delay_index * n_patterns + pattern.
+    For ``delay="random"`` each pattern appears once per delay 1…5. Rows are ordered delay-major:
+    row = delay_index * n_patterns + pattern.
+
+    Parameters
+    ----------
+    task : {"memory", "block"}
+        The task.
+    delay : int or str, optional
+        0…9, or ``"random"``.
+    steps : int or None, optional
+        Pad every sequence to this many steps (default: the longest).
+
+    Returns
+    -------
+    Batch
+        The distinct sequences.
     """
     pat = patterns(task)  # memory or block only
     choices = delays_of(delay) if delay == "random" else (check_delay(delay),)
@@ -293,7 +484,20 @@ def distinct(task: str, delay=4, steps: int | None = None) -> Batch:
 
 
 def describe(task: str, targets) -> str:
-    """A short label for one sequence's concepts, e.g. ``"A+ B− C+"`` or ``"large, left, dark"``."""
+    """A short label for one sequence's concepts, e.g. ``"A+ B− C+"`` or ``"large, left, dark"``.
+
+    Parameters
+    ----------
+    task : str
+        One of `ALL_TASKS`.
+    targets : array_like, shape (3,)
+        The sequence's answers, ±1 per concept.
+
+    Returns
+    -------
+    str
+        The label.
+    """
     t = np.asarray(targets)
     if check_task(task) != "block":
         return " ".join(f"{c}{'+' if v > 0 else '−'}" for c, v in zip(CONCEPTS[task], t))
@@ -301,8 +505,21 @@ def describe(task: str, targets) -> str:
     return ", ".join(w[int(v > 0)] for w, v in zip(words, t))
 
 
-def to_frame(task: str, batch: Batch) -> "pd.DataFrame":
-    """Long table of a batch's inputs: example, step, channel, value (for plotting)."""
+def to_frame(task: str, batch: Batch):
+    """Long table of a batch's inputs, for plotting.
+
+    Parameters
+    ----------
+    task : str
+        One of `ALL_TASKS`.
+    batch : Batch
+        The sequences.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns example, step, channel, value.
+    """
     import pandas as pd
 
     rows = []

@@ -32,7 +32,7 @@ import torch.nn.functional as nn_functional
 from tqdm import tqdm
 
 from irn import tasks
-from irn.models import Stacked, check_arch
+from irn.models import Stacked, check_arch, check_inputs
 from irn.optim import StackedAdam
 
 TRAINING_CODE_VERSION = 3  # bump when a change alters trained weights; old zoo entries are not reused
@@ -439,9 +439,7 @@ def _check_fit_data(model, inputs, targets, answer_step, loss):
         raise ValueError(f"model must be an irn.models.Stacked, got {type(model).__name__}")
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-    x = torch.as_tensor(inputs, dtype=torch.float32)
-    if x.dim() != 3 or x.shape[-1] != model.n_inputs or len(x) == 0:
-        raise ValueError(f"inputs must be (samples, steps, {model.n_inputs}), got {tuple(x.shape)}")
+    x = check_inputs(inputs, model.n_inputs)
     s, t = x.shape[0], x.shape[1]
     k = model.n_outputs
     y = torch.as_tensor(np.asarray(targets.numpy() if isinstance(targets, torch.Tensor) else targets))

@@ -1,4 +1,4 @@
-"""The zoo of trained replicates: safetensors weights with a JSON sidecar (DESIGN §6).
+"""The zoo of trained replicates: safetensors weights with a JSON sidecar.
 
 One entry holds the replicates of one condition. Its name carries a hash of everything that
 determines the weights (condition, ``TrainConfig``, training code version), so a changed config
@@ -7,8 +7,8 @@ restarts, accuracy, library and torch versions and the SHA-256 of the weights fi
 checked on every load: a corrupted or truncated entry is reported, never half-loaded. Nothing is
 ever unpickled.
 
-Concurrency (DESIGN §14: sweeps write from many processes, possibly on many machines sharing
-one zoo). Every file goes to a uniquely named temporary file renamed into place. An entry's two
+Concurrency (the sweeps of chapter 12 write from many processes, possibly on many machines
+sharing one zoo). Every file goes to a uniquely named temporary file renamed into place. An entry's two
 files are written under an exclusive ``flock`` of ``.<stem>.lock`` and read under a shared
 one, so a reader never pairs a new sidecar with old weights. Training an entry first claims
 ``.<stem>.train.lock``: a second process asking for the same entry waits and then loads what
@@ -39,7 +39,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 import irn
-from irn import tasks
+from irn import params, tasks
 from irn.files import write_atomic
 from irn.models import Stacked
 from irn.parallel import process_pool, run_units
@@ -52,8 +52,33 @@ class ZooError(RuntimeError):
     """A zoo entry exists but cannot be trusted (corrupted, truncated or inconsistent)."""
 
 
+def zoo_path(zoo) -> Path:
+    """The zoo folder to use.
+
+    A path that is a file, or lies under a file, is refused before any training.
+
+    Parameters
+    ----------
+    zoo : str or os.PathLike or None
+        A folder, or a path that can become one; None for `default_zoo`.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+    """
+    params.require(zoo, "zoo", params.optional(params.directory()))
+    return Path(zoo) if zoo is not None else default_zoo()
+
+
 def default_zoo() -> Path:
-    """``$IRN_ZOO`` if set, else ``~/.cache/irn/zoo``."""
+    """The zoo folder: ``$IRN_ZOO`` if set, else ``~/.cache/irn/zoo``.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (not created here).
+    """
     return Path(os.environ.get("IRN_ZOO", Path.home() / ".cache" / "irn" / "zoo"))
 
 
@@ -64,7 +89,20 @@ def _spec(condition: Condition, config: TrainConfig) -> dict:
 
 
 def entry_key(condition: Condition, config: TrainConfig) -> str:
-    """The entry's file stem: readable condition label + hash of everything behind the weights."""
+    """The entry's file stem: a readable condition label and a hash of everything behind the weights.
+
+    Parameters
+    ----------
+    condition : irn.train.Condition
+        Architecture, task and training delay.
+    config : irn.train.TrainConfig
+        The training protocol.
+
+    Returns
+    -------
+    str
+        The stem, e.g. ``"gru-memory-delay4-"`` followed by 16 hex digits of the hash.
+    """
     digest = hashlib.sha256(json.dumps(_spec(condition, config), sort_keys=True).encode()).hexdigest()
     return f"{condition.label}-{digest[:16]}"
 
@@ -132,8 +170,21 @@ def _claimed(weights_paths):
 
 
 def save(trained: Trained, zoo: Path | str | None = None) -> Path:
-    """Write one condition's replicates to the zoo; return the weights path."""
-    zoo = Path(zoo) if zoo is not None else default_zoo()
+    """Write one condition's replicates to the zoo (weights, then the sidecar, atomically).
+
+    Parameters
+    ----------
+    trained : irn.train.Trained
+        The trained replicates with their condition, config and training record.
+    zoo : str or os.PathLike or None, optional
+        The zoo folder (default `default_zoo`).
+
+    Returns
+    -------
+    pathlib.Path
+        The weights file written.
+    """
+    zoo = zoo_path(zoo)
     zoo.mkdir(parents=True, exist_ok=True)
     weights, sidecar = _paths(zoo, trained.condition, trained.config)
     blob = st_save({k: v.detach().contiguous() for k, v in trained.model.state_dict().items()},
@@ -149,11 +200,28 @@ def save(trained: Trained, zoo: Path | str | None = None) -> Path:
 
 
 def load(condition: Condition, config: TrainConfig, zoo: Path | str | None = None) -> Trained | None:
-    """The stored replicates of ``condition`` trained with ``config``, or None if absent.
+    """The stored replicates of a condition trained with a config, or None if absent.
 
-    Raises ZooError if the entry is there but corrupted, truncated or inconsistent.
+    Parameters
+    ----------
+    condition : irn.train.Condition
+        Architecture, task and training delay.
+    config : irn.train.TrainConfig
+        The training protocol.
+    zoo : str or os.PathLike or None, optional
+        The zoo folder (default `default_zoo`).
+
+    Returns
+    -------
+    irn.train.Trained or None
+        The replicates, or None when the zoo has no such entry.
+
+    Raises
+    ------
+    ZooError
+        When the entry is there but corrupted, truncated or inconsistent.
     """
-    zoo = Path(zoo) if zoo is not None else default_zoo()
+    zoo = zoo_path(zoo)
     weights, sidecar = _paths(zoo, condition, config)
     entry = _read_entry(weights, sidecar)
     if entry is None:
@@ -185,7 +253,7 @@ def _load_or_warn(condition: Condition, config: TrainConfig, zoo) -> Trained | N
 
 def _train_group_and_store(group: list[Condition], config: TrainConfig, zoo, progress: bool) -> list[Trained]:
     """Claim the group's entries, train what is still missing after the claim, store it."""
-    zoo = Path(zoo) if zoo is not None else default_zoo()
+    zoo = zoo_path(zoo)
     zoo.mkdir(parents=True, exist_ok=True)
     with _claimed(_paths(zoo, c, config)[0] for c in group):
         found = {}
@@ -213,16 +281,33 @@ def load_or_train(conditions, config: TrainConfig = TrainConfig(), zoo: Path | s
                   progress: bool = True, workers: int = 1) -> list[Trained]:
     """Load every condition from the zoo, training (and storing) only what is missing.
 
-    Missing conditions are trained in their training groups (``irn.train.training_groups``: the
+    Missing conditions are trained in their training groups (`irn.train.training_groups`: the
     conditions trained in one stack) and each group is stored as soon as it finishes, so an
     interrupted run keeps every finished group. A corrupted entry is reported with a warning and
-    retrained. workers: processes training groups side by side, each with one torch thread
-    (1 = in this process, with its thread setting). Returns one ``Trained`` per condition, in
-    order.
+    retrained.
+
+    Parameters
+    ----------
+    conditions : sequence of irn.train.Condition
+        The conditions to load or train.
+    config : irn.train.TrainConfig, optional
+        The training protocol (default: the paper's).
+    zoo : str or os.PathLike or None, optional
+        The zoo folder (default `default_zoo`).
+    progress : bool, optional
+        Show progress bars.
+    workers : int, optional
+        Processes training groups side by side, each with one torch thread (1 = in this process,
+        with its thread setting).
+
+    Returns
+    -------
+    list of irn.train.Trained
+        One per condition, in order.
     """
     conditions = [conditions] if isinstance(conditions, Condition) else list(conditions)
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    params.check_count(workers, "workers", 1)
+    zoo = zoo_path(zoo)
     found: dict[Condition, Trained] = {}
     for c in conditions:
         t = _load_or_warn(c, config, zoo)
@@ -245,19 +330,37 @@ def load_or_train(conditions, config: TrainConfig = TrainConfig(), zoo: Path | s
 
 def load_or_train_reusing(conditions, config: TrainConfig = TrainConfig(), zoo: Path | str | None = None,
                           progress: bool = True, larger=(TrainConfig().replicates,)) -> list[Trained]:
-    """``load_or_train``, except that a condition stored with more replicates — a count in
-    ``larger``, by default the full protocol's 20 — gives its first ``config.replicates`` instead
-    of training a small entry (the fast preset then reuses a filled full-protocol zoo).
+    """`load_or_train`, except that a condition stored with more replicates gives its first
+    ``config.replicates`` instead of training a small entry.
 
-    A replicate's network depends only on the run seed, the condition and its slot
-    (``irn.train.replicate_seed``), so slot r of a 20-replicate entry is the network a smaller run
-    trains in slot r — up to the float rounding of stacked training, which can move a snapshot by
-    an epoch. The reused ``Trained`` names its source entry in ``meta["key"]`` and
-    ``meta["subset_of"]``. Everything else as ``load_or_train``.
+    A count in ``larger`` (by default the full protocol's 20) is looked for first, so the fast
+    preset reuses a filled full-protocol zoo. A replicate's network depends only on the run seed,
+    the condition and its slot (`irn.train.replicate_seed`), so slot r of a 20-replicate entry is
+    the network a smaller run trains in slot r — up to the float rounding of stacked training,
+    which can move a snapshot by an epoch. The reused ``Trained`` names its source entry in
+    ``meta["key"]`` and ``meta["subset_of"]``.
+
+    Parameters
+    ----------
+    conditions : sequence of irn.train.Condition
+        The conditions to load or train.
+    config : irn.train.TrainConfig, optional
+        The training protocol (default: the paper's).
+    zoo : str or os.PathLike or None, optional
+        The zoo folder (default `default_zoo`).
+    progress : bool, optional
+        Show progress bars.
+    larger : sequence of int, optional
+        Replicate counts of stored entries that may be reused.
+
+    Returns
+    -------
+    list of irn.train.Trained
+        One per condition, in order.
     """
     conditions = [conditions] if isinstance(conditions, Condition) else list(conditions)
-    if isinstance(larger, int) or not all(isinstance(n, int) and n > 0 for n in larger):
-        raise ValueError(f"larger must be a list of positive replicate counts, got {larger!r}")
+    params.require(larger, "larger", params.sequence(params.integer(low=1)))
+    zoo = zoo_path(zoo)
     found: dict[Condition, Trained] = {}
     for c in conditions:
         for n in sorted(n for n in larger if n > config.replicates):
@@ -283,7 +386,20 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
 def cached_key(name: str, spec: dict) -> str:
-    """The file stem of a ``cached`` entry: ``name`` + hash of ``spec`` and the training code version."""
+    """The file stem of a `cached` entry.
+
+    Parameters
+    ----------
+    name : str
+        A readable prefix.
+    spec : dict
+        JSON-able description of everything that determines the weights.
+
+    Returns
+    -------
+    str
+        ``name`` and a hash of ``spec`` and the training code version.
+    """
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"name must be lower-case letters, digits, '.', '_' or '-', got {name!r}")
     try:
@@ -297,18 +413,34 @@ def cached_key(name: str, spec: dict) -> str:
 def cached(name: str, spec: dict, build, zoo: Path | str | None = None) -> tuple[Stacked, dict]:
     """A model of any shape from the zoo, built (trained) and stored only when it is missing.
 
-    name: a readable prefix of the entry; spec: a JSON-able dict of everything that determines the
-    weights (data, shape, training settings, seeds) — its hash names the entry, so a changed spec
-    never reuses an old one; build(): returns ``(model, meta)`` (a ``Stacked`` and a JSON-able dict
-    kept in the sidecar, e.g. epochs or errors). Returns ``(model, meta)``; a corrupted entry is
-    reported with a warning and rebuilt, like the condition entries of ``load_or_train``.
+    A corrupted entry is reported with a warning and rebuilt, like the condition entries of
+    `load_or_train`.
+
+    Parameters
+    ----------
+    name : str
+        A readable prefix of the entry.
+    spec : dict
+        A JSON-able dict of everything that determines the weights (data, shape, training settings,
+        random seeds): its hash names the entry, so a changed spec never reuses an old one.
+    build : callable
+        ``build()`` returns ``(model, meta)``: an `irn.models.Stacked` and a JSON-able dict kept in
+        the sidecar (e.g. epochs or errors).
+    zoo : str or os.PathLike or None, optional
+        The zoo folder (default `default_zoo`).
+
+    Returns
+    -------
+    model : irn.models.Stacked
+        The stored or newly built model.
+    meta : dict
+        Its sidecar's record.
     """
     if not isinstance(spec, dict):
         raise ValueError(f"spec must be a dict, got {type(spec).__name__}")
-    if not callable(build):
-        raise ValueError("build must be a callable returning (model, meta)")
+    params.require(build, "build", params.rule(callable, "a callable returning (model, meta)"))
     key = cached_key(name, spec)
-    zoo = Path(zoo) if zoo is not None else default_zoo()
+    zoo = zoo_path(zoo)
     weights, sidecar = zoo / f"{key}.safetensors", zoo / f"{key}.json"
     if sidecar.exists():
         try:
@@ -322,9 +454,15 @@ def cached(name: str, spec: dict, build, zoo: Path | str | None = None) -> tuple
                 return _load_cached(weights, sidecar, key)
             except ZooError:
                 pass  # warned above; rebuild
-        model, meta = build()
-        if not isinstance(model, Stacked):
-            raise ValueError(f"build must return (Stacked, dict), got {type(model).__name__} first")
+        try:
+            built = build()
+            if not (isinstance(built, tuple) and len(built) == 2 and isinstance(built[0], Stacked)):
+                raise ValueError(f"build must return (irn.models.Stacked, dict), got {_described(built)}")
+        except BaseException:
+            if not sidecar.exists():  # nothing was stored: leave no claim file behind either
+                _lock_path(weights, ".train").unlink(missing_ok=True)
+            raise
+        model, meta = built
         blob = st_save({k: v.detach().contiguous() for k, v in model.state_dict().items()},
                        metadata={"irn": irn.__version__})
         record = {"key": key, "spec": spec, "training_code_version": TRAINING_CODE_VERSION, "format": FORMAT,
@@ -338,6 +476,12 @@ def cached(name: str, spec: dict, build, zoo: Path | str | None = None) -> tuple
             raise ValueError(f"build's meta must be JSON-able: {err}") from err
         _write_entry(weights, sidecar, blob, record)
     return model, meta
+
+
+def _described(value) -> str:
+    if isinstance(value, tuple):
+        return "(" + ", ".join(type(v).__name__ for v in value) + ")"
+    return type(value).__name__
 
 
 def _load_cached(weights: Path, sidecar: Path, key: str) -> tuple[Stacked, dict]:

@@ -3,7 +3,8 @@ fixed points and connections (hover a stable point for the thresholds of the con
 it), the landing map of one network, thresholds against the task's pulse, the bifurcation diagram
 under a held input, transitions under input noise, and the network during training.
 
-Every chart fits the book's 740-pixel text column with at most two panels side by side.
+Every chart fits the book's text column (``irn.plots.style.COLUMN``) with at most two panels side
+by side; on a phone the book's style sheet shrinks it to the column.
 """
 
 from __future__ import annotations
@@ -13,10 +14,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from irn.plots.style import ARCH_ORDER
-
-#: Width in pixels of the book's text column at a 1280-pixel window.
-COLUMN = 740
+from irn.plots.style import ACTIONS, ARCH_ORDER, AXIS, COLUMN, SPACING
 #: Architectures of chapter 8: the paper's three and echo state networks.
 CLASS_ORDER = [*ARCH_ORDER, "esn"]
 CLASS_NAMES = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM", "esn": "ESN"}
@@ -29,15 +27,9 @@ CHANNEL_SCALE = alt.Scale(scheme="dark2")
 LEGEND = alt.Legend(orient="bottom", direction="horizontal")
 
 
-#: Room vega-embed's action menu ("…" right of every chart) takes from the column.
-ACTIONS = 40
-#: Room one panel's y axis (ticks and title) takes.
-AXIS = 55
-
-
 def _panel_width(columns: int, axes: int = 1) -> int:
     """The width of each of ``columns`` panels side by side, ``axes`` y axes drawn in the row."""
-    return (COLUMN - ACTIONS - AXIS * axes - 20 * (columns - 1)) // columns
+    return (COLUMN - ACTIONS - AXIS * axes - SPACING * (columns - 1)) // columns
 
 
 def _arrows(edges: pd.DataFrame, x_domain, y_domain, width: int, height: int, at: float = 0.82) -> pd.DataFrame:
@@ -122,7 +114,7 @@ LANDING_ORDER = ["stays", "the expected switch", "another task state", "no liste
 LANDING_SCALE = alt.Scale(domain=LANDING_ORDER, range=["#cccccc", "#1b9e77", "#d95f02", "#7570b3"])
 
 
-def landing_map(frame: pd.DataFrame, amplitude: float = 1.0, width: int = 560) -> alt.LayerChart:
+def landing_map(frame: pd.DataFrame, amplitude: float = 1.0, width: int = 420) -> alt.LayerChart:
     """The landing map of one network: for every stable point and pulse (one row each), the
     amplitudes (x) grouped into runs that land in the same place, coloured by what that place is;
     the dashed line is the task's pulse.
@@ -212,7 +204,7 @@ def bifurcation(diagram: pd.DataFrame, thresholds: pd.DataFrame, height: int = 2
         tooltip=[alt.Tooltip("amplitude:Q", format=".2f"), alt.Tooltip("readout:Q", format=".3f"), "type:N"])
     rules = alt.Chart(thresholds).mark_rule(strokeDash=[4, 3], color="#1f77b4").encode(
         x="threshold:Q", tooltip=["connection:N", alt.Tooltip("threshold:Q", format=".3f")])
-    return alt.layer(points, rules).properties(width=COLUMN - 200, height=height)
+    return alt.layer(points, rules).properties(width=COLUMN - ACTIONS - AXIS - 60, height=height)
 
 
 def noise_curves(frame: pd.DataFrame, columns: int = 2, height: int = 170) -> alt.FacetChart:

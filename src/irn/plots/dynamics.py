@@ -23,7 +23,17 @@ def _contribution_color() -> alt.Color:
 def relay_sequence(frame: pd.DataFrame, columns: int = 4) -> alt.Chart:
     """Paper Fig 6 (left): one network's relay matrix (concept × node) at every time step.
 
-    frame: ``irn.analysis.relay_frame`` rows of one network (step, concept, node, contribution).
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        `irn.analysis.relay_frame` rows of one network (step, concept, node, contribution).
+    columns : int, optional
+        Time steps per row.
+
+    Returns
+    -------
+    altair.Chart
+        One heat map per time step.
     """
     return alt.Chart(frame).mark_rect().encode(
         x=alt.X("node:O", title="node"),
@@ -37,10 +47,20 @@ def relay_sequence(frame: pd.DataFrame, columns: int = 4) -> alt.Chart:
 
 def node_time(frame: pd.DataFrame, width: int = 150) -> alt.Chart:
     """Paper Fig 6 (right) and Fig 7: node × time heat maps, one panel per concept (columns) and
-    architecture (rows), with a rule at the step each concept arrives; width: of one panel.
+    architecture (rows), with a rule at the step each concept arrives.
 
-    frame: ``irn.analysis.relay_frame`` rows of one network per architecture (arch, task, step,
-    concept, node, contribution).
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        `irn.analysis.relay_frame` rows of one network per architecture (arch, task, step, concept,
+        node, contribution).
+    width : int, optional
+        Width of one panel in pixels.
+
+    Returns
+    -------
+    altair.Chart
+        One panel per concept and architecture.
     """
     arrivals = {(t, c): dynamics.arrival_step(t, c) for t, c in frame[["task", "concept"]].drop_duplicates().itertuples(index=False)}
     data = frame.assign(arrival=[arrivals[k] for k in zip(frame["task"], frame["concept"])])
@@ -61,9 +81,21 @@ def stability_by_delay(summary: pd.DataFrame, title: str, dash: str | None = Non
     """Paper Fig 8 / Fig 9: a stability measure by training-delay regime, one line per
     architecture with a band of the 95 % CI over replicates, one panel per task.
 
-    summary: ``irn.stats.mean_interval`` output with task, arch, delay, mean, lo, hi, n (and the
-    column ``dash`` if given); title: the measure's axis title; dash: a column whose values are
-    drawn as solid and dashed lines (e.g. "tie_break"), with one band each.
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        `irn.stats.mean_interval` output with task, arch, delay, mean, lo, hi, n (and the column
+        ``dash`` if given).
+    title : str
+        The measure's axis title.
+    dash : str or None, optional
+        A column whose values are drawn as solid and dashed lines (e.g. "tie_break"), with one band
+        each.
+
+    Returns
+    -------
+    altair.Chart
+        One panel per task.
     """
     if dash is not None and dash not in summary:
         raise ValueError(f"dash must name a column of summary, got {dash!r}")
@@ -87,8 +119,16 @@ def smearing_histogram(summary: pd.DataFrame) -> alt.Chart:
     """Paper Fig 10 / Fig 11: mean fraction of nodes carrying 0…3 concepts (top row) and of
     concepts carried by 0…12 nodes (bottom row) with 95 % CI bars, one column per architecture.
 
-    summary: ``irn.stats.mean_interval`` of ``irn.dynamics.smearing`` fractions with arch,
-    measure, count, mean, lo, hi (one task).
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        `irn.stats.mean_interval` of `irn.dynamics.smearing` fractions with arch, measure, count,
+        mean, lo, hi (one task).
+
+    Returns
+    -------
+    altair.Chart
+        Two rows of bar charts, one column per architecture.
     """
     base = alt.Chart().encode(x=alt.X("count:O", title="count"))
     bars = base.mark_bar().encode(

@@ -25,8 +25,16 @@ MAX_ROWS = 100_000
 class Caption:
     """A numbered caption; shown as HTML in notebooks and on the book's pages.
 
-    number: "5.1"; text: the caption; csv: the figure's data as CSV text (may be ""); name: the
-    download's file name without ``.csv``.
+    Attributes
+    ----------
+    number : str
+        The figure number, e.g. "5.1".
+    text : str
+        The caption.
+    csv : str
+        The figure's data as CSV text ("" for no download).
+    name : str
+        The download's file name without ``.csv``.
     """
 
     number: str
@@ -48,8 +56,25 @@ class Caption:
 
 
 def caption(number: str, text: str, data: pd.DataFrame | None = None, name: str | None = None) -> Caption:
-    """The caption of figure ``number`` ("5.1"), with ``data`` (the figure's tidy table, any
-    rows × columns; None: no download) offered as ``name``.csv (default ``figure_5_1``)."""
+    """The caption of a figure, with the figure's data offered as a CSV download.
+
+    Parameters
+    ----------
+    number : str
+        The figure number, e.g. "5.1" or "3b.2".
+    text : str
+        The caption (not empty).
+    data : pandas.DataFrame or None, optional
+        The figure's tidy table (any rows × columns, at most `MAX_ROWS` rows); None: no download.
+    name : str or None, optional
+        The download's file name without ``.csv`` (letters, digits, "_", "-", "."); default
+        ``figure_5_1`` for figure 5.1.
+
+    Returns
+    -------
+    Caption
+        Shown as "**Figure 5.1.** text" with a "Download the data (CSV)" link.
+    """
     if not isinstance(number, str) or not _NUMBER.match(number):
         raise ValueError(f"number must be a figure number like '5.1', got {number!r}")
     if not isinstance(text, str) or not text.strip():

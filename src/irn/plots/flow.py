@@ -16,7 +16,19 @@ KIND_TITLES = {"stacked": "stacked forecaster", "fully_recurrent": "fully recurr
 def temperature_chart(frame: pd.DataFrame, units: str, width: int = 560) -> alt.Chart:
     """The record as daily means, coloured by part of the time split.
 
-    frame: date, temperature, part (one row per sample; aggregated here to days).
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns date, temperature, part (one row per sample; aggregated here to days).
+    units : str
+        The temperature's units for the axis title.
+    width : int, optional
+        Width of the chart in pixels.
+
+    Returns
+    -------
+    altair.Chart
+        A line chart.
     """
     daily = (frame.assign(day=frame["date"].dt.floor("D"))
              .groupby(["day", "part"], sort=False, as_index=False)["temperature"].mean())
@@ -31,7 +43,19 @@ def temperature_chart(frame: pd.DataFrame, units: str, width: int = 560) -> alt.
 def forecast_chart(frame: pd.DataFrame, units: str, width: int = 560) -> alt.Chart:
     """One stretch of the test part: the truth and each forecast of the next value.
 
-    frame: date, forecast (name), temperature.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns date, forecast (name), temperature.
+    units : str
+        The temperature's units for the axis title.
+    width : int, optional
+        Width of the chart in pixels.
+
+    Returns
+    -------
+    altair.Chart
+        One line per forecast.
     """
     order = list(dict.fromkeys(frame["forecast"]))
     return alt.Chart(frame).mark_line(strokeWidth=1.2).encode(
@@ -46,9 +70,19 @@ def forecast_chart(frame: pd.DataFrame, units: str, width: int = 560) -> alt.Cha
 
 
 def delayed_curves(frame: pd.DataFrame, width: int = 200) -> alt.FacetChart:
-    """The seed's measure, delayed − undelayed MI, against the lag, one line per role pair.
+    """The source's measure, delayed − undelayed MI, against the lag, one line per role pair.
 
-    frame: kind, pair ("input → hidden", …), lag, mean, lo, hi (over replicates).
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns kind, pair ("input → hidden", …), lag, mean, lo, hi (over replicates).
+    width : int, optional
+        Width of one panel in pixels.
+
+    Returns
+    -------
+    altair.FacetChart
+        One panel per kind of network.
     """
     base = alt.Chart(frame).encode(
         x=alt.X("lag:O", title="lag ℓ (steps)"),
@@ -65,7 +99,21 @@ def flow_graph_chart(levels: pd.DataFrame, edges: pd.DataFrame, title: str, widt
     """One flow graph: neurons placed left to right by trophic level, stacked by role; an arrow
     stem per significant edge (source → target), darker for more information.
 
-    levels: neuron, role, level (one replicate); edges: source, target, weight (bits).
+    Parameters
+    ----------
+    levels : pandas.DataFrame
+        Columns neuron, role, level (one replicate).
+    edges : pandas.DataFrame
+        Columns source, target, weight (bits).
+    title : str
+        The chart's title.
+    width : int, optional
+        Width of the chart in pixels.
+
+    Returns
+    -------
+    altair.LayerChart
+        Edges, arrowheads and neurons.
     """
     nodes = levels.dropna(subset=["level"]).copy()
     order = {"input": 0, "hidden": 1, "output": 2}
@@ -88,11 +136,21 @@ def flow_graph_chart(levels: pd.DataFrame, edges: pd.DataFrame, title: str, widt
 
 
 def level_histogram(levels: pd.DataFrame, width: int = 220) -> alt.VConcatChart:
-    """Histograms of trophic levels by role over all replicates (report §4's histogram of
+    """Histograms of trophic levels by role over all replicates (the report's histogram of
     "progression along the network"); levels scaled to 0…1 within each replicate, one row per
     role and one column per kind of network.
 
-    levels: kind, replicate, neuron, role, level.
+    Parameters
+    ----------
+    levels : pandas.DataFrame
+        Columns kind, replicate, neuron, role, level.
+    width : int, optional
+        Width of one panel in pixels.
+
+    Returns
+    -------
+    altair.VConcatChart
+        One row per role.
     """
     scaled = levels.dropna(subset=["level"]).copy()
     top = scaled.groupby(["kind", "replicate"])["level"].transform("max").replace(0, np.nan)
@@ -119,9 +177,19 @@ def level_histogram(levels: pd.DataFrame, width: int = 220) -> alt.VConcatChart:
 
 def bridge_chart(frame: pd.DataFrame, width: int = 160) -> alt.FacetChart:
     """Mean path width of relay nodes against the other hidden nodes, one line per network and
-    one panel per architecture (chapter 9.7).
+    one panel per architecture (chapter 9).
 
-    frame: arch, replicate, group ("relay nodes" / "other hidden nodes"), width (bits), on_path.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns arch, replicate, group ("relay nodes" / "other hidden nodes"), width (bits), on_path.
+    width : int, optional
+        Width of one panel in pixels.
+
+    Returns
+    -------
+    altair.FacetChart
+        One panel per architecture.
     """
     groups = ["other hidden nodes", "relay nodes"]
     base = alt.Chart(frame).encode(

@@ -13,17 +13,42 @@ RANDOM_PANEL = "random sets"
 
 
 def concept_colors(task: str) -> alt.Scale:
-    """One colour per concept of ``task`` (the same three colours for both tasks)."""
+    """One colour per concept of ``task`` (the same three colours for both tasks).
+
+    Parameters
+    ----------
+    task : {"memory", "block"}
+        The task whose concept names make the scale's domain.
+
+    Returns
+    -------
+    altair.Scale
+        Concept name → colour.
+    """
     return alt.Scale(domain=list(tasks.CONCEPTS[tasks.check_task(task)]), range=CONCEPT_RANGE)
 
 
 def knockout_curves(curves: pd.DataFrame, task: str, width: int = 110, height: int = 90) -> alt.Chart:
     """Paper Fig 4 (memory) / Fig 5 (block): accuracy of each concept against knockout set size.
 
-    curves: ``irn.knockout.curves`` output. Rows are architectures; a column per target concept
-    (its most relaying nodes knocked out, largest set on the left) and a last column with random
-    sets of the same sizes. Lines are means over replicates, bands 95 % CIs. The legend sits
-    below the panels, so the default size stays within a book page (about 560 px wide).
+    Rows are architectures; a column per target concept (its most relaying nodes knocked out,
+    largest set on the left) and a last column with random sets of the same sizes. Lines are means
+    over replicates, bands 95 % CIs. The legend sits below the panels, so the default size stays
+    within the book's text column.
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        `irn.knockout.curves` output.
+    task : {"memory", "block"}
+        The task, for the concepts' names and colours.
+    width, height : int, optional
+        Size of one panel in pixels.
+
+    Returns
+    -------
+    altair.Chart
+        One panel per architecture (rows) and target (columns).
     """
     data = curves[curves.task == tasks.check_task(task)]
     if data.empty:
@@ -54,8 +79,18 @@ def knockout_effects(effects: pd.DataFrame) -> alt.Chart:
     """Per-replicate effect sizes: the target concept's accuracy drop minus the other concepts'
     drop, and minus its drop under random sets (each averaged over set sizes and target concepts).
 
-    effects: ``irn.knockout.effects`` output. Points are replicates, the bar their mean; above 0
-    means knocking out a concept's relay nodes hurts that concept more.
+    Points are replicates, the bar their mean; above 0 means knocking out a concept's relay nodes
+    hurts that concept more.
+
+    Parameters
+    ----------
+    effects : pandas.DataFrame
+        `irn.knockout.effects` output.
+
+    Returns
+    -------
+    altair.Chart
+        One panel per effect.
     """
     per_rep = effects.groupby(["task", "arch", "replicate"], sort=False)[
         ["target_drop", "other_drop", "random_drop"]].mean().reset_index()

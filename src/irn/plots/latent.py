@@ -19,9 +19,19 @@ VALUE_COLORS = alt.Scale(domain=[1, 0], range=["#222222", "#d62728"])  # the pap
 def pca_scatter(frame: pd.DataFrame, width: int = 130) -> alt.VConcatChart:
     """Paper Fig 12: hidden states on the first two principal components, coloured by the
     concept combination, one panel per architecture and a row per task (legend below each row,
-    so the default size fits a book page).
+    so the default size fits the book's text column).
 
-    frame: ``irn.latent.projection_frame`` rows (arch, task, label, pc1, pc2, explained, …).
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        `irn.latent.projection_frame` rows (arch, task, label, pc1, pc2, explained, …).
+    width : int, optional
+        Width (and height) of one panel in pixels.
+
+    Returns
+    -------
+    altair.VConcatChart
+        One row per task.
     """
     rows = []
     for task, part in frame.groupby("task", sort=False):
@@ -45,7 +55,17 @@ def removal_scatter(frame: pd.DataFrame, width: int = 88) -> alt.FacetChart:
     (columns), with the concept whose relay order was used per row; black = the concept is +1
     (true), red = −1.
 
-    frame: ``irn.latent.removal_projection`` rows (concept, removed, value, pc1, pc2, label).
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        `irn.latent.removal_projection` rows (concept, removed, value, pc1, pc2, label).
+    width : int, optional
+        Width (and height) of one panel in pixels.
+
+    Returns
+    -------
+    altair.FacetChart
+        One panel per concept (rows) and number of removed nodes (columns).
     """
     return alt.Chart(frame).mark_point(filled=True, size=50, opacity=0.85).encode(
         x=alt.X("pc1:Q", title="PC 1", axis=alt.Axis(labels=False, ticks=False)),
@@ -62,13 +82,25 @@ def removal_scatter(frame: pd.DataFrame, width: int = 88) -> alt.FacetChart:
 def removal_curves(summary: pd.DataFrame, information: pd.DataFrame | None = None,
                    width: int = 145) -> alt.VConcatChart:
     """Right panel of paper Fig 13: each score against the number of removed nodes, relay order
-    against the mean of the random orders, with a band over replicates; a row per score (its
-    better direction in the axis title), a column per concept. The scores of
-    ``irn.latent.LOG_SCALE`` are geometric means on a log axis. The legend sits below.
+    against the mean of the random orders, with a band over replicates.
 
-    summary: ``irn.latent.score_curves`` output (concept, order, removed, score, mean, lo, hi, n);
-    information: ``irn.latent.relay_curves`` output (concept, removed, mean, lo, hi, n) for the
-    paper's black line, the relay information of the nodes left, drawn as a first row of its own.
+    A row per score (its better direction in the axis title), a column per concept. The scores of
+    `irn.latent.LOG_SCALE` are geometric means on a log axis. The legend sits below.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        `irn.latent.score_curves` output (concept, order, removed, score, mean, lo, hi, n).
+    information : pandas.DataFrame or None, optional
+        `irn.latent.relay_curves` output (concept, removed, mean, lo, hi, n) for the paper's black
+        line, the relay information of the nodes left, drawn as a first row of its own.
+    width : int, optional
+        Width of one panel in pixels.
+
+    Returns
+    -------
+    altair.VConcatChart
+        One row per score (and one for the relay information).
     """
     x = alt.X("removed:Q", title="nodes removed", axis=alt.Axis(tickMinStep=1))
     column = alt.Column("concept:N", title=None, sort=None)

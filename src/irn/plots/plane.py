@@ -10,7 +10,19 @@ def trajectories(frame: pd.DataFrame, networks: list[str], estimators: list[str]
     """Shwartz-Ziv & Tishby Fig 3: each network's path through the information plane, coloured by
     epoch, one panel per estimator (rows) and network (columns); axes labelled by estimator.
 
-    frame: columns network, estimator, epoch, i_xt, i_ty (e.g. means over replicates).
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns network, estimator, epoch, i_xt, i_ty (e.g. means over replicates).
+    networks : list of str
+        The networks in column order.
+    estimators : list of str
+        The estimators in row order.
+
+    Returns
+    -------
+    altair.Chart
+        One panel per estimator and network, each with its own axes.
     """
     color = alt.Color("epoch:Q", scale=alt.Scale(scheme="viridis", type="symlog"), title="epoch")
     base = alt.Chart().encode(
@@ -32,8 +44,31 @@ def over_epochs(summary: pd.DataFrame, networks: list[str], value_title: str, co
     """A mean over replicates with its 95 % band against the epoch, one panel per network
     (columns) and, with ``row``, per value of that column (rows, each with its own y axis).
 
-    summary: ``irn.stats.mean_interval`` output with network, epoch, ``color``, mean, lo, hi;
-    rule: draw a dashed horizontal line at this value (e.g. SNR = 1).
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        `irn.stats.mean_interval` output with network, epoch, ``color``, mean, lo, hi.
+    networks : list of str
+        The networks in column order.
+    value_title : str
+        The y axis title.
+    color : str
+        The column that colours the lines.
+    log_y : bool, optional
+        A log y axis.
+    rule : float or None, optional
+        Draw a dashed horizontal line at this value (e.g. SNR = 1).
+    color_title : str or None, optional
+        The colour legend's title (default: ``color``).
+    row : str or None, optional
+        A column whose values make rows of panels.
+    row_sort : list of str or None, optional
+        The order of the rows.
+
+    Returns
+    -------
+    altair.Chart
+        One panel per network (and row value).
     """
     scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
     base = alt.Chart().encode(x=alt.X("epoch:Q", title="epoch", scale=alt.Scale(type="symlog")),
@@ -56,7 +91,17 @@ def turn_epochs(frame: pd.DataFrame, networks: list[str]) -> alt.Chart:
     """Per replicate: the epoch where the SNR drops (x) against the epoch where I(X;T) turns (y),
     one colour per estimator; points on the diagonal would mean the two coincide.
 
-    frame: columns network, estimator, replicate, drop_epoch, peak_epoch.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns network, estimator, replicate, drop_epoch, peak_epoch.
+    networks : list of str
+        The networks, in the order of their point shapes.
+
+    Returns
+    -------
+    altair.Chart
+        A scatter plot with the diagonal.
     """
     top = float(max(frame.drop_epoch.max(), frame.peak_epoch.max(), 1))
     diagonal = pd.DataFrame({"drop_epoch": [1.0, top], "peak_epoch": [1.0, top]})

@@ -27,8 +27,18 @@ def greedy_curves(frame: pd.DataFrame, width: int = 165) -> alt.VConcatChart:
     written in a row above the curve), and each node's accumulated contribution (bottom), one
     column per concept.
 
-    frame: ``irn.analysis.relay_frame`` rows of one replicate at one step with
-    ``tie_break="index"`` (columns concept, node, rank, contribution, relay, relay_after).
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        `irn.analysis.relay_frame` rows of one replicate at one step with ``tie_break="index"``
+        (columns concept, node, rank, contribution, relay, relay_after).
+    width : int, optional
+        Width of one panel in pixels.
+
+    Returns
+    -------
+    altair.VConcatChart
+        The curves above the contributions.
     """
     concepts = _concept_order(frame)
     n_nodes = frame["node"].nunique()
@@ -62,9 +72,22 @@ def relay_matrix(frame: pd.DataFrame, columns: int = 4, by: str | None = None,
     """The nodes × concepts relay matrix (node contributions) as a heat map; one panel per value
     of ``by`` (default: per replicate when ``frame`` holds several).
 
-    frame: ``irn.analysis.relay_frame`` rows at one step (columns replicate, concept, node,
-    contribution, and ``by`` if given); columns: panels per row; width: of one panel (default
-    360 for a single matrix, 120 for panels).
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        `irn.analysis.relay_frame` rows at one step (columns replicate, concept, node,
+        contribution, and ``by`` if given).
+    columns : int, optional
+        Panels per row.
+    by : str or None, optional
+        The column that splits the panels (default: replicate, when there are several).
+    width : int or None, optional
+        Width of one panel in pixels (default 360 for a single matrix, 120 for panels).
+
+    Returns
+    -------
+    altair.Chart
+        One heat map, or a faceted chart of them.
     """
     if by is None and frame["replicate"].nunique() > 1:
         by = "replicate"
@@ -88,8 +111,16 @@ def greedy_gap(summary: pd.DataFrame) -> alt.Chart:
     """Fraction of the subsets of each size whose ``I_R`` beats the greedy set of that size, mean
     over replicates with a 95 % CI band, one line per concept.
 
-    summary: ``irn.stats.mean_interval`` of ``irn.relay.greedy_gap`` tables by concept and size
-    (columns concept, size, mean, lo, hi).
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        `irn.stats.mean_interval` of `irn.relay.greedy_gap` tables by concept and size (columns
+        concept, size, mean, lo, hi).
+
+    Returns
+    -------
+    altair.Chart
+        A line chart with bands.
     """
     color = alt.Color("concept:N", sort=_concept_order(summary), title="concept", legend=LEGEND)
     base = alt.Chart(summary).transform_calculate(lo_clipped="max(datum.lo, 0)").encode(
@@ -105,7 +136,17 @@ def contribution_null(frame: pd.DataFrame, width: int = 165) -> alt.FacetChart:
     """Each node's contribution (bars, dark when its shuffle p-value is below ``alpha``) against
     the 95th percentile of its shuffle null (red ticks), one panel per concept.
 
-    frame: columns concept, node, contribution, null_q95, p_value, significant (bool).
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns concept, node, contribution, null_q95, p_value, significant (bool).
+    width : int, optional
+        Width of one panel in pixels.
+
+    Returns
+    -------
+    altair.FacetChart
+        One panel per concept.
     """
     base = alt.Chart().encode(x=alt.X("node:O", title="node"))
     bars = base.mark_bar().encode(
@@ -125,7 +166,15 @@ def ranking_agreement(summary: pd.DataFrame) -> alt.FacetChart:
     measure (Spearman correlation of contributions, Jaccard index of the top nodes), per pair of
     methods and concept.
 
-    summary: ``irn.stats.mean_interval`` output with columns measure, pair, concept, mean, lo, hi.
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        `irn.stats.mean_interval` output with columns measure, pair, concept, mean, lo, hi.
+
+    Returns
+    -------
+    altair.FacetChart
+        One panel per measure.
     """
     color = alt.Color("concept:N", sort=_concept_order(summary), title="concept", legend=LEGEND)
     base = alt.Chart().encode(y=alt.Y("pair:N", title=None), color=color,

@@ -13,7 +13,17 @@ DELAY_RANGE = ["#440154", "#3b528b", "#21918c", "#5ec962", "#b5de2b", "#d62728"]
 def input_sequences(frame: pd.DataFrame, width: int = 220) -> alt.Chart:
     """Paper Fig 1: example inputs as step × channel heat maps, one panel per example.
 
-    frame: columns example (title), step, channel, value.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns example (the panel's title), step, channel, value.
+    width : int, optional
+        Width of one panel in pixels.
+
+    Returns
+    -------
+    altair.Chart
+        A faceted chart, two panels per row.
     """
     return alt.Chart(frame).mark_rect().encode(
         x=alt.X("step:O", title="time step"),
@@ -29,7 +39,15 @@ def input_sequences(frame: pd.DataFrame, width: int = 220) -> alt.Chart:
 def training_effort(summary: pd.DataFrame) -> alt.Chart:
     """Epochs to criterion per training-delay regime: box plots per architecture and task.
 
-    summary: one row per replicate with arch, task, delay, epochs.
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        One row per replicate with arch, task, delay, epochs.
+
+    Returns
+    -------
+    altair.Chart
+        One panel per architecture (columns) and task (rows).
     """
     return alt.Chart(summary).mark_boxplot(extent="min-max").encode(
         x=alt.X("delay:N", sort=DELAY_ORDER, title="training delay"),
@@ -44,7 +62,15 @@ def accuracy_by_delay(summary: pd.DataFrame) -> alt.Chart:
     """Paper Fig 2: accuracy at evaluation delays 0…9, a line per training-delay regime with a
     band of ± one standard error over replicates; the dashed line is chance (0.5).
 
-    summary: ``irn.stats.mean_interval`` output with arch, task, delay, eval_delay, mean, lo, hi.
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        `irn.stats.mean_interval` output with arch, task, delay, eval_delay, mean, lo, hi.
+
+    Returns
+    -------
+    altair.Chart
+        One panel per architecture (columns) and task (rows).
     """
     # fixed delays on a dark-to-light ramp, random delays in red: delay 5 and random stay apart
     color = alt.Color("delay:N", sort=DELAY_ORDER, title="training delay",

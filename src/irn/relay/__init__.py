@@ -27,7 +27,10 @@ and ``Y`` the binarised hidden state. For a node subset ``Y_R`` with complement 
   guard: every relay function counts the distinct patterns (:func:`pattern_count`) and warns
   (:class:`RelayEntropyWarning`) below :data:`SAMPLES_PER_PATTERN` samples per pattern. The
   remedy: :func:`probe_greedy` conditions on a cross-fitted linear probe's prediction instead
-  of the patterns of ``Y_0``. :func:`planted_relays` makes test data with a known answer.
+  of the patterns of ``Y_0`` (:func:`probe_null`: its shuffle null). :func:`planted_relays` makes
+  test data with a known answer; :func:`planted_study` runs both estimators on it at every size
+  (chapter 12, ``benchmarks/bench_scale.py``) and :func:`planted_controls` plants a relayed and an
+  independent concept into recorded hidden states (the controls of a relay-above-null test).
 
 Speed (DESIGN §7): ``Y_R ∪ Y_0`` is always all nodes, so four of the eight entropies are constant
 during a greedy run and only ``I(X_in; X_out | Y_0)`` is recomputed. ``Y_0`` is kept as dense
@@ -70,7 +73,15 @@ from irn.relay.greedy import (
                             relay_information,
 )
 from irn.relay.nulls import greedy_null, relay_null
-from irn.relay.probe import probe_greedy
+from irn.relay.planted import (
+                            PlantedConcept,
+                            PlantedStudy,
+                            planted_concept,
+                            planted_controls,
+                            planted_study,
+                            recovered,
+)
+from irn.relay.probe import probe_greedy, probe_null
 
 __all__ = [
     "BINARIZE_METHODS",
@@ -96,4 +107,11 @@ __all__ = [
     "planted_relays",
     "PROBE_BINS",
     "probe_greedy",
+    "probe_null",
+    "PlantedStudy",
+    "planted_study",
+    "recovered",
+    "PlantedConcept",
+    "planted_concept",
+    "planted_controls",
 ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from irn import params
 from irn.params import check_count
 from irn.relay.kernels import TIE_TOLERANCE, pattern_counts  # noqa: F401 (TIE_TOLERANCE: re-exported)
 
@@ -144,17 +145,13 @@ class GreedyNull(ReadOnlyArrays):
 
 
 def binary(values, name: str, ndim: int | None = None, min_ndim: int | None = None):
-    """Check a 0/1 array and return it as contiguous uint8."""
-    array = np.asarray(values)
+    """Check a 0/1 array (``irn.params.array``, kind "binary") and return it as contiguous uint8."""
+    array = params.array(values, name, kind="binary")
     if ndim is not None and array.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-D array, got shape {array.shape}")
     if min_ndim is not None and array.ndim < min_ndim:
         raise ValueError(f"{name} must have at least {min_ndim} dimensions, got {array.shape}")
-    if array.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must hold binary values 0/1, got dtype {array.dtype}")
-    if not np.all((array == 0) | (array == 1)):
-        raise ValueError(f"{name} must hold binary values 0/1 only")
-    return np.ascontiguousarray(array, dtype=np.uint8)
+    return array
 
 
 def check_relay_data(x_in, x_out, hidden_bits):
@@ -194,8 +191,7 @@ def check_nodes(nodes, n_nodes: int) -> np.ndarray:
 
 def check_null_settings(shuffles, seed) -> None:
     check_count(shuffles, "shuffles", 1)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    params.require(seed, "seed", params.SEED)
 
 
 # ----------------------------------------------------------------------------------------

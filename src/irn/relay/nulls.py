@@ -28,14 +28,14 @@ from irn.relay.kernels import clog_table
 
 
 @functools.lru_cache(maxsize=16)
-def _permutations(samples: int, shuffles: int, seed: int) -> np.ndarray:
+def permutations(samples: int, shuffles: int, seed: int) -> np.ndarray:
     """(shuffles, samples) permutations from ``numpy.random.default_rng(seed)`` (read-only; kept,
     since a table of nulls asks for the same permutations once per replicate, step and concept)."""
     rng = np.random.default_rng(seed)
     return frozen(np.stack([rng.permutation(samples) for _ in range(shuffles)]))
 
 
-def _p_value(null: np.ndarray, observed) -> np.ndarray:
+def tail_p_value(null: np.ndarray, observed) -> np.ndarray:
     """``(1 + #(null >= observed)) / (1 + shuffles)`` along axis 0, ties within 1e-12 count."""
     return (1 + np.sum(null >= np.asarray(observed) - TIE_TOLERANCE, axis=0)) / (1 + len(null))
 
@@ -61,14 +61,14 @@ def relay_null(x_in, x_out, hidden_bits, nodes=None, shuffles: int = 200, seed: 
     clog = clog_table(xy.size)
 
     observed = _relay_from_codes(xy, code_rest, code_all, clog)
-    shuffled = xy[_permutations(xy.size, shuffles, seed)]  # (shuffles, samples), all at once
+    shuffled = xy[permutations(xy.size, shuffles, seed)]  # (shuffles, samples), all at once
     null = _conditional_mi_of_shuffles(shuffled, code_rest, clog) - _conditional_mi_of_shuffles(shuffled, code_all, clog)
     null_mean = float(null.mean())
     return RelayNull(
         observed=observed,
         null=null,
         null_mean=null_mean,
-        p_value=float(_p_value(null, observed)),
+        p_value=float(tail_p_value(null, observed)),
         corrected=observed - null_mean,
     )
 
@@ -124,14 +124,14 @@ def greedy_null(x_in, x_out, hidden_bits, shuffles: int = 200, seed: int = 0) ->
     with warnings.catch_warnings():  # warned once above
         warnings.simplefilter("ignore", RelayEntropyWarning)
         observed = greedy(x_in, x_out, hidden_bits)
-    perms = _permutations(x_in.size, shuffles, seed)
+    perms = permutations(x_in.size, shuffles, seed)
     null = greedy_batch(x_in[perms], x_out[perms], hidden_bits[None], deduplicate=True)
     return GreedyNull(
         observed=observed,
         null_curve=null.curve,
         null_contribution=null.contribution,
-        curve_p_value=_p_value(null.curve, observed.curve),
-        contribution_p_value=_p_value(null.contribution, observed.contribution),
+        curve_p_value=tail_p_value(null.curve, observed.curve),
+        contribution_p_value=tail_p_value(null.contribution, observed.contribution),
         corrected_curve=observed.curve - null.curve.mean(axis=0),
         corrected_contribution=observed.contribution - null.contribution.mean(axis=0),
     )
