@@ -49,12 +49,6 @@ NOT_YET: dict[str, set[str]] = {
     "irn.claims": {"Control", "Control.as_dict", "Control.passed"},
     "irn.analysis": {"RelayStatistics"},
     "irn.plots.summary": {"verdict_map"},
-    "irn.attractors": {
-        "Automaton", "Comparison", "Map", "StepMap", "Threshold", "compare", "fixed_points",
-        "flipflop_automaton", "iterate", "label_points", "memory_automaton", "movement",
-        "network", "sample_states", "speed", "state_map", "state_names", "state_size",
-        "step_map", "threshold", "trajectory_states"
-    },
     "irn.flow": {
         "LevelClustering", "ReplicateFlow", "TrophicLevels", "delayed_information",
         "direction_tests", "flow_graph", "flow_significance", "level_clustering",

@@ -32,11 +32,19 @@ STATUSES = ("correct", "wrong", "missing")
 class Automaton:
     """The states a task asks a network to hold and the input pulses that switch between them.
 
-    name: "flipflop", "memory" or a name of yours; states: names of the held states; edges:
-    DataFrame source, target (state names), channel, sign; amplitude: the task's pulse size (for
-    the margin); probes: one (n, steps, n_inputs) float32 array per state — input sequences after
-    which the network should hold that state (a stable point takes the state's name when the
-    probes' trajectories settle on it).
+    Attributes
+    ----------
+    name : str
+        "flipflop", "memory" or a name of yours.
+    states : tuple of str
+        Names of the held states.
+    edges : pandas.DataFrame
+        The switches: source, target (state names), channel, sign.
+    amplitude : float
+        The task's pulse size (for the margin).
+    probes : dict of str to ndarray, shape (n, steps, n_inputs), float32
+        Per state, input sequences after which the network should hold it (a stable point takes the
+        state's name when the probes' trajectories settle on it).
     """
 
     name: str
@@ -233,20 +241,26 @@ def label_points(model: Stacked, points: pd.DataFrame, automaton: Automaton, set
 class Comparison:
     """Found against expected, per network and per expected switch.
 
-    summary: one row per replicate — expected_states, stable_points, states_found (automaton states
-    with a stable point of their own), merged (stable points carrying several states), edges_expected,
-    edges_correct, edges_wrong, edges_missing, edges_spurious (connections between labelled points
-    the automaton does not have), spurious_below (of those, with a threshold below the task's
-    amplitude: the task's own pulse would take them), edges_resolved (correct switches whose
-    smallest moving pulse lands elsewhere: marked wrong by a threshold that is not per connection),
-    task_correct (switches the task's own pulse makes), cube (every state found, every switch
-    correct), cube_first (the same judged by the first landing only), margin_min and
-    margin_median (task amplitude / threshold over correct switches).
-    edges: one row per (replicate, expected switch) — source, target, channel, sign, status
-    ("correct", "wrong", "missing"), threshold (of the connection to the target; else of the
-    first landing), margin, first_target (the state where the smallest moving pulse lands; "" none
-    labelled), first_status, task_target (where the task's own pulse lands; "" when no landing
-    map was given), task_status, saddle (the index-1 saddle between the two points, −1 none).
+    Attributes
+    ----------
+    summary : pandas.DataFrame
+        One row per replicate — expected_states, stable_points, states_found (automaton states with
+        a stable point of their own), merged (stable points carrying several states),
+        edges_expected, edges_correct, edges_wrong, edges_missing, edges_spurious (connections
+        between labelled points the automaton does not have), spurious_below (of those, with a
+        threshold below the task's amplitude: the task's own pulse would take them),
+        edges_resolved (correct switches whose smallest moving pulse lands elsewhere: marked wrong
+        by a threshold that is not per connection), task_correct (switches the task's own pulse
+        makes), cube (every state found, every switch correct), cube_first (the same judged by the
+        first landing only), margin_min and margin_median (task amplitude / threshold over correct
+        switches).
+    edges : pandas.DataFrame
+        One row per (replicate, expected switch) — source, target, channel, sign, status
+        ("correct", "wrong", "missing"), threshold (of the connection to the target; else of the
+        first landing), margin, first_target (the state where the smallest moving pulse lands; ""
+        none labelled), first_status, task_target (where the task's own pulse lands; "" when no
+        landing map was given), task_status, saddle (the index-1 saddle between the two points, −1
+        none).
     """
 
     summary: pd.DataFrame

@@ -156,10 +156,15 @@ class _Probe:
 class Threshold:
     """The smallest pulse from each start state that moves it (or lands it on its target).
 
-    amplitude: (R, P) threshold (NaN: no amplitude up to ``max_amplitude`` did); target: (R, P)
-    ``point`` number of the stable point where the state lands at that amplitude (−1 when it lands
-    on no listed stable point, or when ``points`` was not given); landed: (R, P, D) the state
-    reached at the threshold after settling (NaN where there is no threshold).
+    Attributes
+    ----------
+    amplitude : ndarray, shape (R, P)
+        The threshold (NaN: no amplitude up to ``max_amplitude`` did).
+    target : ndarray, shape (R, P)
+        ``point`` number of the stable point where the state lands at that amplitude (−1 when it
+        lands on no listed stable point, or when ``points`` was not given).
+    landed : ndarray, shape (R, P, D)
+        The state reached at the threshold after settling (NaN where there is no threshold).
     """
 
     amplitude: np.ndarray

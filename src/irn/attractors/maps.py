@@ -136,7 +136,17 @@ class _Map:
 
 @dataclass(frozen=True)
 class StepMap:
-    """F(x, u) and, when asked, its Jacobians: next (R, N, D), dx (R, N, D, D), du (R, N, D, I)."""
+    """F(x, u) and, when asked, its Jacobians.
+
+    Attributes
+    ----------
+    next : torch.Tensor, shape (R, N, D)
+        F(x, u).
+    dx : torch.Tensor, shape (R, N, D, D), or None
+        ∂F/∂x (row i: output coordinate i).
+    du : torch.Tensor, shape (R, N, D, n_inputs), or None
+        ∂F/∂u.
+    """
 
     next: torch.Tensor
     dx: torch.Tensor | None

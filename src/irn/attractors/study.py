@@ -49,11 +49,20 @@ PROBE_SETTLE = 20
 class ExcitableNetwork:
     """One model's excitable network and how it compares with a task's automaton.
 
-    points: ``fixed_points`` frame with the automaton's ``label`` column; saddles: ``saddles``
-    output (where each index-1 saddle's unstable manifold leads); edges: ``network`` output (one row
-    per source, target, channel and sign); landing: ``landing_map`` output; comparison:
-    ``compare`` output (``summary`` per network, ``edges`` per expected switch); automaton: the
-    automaton compared with.
+    Attributes
+    ----------
+    points : pandas.DataFrame
+        ``fixed_points`` frame with the automaton's ``label`` column.
+    saddles : pandas.DataFrame
+        ``saddles`` output (where each index-1 saddle's unstable manifold leads).
+    edges : pandas.DataFrame
+        ``network`` output (one row per source, target, channel and sign).
+    landing : pandas.DataFrame
+        ``landing_map`` output.
+    comparison : Comparison
+        ``compare`` output (``summary`` per network, ``edges`` per expected switch).
+    automaton : Automaton
+        The automaton compared with.
     """
 
     points: pd.DataFrame
@@ -131,11 +140,17 @@ def excitable_network(model: Stacked, automaton: Automaton, inputs=None, *, seed
 class TrainingSnapshots:
     """The excitable network of networks at snapshots during their training.
 
-    summary: one row per (epoch, network) — the ``compare`` summary columns with epoch, network,
-    accuracy (on the training data, with the snapshot's weights) and stream_accuracy (the flip-flop's
-    own evaluation); reached: per replicate, the first epoch whose training accuracy reached the
-    criterion (NaN: never); analysis: the ``ExcitableNetwork`` of all snapshots (replicate
-    s·R + r is snapshot s of replicate r).
+    Attributes
+    ----------
+    summary : pandas.DataFrame
+        One row per (epoch, network) — the ``compare`` summary columns with epoch, network, accuracy
+        (on the training data, with the snapshot's weights) and stream_accuracy (the flip-flop's own
+        evaluation).
+    reached : pandas.DataFrame
+        network, criterion_epoch: the first epoch whose training accuracy reached the criterion
+        (NaN: never).
+    analysis : ExcitableNetwork
+        The analysis of all snapshots (replicate s·R + r is snapshot s of network r).
     """
 
     summary: pd.DataFrame
@@ -256,8 +271,16 @@ def planted_flipflop(input_weights=(2.5, 2.5, 2.5), self_weight: float = 2.0, re
 class Behaviour:
     """What a network does on the task's own streams, located on its excitable network.
 
-    events: ``transitions`` output; graph: ``used_graph`` output; errors: ``error_events`` output;
-    test: ``errors_on_flawed`` output (one row per network).
+    Attributes
+    ----------
+    events : pandas.DataFrame
+        ``transitions`` output.
+    graph : pandas.DataFrame
+        ``used_graph`` output.
+    errors : pandas.DataFrame
+        ``error_events`` output.
+    test : pandas.DataFrame
+        ``errors_on_flawed`` output (one row per network).
     """
 
     events: pd.DataFrame
@@ -409,10 +432,18 @@ def landing_frame(found: ExcitableNetwork, replicate: int = 0) -> pd.DataFrame:
 class StateMap:
     """One replicate's state space on the first two principal components of its trajectories.
 
-    trajectory: pc1, pc2 (subsampled visited states); points: the ``fixed_points`` rows of the
-    replicate with pc1, pc2 and type ("stable", "saddle", "slow"); edges: its ``network`` rows that
-    land on a listed point, with the end points' coordinates (x, y, x2, y2); explained: variance
-    share of the two components.
+    Attributes
+    ----------
+    trajectory : pandas.DataFrame
+        pc1, pc2 of subsampled visited states.
+    points : pandas.DataFrame
+        The ``fixed_points`` rows of the replicate with pc1, pc2 and type ("stable", "saddle",
+        "slow").
+    edges : pandas.DataFrame
+        Its ``network`` rows that land on a listed point, with the end points' coordinates (x, y,
+        x2, y2).
+    explained : float
+        Variance share of the two components.
     """
 
     trajectory: pd.DataFrame
