@@ -15,16 +15,23 @@ import numpy as np
 import pandas as pd
 
 from irn.plots.style import ACTIONS, ARCH_ORDER, AXIS, COLUMN, SPACING
+
+#: Line styles for up to five bands (``irn.plots.style.DASHES`` and one more).
+DASHES = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [1, 3]]
 #: Architectures of chapter 8: the paper's three and echo state networks.
 CLASS_ORDER = [*ARCH_ORDER, "esn"]
 CLASS_NAMES = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM", "esn": "ESN"}
 CLASS_COLORS = alt.Scale(domain=[CLASS_NAMES[a] for a in CLASS_ORDER],
                          range=["#222222", "#d62728", "#1f77b4", "#2ca02c"])
 TYPE_DOMAIN = ["stable", "saddle", "slow"]
-TYPE_SCALE = alt.Scale(domain=TYPE_DOMAIN, range=["#222222", "#d62728", "#ff7f0e"])
 SHAPE_SCALE = alt.Scale(domain=TYPE_DOMAIN, range=["circle", "cross", "triangle"])
-CHANNEL_SCALE = alt.Scale(scheme="dark2")
-LEGEND = alt.Legend(orient="bottom", direction="horizontal")
+#: One colour scale for the state-space panels: input channels (arrows, dark2) and fixed points.
+MAP_COLORS = alt.Scale(domain=["channel 1", "channel 2", "channel 3", *TYPE_DOMAIN],
+                       range=["#1b9e77", "#d95f02", "#7570b3", "#222222", "#d62728", "#e6ab02"])
+LEGEND = alt.Legend(orient="bottom", direction="horizontal", titleLimit=500)
+#: Legends of line styles: a short stroke per entry, so that its dash shows.
+LINE_LEGEND = alt.Legend(orient="bottom", direction="horizontal", titleLimit=500, symbolType="stroke",
+                         symbolStrokeWidth=2, symbolSize=300)
 
 
 def _panel_width(columns: int, axes: int = 1) -> int:
@@ -82,15 +89,18 @@ def state_maps(maps: dict, columns: int = 2, height: int = 260) -> alt.VConcatCh
         points = m.points.assign(source=m.points.point, state=m.points.get("label", ""))
         if len(m.edges):
             e = _arrows(m.edges, xd, yd, width, height)
+            names = dict(zip(points.point, points.state.replace("", np.nan).fillna(points.point.astype(str))))
+            e["from"], e["to"] = e.source.map(names), e.target.map(names)
             e["pulse"] = [f"channel {c + 1}, {'+' if s > 0 else '−'}" for c, s in zip(e.channel, e.sign)]
             e["label"] = e.threshold.map("{:.2f}".format)
             e["mx"], e["my"] = e.x + 0.45 * (e.x2 - e.x), e.y + 0.45 * (e.y2 - e.y)
             tip = [alt.Tooltip("from:N"), alt.Tooltip("to:N"), alt.Tooltip("pulse:N"),
                    alt.Tooltip("threshold:Q", format=".3f")]
-            color = alt.Color("channel_name:N", scale=CHANNEL_SCALE, title="input channel", legend=LEGEND)
+            color = alt.Color("channel_name:N", scale=MAP_COLORS, title="arrows: input channel; points: fixed point",
+                              legend=LEGEND)
             e["channel_name"] = "channel " + (e.channel + 1).astype(str)
-            opacity = alt.condition(hover, alt.value(0.95), alt.value(0.35))
-            layers.append(alt.Chart(e).mark_rule(strokeWidth=1.5).encode(
+            opacity = alt.condition(hover, alt.value(1.0), alt.value(0.55))
+            layers.append(alt.Chart(e).mark_rule(strokeWidth=2).encode(
                 x=alt.X("x:Q", scale=alt.Scale(domain=xd, nice=False), title="PC 1"), y=alt.Y("y:Q", title="PC 2"),
                 x2="x2:Q", y2="y2:Q", color=color, opacity=opacity, tooltip=tip))
             layers.append(alt.Chart(e).mark_point(shape="triangle-up", filled=True, size=55).encode(
@@ -100,14 +110,15 @@ def state_maps(maps: dict, columns: int = 2, height: int = 260) -> alt.VConcatCh
                 x="mx:Q", y="my:Q", text="label:N", color=color).transform_filter(hover))
         layers.append(alt.Chart(points).mark_point(filled=True, size=70).encode(
             x="pc1:Q", y="pc2:Q",
-            color=alt.Color("type:N", scale=TYPE_SCALE, title="fixed point", legend=LEGEND),
-            shape=alt.Shape("type:N", scale=SHAPE_SCALE, title="fixed point", legend=LEGEND),
+            color=alt.Color("type:N", scale=MAP_COLORS, title="arrows: input channel; points: fixed point",
+                            legend=LEGEND),
+            shape=alt.Shape("type:N", scale=SHAPE_SCALE, title="fixed point", legend=None),
             tooltip=[alt.Tooltip("state:N", title="task state"), "type:N", alt.Tooltip("unstable_dims:Q",
                      title="unstable directions"), alt.Tooltip("spectral_radius:Q", format=".3f")]).add_params(hover))
         panels.append(alt.layer(*layers).properties(width=width, height=height,
                                                      title=f"{title} ({m.explained:.0%} of variance)"))
     rows = [alt.hconcat(*panels[k:k + columns]) for k in range(0, len(panels), columns)]
-    return alt.vconcat(*rows).resolve_scale(color="independent", shape="independent")
+    return alt.vconcat(*rows)
 
 
 LANDING_ORDER = ["stays", "the expected switch", "another task state", "no listed state"]
@@ -230,9 +241,10 @@ def noise_curves(frame: pd.DataFrame, columns: int = 2, height: int = 170) -> al
     line = alt.Chart().mark_line(point=True).encode(
         x=alt.X("noise:Q", title="input noise (standard deviation)"),
         y=alt.Y("probability:Q", title="probability of the transition"),
-        color=alt.Color("band:N", sort=bands, scale=alt.Scale(scheme="viridis"), title="connection threshold",
-                        legend=LEGEND),
-        strokeDash=alt.StrokeDash("band:N", sort=bands, title="connection threshold", legend=LEGEND),
+        color=alt.Color("band:N", scale=alt.Scale(domain=bands, scheme="viridis"), title="connection threshold",
+                        legend=LINE_LEGEND),
+        strokeDash=alt.StrokeDash("band:N", scale=alt.Scale(domain=bands, range=DASHES[:len(bands)]),
+                                  title="connection threshold", legend=LINE_LEGEND),
         tooltip=["network:N", "band:N", alt.Tooltip("noise:Q", format=".2f"),
                  alt.Tooltip("probability:Q", format=".3f")])
     return alt.layer(line, data=frame).properties(width=_panel_width(columns) - 20, height=height).facet(
@@ -262,8 +274,10 @@ def training(frame: pd.DataFrame, reached: pd.DataFrame, columns: int = 2, heigh
     measures = list(dict.fromkeys(frame.measure))
     lines = alt.Chart().mark_line(point=alt.OverlayMarkDef(size=18)).encode(
         x=alt.X("epoch:Q", title="training epoch"), y=alt.Y("value:Q", title="share", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("measure:N", sort=measures, scale=alt.Scale(scheme="dark2"), title=None, legend=LEGEND),
-        strokeDash=alt.StrokeDash("measure:N", sort=measures, title=None, legend=LEGEND),
+        color=alt.Color("measure:N", scale=alt.Scale(domain=measures, scheme="dark2"), title="measure",
+                        legend=LINE_LEGEND),
+        strokeDash=alt.StrokeDash("measure:N", scale=alt.Scale(domain=measures, range=DASHES[:len(measures)]),
+                                  title="measure", legend=LINE_LEGEND),
         tooltip=["network:N", "epoch:Q", "measure:N", alt.Tooltip("value:Q", format=".3f")])
     rule = alt.Chart().mark_rule(strokeDash=[4, 3], color="#555555").encode(x="criterion_epoch:Q")
     data = frame.merge(reached, on="network", how="left")
