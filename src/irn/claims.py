@@ -220,6 +220,12 @@ REGISTRY = {
                    "needs.",
         "the task's pulse amplitude over each correct transition's threshold", "count (no p-value)",
         "correct transitions of all networks", "the margin exceeds 1", correction=None),
+    "ena_errors_on_flawed_transitions": _spec(
+        8, "ceni", "Task errors can be traced to wrong transitions of the excitable network: a network errs "
+                   "after the switches its excitable network lacks.",
+        "share of stream switches followed by a wrong output: switches whose pulse at the task's amplitude "
+        "lands wrong or not at all, against switches whose pulse lands right", "Fisher's exact test per network",
+        "networks with both kinds of switches", "errors follow the flawed switches more often"),
     "flow_outputs_further_along": _spec(
         9, "ivanovic", "There is a general direction of information flow: outputs sit further along the "
                        "network than hidden neurons, and hidden neurons further than the inputs.",
