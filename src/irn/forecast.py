@@ -4,7 +4,7 @@ networks whose neurons the information-flow analysis records.
 Ivanovic, Kha & Muruganantham ("Analyzing Information in RNNs", CS 294-131 report, §3) study a
 recurrent network that predicts an airport's next temperature from the past ones, measured. irn
 uses public-domain NOAA records that ship inside the ``vega_datasets`` package, so nothing
-downloads (DESIGN §12, §18):
+downloads:
 
 * ``seattle-weather`` — daily maximum temperatures *measured* at Seattle, 2012–2015 (1461 days,
   °C; from one day to the next the maximum changes by up to about 11 °C);

@@ -3,8 +3,8 @@ conditional mutual information of real-valued samples, in bits.
 
 ``irn.info`` is the discrete core (plug-in estimates on integer codes, used by the relay method);
 this module is its continuous counterpart, for the information-flow analysis of Ivanovic, Kha &
-Muruganantham ("Analyzing Information in RNNs", CS 294-131 report, §3–4) and the transfer entropy
-of DESIGN §18. DESIGN §12 fixes the estimators:
+Muruganantham ("Analyzing Information in RNNs", CS 294-131 report, §3–4) and for transfer entropy
+(Schreiber, Phys. Rev. Lett. 85, 461, 2000). The estimators:
 
 * ``mutual_information`` — Kraskov, Stögbauer & Grassberger (Phys. Rev. E 69, 066138, 2004),
   algorithm 1: ``I = ψ(k) + ψ(N) − ⟨ψ(n_x + 1) + ψ(n_y + 1)⟩``, where ``ε_i`` is the max-norm
@@ -20,7 +20,7 @@ of DESIGN §18. DESIGN §12 fixes the estimators:
 * ``surrogate_test`` — one estimate against a null from time-shifted (circularly rotated) or
   shuffled copies of x, and its permutation p-value.
 * ``conditional_scan`` — the call multivariate transfer entropy is built on (Lizier & Rubinov
-  2012; Novelli et al., Network Neuroscience 2019; DESIGN §18): for ONE target, the conditional
+  2012; Novelli et al., Network Neuroscience 2019): for ONE target, the conditional
   MI of each of many candidate sources (a column at a lag, or a group of them as one joint
   variable) given ONE shared conditioning set (the target's past, the sources chosen so far),
   each with the same ``surrogates`` rotations of the candidate. Returns a ``Scan`` with the

@@ -3,8 +3,8 @@
 Shwartz-Ziv & Tishby (2017) follow each hidden layer T of a network through the *information
 plane* — its information about the input, I(X;T), against its information about the label,
 I(T;Y) — and report a fitting phase (both rise) followed by a compression phase (I(X;T) falls).
-The third seed (Ivanovic, Kha & Muruganantham, §1 questions 3–5) asks whether this holds for
-recurrent networks. Two critiques shape what is measured here (DESIGN §12):
+The information-flow report (Ivanovic, Kha & Muruganantham, §1 questions 3–5) asks whether this holds for
+recurrent networks. Two critiques shape what is measured here:
 
 * Saxe et al. (ICLR 2018): compression appears with tanh units and not with ReLU, and is not tied
   to generalisation;
@@ -27,7 +27,7 @@ in bits, and :func:`information_plane` runs any of them over a training record:
   ±1 label bits for I(T;Y) (with a discrete Y, whose ties the added jitter breaks, it comes close to
   Ross's 2014 estimator for a discrete and a continuous variable).
 
-Checks that tell the estimator from the network (DESIGN §18):
+Checks that tell the estimator from the network:
 
 * :func:`dpi_violations` — for a deterministic T = f(X), I(T;Y) ≤ I(X;T) (data processing); an
   estimator whose I(X;T) falls below its I(T;Y) measures itself, and is left out of any count of

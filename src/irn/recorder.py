@@ -5,7 +5,7 @@ points of training, and the drift/diffusion picture of Shwartz-Ziv & Tishby (201
 for every weight matrix, the mean and the spread of the minibatch gradients within each epoch:
 ‖mean‖, ‖std‖ and their ratio, the signal-to-noise ratio (SNR). While SNR ≫ 1 the gradients
 agree (*drift*); once the noise dominates (SNR < 1) training is a random walk (*diffusion*). The
-third seed (Ivanovic, Kha & Muruganantham, §1 question 5) asks whether recurrent networks show the
+information-flow report (Ivanovic, Kha & Muruganantham, §1 question 5) asks whether recurrent networks show the
 same two phases.
 
 A :class:`Recorder` is a pair of hooks for ``irn.train.fit`` (``on_step`` after every

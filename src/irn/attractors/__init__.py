@@ -1,7 +1,7 @@
 """Excitable network attractors: the states a recurrent network can hold, the input pulses that
 move it between them, and the task's automaton they should form (A. Ceni, P. Ashwin, L. Livi,
 "Interpreting recurrent neural networks behaviour via excitable network attractors", Cognitive
-Computation 12:330–356, 2020, arXiv 1807.10478; DESIGN §11, §17).
+Computation 12:330–356, 2020, arXiv 1807.10478).
 
 A trained network's behaviour is read from its map x ↦ F(x, u), one step of its recurrent layer:
 its stable fixed points under no input are the states it can hold, and an *excitable connection*

@@ -1,4 +1,4 @@
-"""The automaton a task asks for, and the excitable network compared with it (DESIGN §11, §17).
+"""The automaton a task asks for, and the excitable network compared with it.
 
 A task with a finite set of held states and switches between them is an automaton: the 3-bit
 flip-flop is the cube (8 states, 24 switches), the memory task a tree of held states

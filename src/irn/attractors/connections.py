@@ -1,5 +1,5 @@
 """Excitable connections: where an input pulse carries the state from a stable point, and the
-smallest pulse that carries it to each place (DESIGN §11, §17).
+smallest pulse that carries it to each place.
 
 From a stable point i, a pulse of amplitude a and a sign on one input channel for ``pulse_steps``
 steps, then input-free steps until the state settles, lands somewhere: back at i, at another stable

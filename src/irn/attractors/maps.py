@@ -1,5 +1,5 @@
 """The network as a map: one step x ↦ F(x, u) of a ``Stacked`` network's recurrent layer, its
-Jacobians, runs of it with and without input, and the states a network visits (DESIGN §11).
+Jacobians, runs of it with and without input, and the states a network visits.
 
 The state x is h for RNN and GRU and [h, c] (2H dimensions) for LSTM; every function takes all
 replicates at once, as (replicates, points, D) tensors, in float64 unless told otherwise. Only

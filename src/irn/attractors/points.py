@@ -1,5 +1,5 @@
 """Fixed points, slow points and saddles of x ↦ F(x, u), and how the stable points move and vanish
-as a held input grows (DESIGN §11, §17).
+as a held input grows.
 
 ``fixed_points`` solves F(x, u) = x for all starting states of all replicates at once with a
 damped Newton iteration in float64: the Newton step J⁻¹(x − F) with the closed-form Jacobian

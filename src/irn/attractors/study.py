@@ -1,5 +1,5 @@
 """The whole excitable-network analysis of a model in one call, the same analysis during training,
-and the frames the chapter's figures draw (DESIGN §11, §17).
+and the frames the chapter's figures draw.
 
 ``excitable_network`` runs fixed points → labels → saddles → connections → landing map → comparison
 with the task's automaton and returns them as one ``ExcitableNetwork``; ``during_training`` trains

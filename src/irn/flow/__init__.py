@@ -6,7 +6,7 @@ every neuron of a recurrent network (inputs, hidden, outputs) over time and ask 
 is there a general direction of information flow, and does the network form layer-like
 structures? Their measure is the time-delayed mutual information between every ordered pair of
 neurons minus the undelayed one; they draw a directed flow graph and place each neuron by its
-"progression along the network". DESIGN §12 and §18 add the principled forms beside it:
+"progression along the network". irn adds the principled forms beside it:
 
 * ``delayed_information`` — the source's measure, ``I(s[t−ℓ]; u[t]) − I(s[t]; u[t])`` (bits);
 * ``transfer_entropy`` — ``I(s[t−ℓ]; u[t] | u[t−1 … t−history], c)``: conditioned on the target's

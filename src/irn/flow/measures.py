@@ -1,7 +1,7 @@
 """The flow measures between neurons: the source's delayed − undelayed mutual information,
 transfer entropy (conditioned on the target's past and on chosen neurons at the source's or the
 target's time), each neuron's entropy, and each hidden neuron's information about the input and
-the output (Ivanovic, Kha & Muruganantham, report §4; DESIGN §12)."""
+the output (Ivanovic, Kha & Muruganantham, report §4)."""
 
 from __future__ import annotations
 

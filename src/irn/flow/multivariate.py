@@ -1,7 +1,7 @@
 """Multivariate transfer entropy: per target, the greedy selection of sources conditioned on those
 already chosen (max statistic), pruning (min statistic) and an omnibus test — the algorithm of
 Lizier & Rubinov (2012) and Novelli et al. (Network Neuroscience 3:827, 2019) as IDTxl runs it,
-written on ``irn.ksg.conditional_scan`` (IDTxl is GPL; DESIGN §18)."""
+written on ``irn.ksg.conditional_scan`` (IDTxl is GPL)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The flow analysis of a network's replicates under named ``Choices`` (significance → graph →
 levels → layers), the direction test over replicates and its verdict, and the same verdict under
-every defensible variation of the choices (DESIGN §18)."""
+every defensible variation of the choices."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Every edge of a network against time-shifted surrogates of its source, with Benjamini–Hochberg
-over the network's edges (DESIGN §18): ``flow_significance`` for the source's measure, pairwise and
+over the network's edges: ``flow_significance`` for the source's measure, pairwise and
 multivariate transfer entropy."""
 
 from __future__ import annotations
