@@ -399,3 +399,53 @@ def test_intro_and_glossary_cite_nothing_a_reader_lacks():
     glossary = (ROOT / "book" / "glossary.md").read_text(encoding="utf-8")
     terms = re.findall(r"^([a-z][a-zA-Z -]+)$", glossary.split("```{glossary}")[1], flags=re.M)
     assert len(terms) == len(set(terms)) and {"source", "seed", "relay", "replicate"} <= set(terms)
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapters link the library's functions to their reference entries.
+
+_SPAN = re.compile(r"(?<![}`\w])`(irn(?:\.[A-Za-z_]\w*)+)(?:\(\))?`(?!`)")
+
+
+def _resolves(dotted: str) -> bool:
+    """Does ``irn.x.y`` name a module, function or class of irn?"""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            obj = getattr(obj, name, None)
+        return obj is not None and (inspect.ismodule(obj) or callable(obj))
+    return False
+
+
+def unlinked_names(markdown: str) -> list[str]:
+    """Code spans in a chapter's prose (outside code cells) that name an irn object without a
+    ``{py:…}`` role linking it to the reference."""
+    found, fence = [], None
+    for line in markdown.splitlines():
+        stripped = line.strip()
+        if fence is None and stripped.startswith("```"):
+            fence = stripped[: len(stripped) - len(stripped.lstrip("`"))]
+            continue
+        if fence is not None:
+            if stripped == fence:
+                fence = None
+            continue
+        found += [m.group(1) for m in _SPAN.finditer(line) if _resolves(m.group(1))]
+    return found
+
+
+def test_the_link_check_sees_an_unlinked_name():
+    text = ("Prose with `irn.relay.greedy` and {py:func}`irn.relay.greedy_many`, `irn.no_such` too.\n"
+            "```{code-cell} ipython3\nx = `irn.relay.greedy`\n```\n")
+    assert unlinked_names(text) == ["irn.relay.greedy"]
+
+
+@pytest.mark.parametrize("chapter", sorted(p.name for p in (ROOT / "book").glob("[01]*.md")))
+def test_chapters_link_the_functions_they_name(chapter):
+    names = unlinked_names((ROOT / "book" / chapter).read_text(encoding="utf-8"))
+    assert not names, (f"book/{chapter} names {sorted(set(names))} without linking: write "
+                       "{py:func}`irn.module.name` (or {py:class}, {py:mod}) so the reader reaches the reference")
