@@ -12,13 +12,12 @@ import pytest
 
 from irn import claims, params
 
-CLAIM = dict(claim_id="relay_removal_sharpens_clusters", chapter=7,
-             statement="Relay-ordered removal keeps clusters apart.", value_text="0.41 vs 0.15",
-             verdict="reproduced")
+CLAIM = dict(claim_id="relay_removal_sharpens_clusters", evidence=claims.Evidence(9, 9),
+             value_text="0.41 vs 0.15")  # 9 of 9 networks: reproduced under the verdict rule
 
 
 def test_round_trip_and_missing(tmp_path):
-    written = claims.record_claim(**CLAIM, stats={"p": np.float64(0.001), "n": np.int64(20),
+    written = claims.record(**CLAIM, stats={"p": np.float64(0.001), "n": np.int64(20),
                                                   "gap": float("nan"), "per": np.array([1, 2])},
                                   parameters={"fast": False, "replicates": 20}, directory=tmp_path)
     assert not list(tmp_path.glob(".*"))  # no temporary file left behind
@@ -33,10 +32,13 @@ def test_round_trip_and_missing(tmp_path):
     assert missing.set_index("claim_id").loc["greedy_matches_exhaustive"].chapter == "3"
 
 
-def test_rerun_overwrites_and_extra_claims_follow(tmp_path):
-    claims.record_claim(**CLAIM, directory=tmp_path)
-    claims.record_claim(**{**CLAIM, "verdict": "partly"}, directory=tmp_path)
-    claims.record_claim("my_extra_claim", 9, "Something else.", "42", "not reproduced", directory=tmp_path)
+def test_rerun_overwrites_and_extra_claims_follow(tmp_path, monkeypatch):
+    claims.record(**CLAIM, directory=tmp_path)
+    claims.record(**{**CLAIM, "evidence": claims.Evidence(7, 9, 2)}, directory=tmp_path)
+    extra = claims.ClaimSpec("9", "irn", "Something else.", "c", "t", "f", "d")
+    monkeypatch.setitem(claims.REGISTRY, "my_extra_claim", extra)
+    claims.record("my_extra_claim", claims.Evidence(0, 9, 9), "42", directory=tmp_path)
+    monkeypatch.delitem(claims.REGISTRY, "my_extra_claim")
     table = claims.load_claims(tmp_path)
     assert table.set_index("claim_id").loc[CLAIM["claim_id"]].verdict == "partly"
     assert table.claim_id.iloc[-1] == "my_extra_claim" and len(table) == len(claims.REGISTRY) + 1
@@ -44,7 +46,7 @@ def test_rerun_overwrites_and_extra_claims_follow(tmp_path):
 
 def test_directory_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv(claims.CLAIMS_ENV, str(tmp_path / "env"))
-    claims.record_claim(**CLAIM)
+    claims.record(**CLAIM)
     assert (tmp_path / "env" / f"{CLAIM['claim_id']}.json").exists()
     monkeypatch.delenv(claims.CLAIMS_ENV)
     monkeypatch.chdir(tmp_path)
@@ -165,15 +167,18 @@ def test_registry_states_each_claims_test_and_covers_every_source():
         claims.ClaimSpec("2", "nobody", "s", "c", "t", "f", "d")
     with pytest.raises(ValueError, match="correction"):
         claims.ClaimSpec("2", "irn", "s", "c", "t", "f", "d", correction="bonferroni")
+    with pytest.raises(ValueError, match="chapter"):
+        claims.ClaimSpec("0", "irn", "s", "c", "t", "f", "d")
 
 
 @pytest.mark.parametrize("change, match", [
-    ({"claim_id": "Bad Id"}, "claim_id"), ({"chapter": 0}, "chapter"), ({"verdict": "yes"}, "verdict"),
-    ({"value_text": ""}, "value_text"), ({"stats": [1]}, "stats"), ({"stats": {"x": object()}}, "stats"),
+    ({"claim_id": "Bad Id"}, "claim_id"), ({"claim_id": "not_registered"}, "claim_id"),
+    ({"evidence": (9, 9)}, "evidence"), ({"value_text": ""}, "value_text"), ({"stats": [1]}, "stats"),
+    ({"stats": {"x": object()}}, "stats"), ({"reachable": "yes"}, "reachable"), ({"alpha": 2}, "alpha"),
 ])
 def test_bad_input_raises_and_writes_nothing(tmp_path, change, match):
     with pytest.raises(ValueError, match=match):
-        claims.record_claim(**{**CLAIM, **change}, directory=tmp_path)
+        claims.record(**{**CLAIM, **change}, directory=tmp_path)
     assert not list(tmp_path.iterdir())
 
 
@@ -197,16 +202,16 @@ def test_bad_rule_input_raises():
 
 
 def test_record_is_plain_json(tmp_path):
-    claims.record_claim(**CLAIM, directory=tmp_path)
+    claims.record(**CLAIM, directory=tmp_path)
     record = json.loads((tmp_path / f"{CLAIM['claim_id']}.json").read_text(encoding="utf-8"))
     assert set(record) == {"claim_id", "chapter", "statement", "value_text", "verdict", "stats",
                            "parameters", "recorded", "evidence", "source", "test"}
 
 
 def test_summary_table_flags_fast_runs_and_lists_claims_not_run(tmp_path):
-    claims.record_claim(**CLAIM, parameters={"fast": True, "replicates": 4}, directory=tmp_path)
-    claims.record_claim("knockout_hits_own_concept", 4, "Knockouts hit their concept.", "+0.15",
-                        "reproduced", parameters={"fast": False, "replicates": 20}, directory=tmp_path)
+    claims.record(**CLAIM, parameters={"fast": True, "replicates": 4}, directory=tmp_path)
+    claims.record("knockout_hits_own_concept", claims.Evidence(6, 6), "+0.15",
+                  parameters={"fast": False, "replicates": 20}, directory=tmp_path)
     summary = claims.summary_table(claims.load_claims(tmp_path))
     assert list(summary.columns) == claims.SUMMARY_COLUMNS
     assert len(summary) == len(claims.REGISTRY)
@@ -215,7 +220,7 @@ def test_summary_table_flags_fast_runs_and_lists_claims_not_run(tmp_path):
     assert fast["verdict"] == "reproduced (fast preset)" and fast["protocol"] == "fast preset, 4 replicates"
     assert full["verdict"] == "reproduced" and full["protocol"] == "full protocol, 20 replicates"
     assert full["this run"] == "+0.15" and full["chapter"] == "4"
-    assert full["supported / contradicted / total"] == "—"  # a record without evidence
+    assert full["supported / contradicted / total"] == "6 / 0 / 6"
     claims.record("knockout_hits_own_concept", claims.Evidence(5, 6, 1, 0.12, 0.05, -0.02 + 0.22, "drop"),
                   "+0.12", parameters={"fast": False}, directory=tmp_path)
     again = dict(zip(claims.REGISTRY, claims.summary_table(claims.load_claims(tmp_path)).to_dict("records")))
@@ -223,8 +228,7 @@ def test_summary_table_flags_fast_runs_and_lists_claims_not_run(tmp_path):
     assert full["supported / contradicted / total"] == "5 / 1 / 6" and full["verdict"] == "partly"
     assert full["effect [95 % CI]"] == "+0.12 [0.05, 0.2] (drop)"
     assert full["source"] == claims.SOURCES["hintze"] and full["test"].startswith("each replicate's accuracy drop")
-    others = summary[~summary.claim.isin([CLAIM["statement"], "Knockouts hit their concept.",
-                                          claims.REGISTRY["knockout_hits_own_concept"].statement,
+    others = summary[~summary.claim.isin([claims.REGISTRY["knockout_hits_own_concept"].statement,
                                           claims.REGISTRY[CLAIM["claim_id"]].statement])]
     assert (others.verdict == claims.NOT_RUN).all() and (others.protocol == "—").all()
     with pytest.raises(ValueError, match="load_claims"):

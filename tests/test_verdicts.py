@@ -189,12 +189,14 @@ def test_report_and_phrase(tmp_path):
         verdicts.phrase("maybe")
 
 
-def test_summary_table_export_and_chart_show_every_claim(tmp_path):
+def test_summary_table_export_and_chart_show_every_claim(tmp_path, monkeypatch):
     claims.record("pca_resolves_states", claims.Evidence(18, 20, 0, 0.3, 0.2, 0.4, "separation"), "18 of 20",
                   controls=[claims.Control("circle", True, claims.Evidence(20, 20))], parameters={"fast": True},
                   directory=tmp_path)
-    claims.record_claim("some_later_claim", "4b", "A claim another chapter adds.", "42", "contradicted",
-                        directory=tmp_path)
+    later = claims.ClaimSpec("4b", "irn", "A claim another chapter adds.", "c", "t", "f", "d")
+    monkeypatch.setitem(claims.REGISTRY, "some_later_claim", later)
+    claims.record("some_later_claim", claims.Evidence(0, 9, 9), "42", directory=tmp_path)
+    monkeypatch.delitem(claims.REGISTRY, "some_later_claim")
     table = claims.load_claims(tmp_path)
     export = claims.export_table(table)
     assert list(export.columns) == claims.EXPORT_COLUMNS and len(export) == len(claims.REGISTRY) + 1

@@ -73,6 +73,16 @@ SOURCES = {
 }
 
 
+_CHAPTER = re.compile(r"^[1-9][0-9]*[a-z]?$")
+
+
+def _chapter(chapter) -> str:
+    text = str(chapter) if isinstance(chapter, (int, np.integer)) and not isinstance(chapter, bool) else chapter
+    if not isinstance(text, str) or not _CHAPTER.match(text):
+        raise ValueError(f"chapter must be a chapter label such as 4 or '3b', got {chapter!r}")
+    return text
+
+
 @dataclass(frozen=True)
 class ClaimSpec:
     """One claim and its primary test, stated before any chapter runs.
@@ -110,6 +120,7 @@ class ClaimSpec:
     correction: str | None = "holm"
 
     def __post_init__(self):
+        _chapter(self.chapter)
         if self.source not in SOURCES:
             raise ValueError(f"source must be one of {tuple(SOURCES)}, got {self.source!r}")
         if self.correction not in (*CORRECTIONS, None):
@@ -956,58 +967,6 @@ def record(claim_id: str, evidence: Evidence, value_text: str, *, reachable: boo
                   _plain(parameters or {}), datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   _plain(asdict(evidence)), spec.source, spec.primary_test)
     return _write(claim, directory)
-
-
-def record_claim(claim_id: str, chapter, statement: str, value_text: str, verdict: str,
-                 stats: dict | None = None, parameters: dict | None = None, directory=None) -> Claim:
-    """A record whose verdict the chapter decided itself (chapters not yet moved to `record`).
-
-    Parameters
-    ----------
-    claim_id : str
-        Lower-case identifier (letters, digits, _).
-    chapter : str or int
-        Its label (2, "3b", …).
-    statement : str
-        The claim.
-    value_text : str
-        The result in words and numbers.
-    verdict : str
-        One of `VERDICTS` or `NO_VERDICT`.
-    stats : dict or None, optional
-        The numbers behind it.
-    parameters : dict or None, optional
-        The chapter's run parameters.
-    directory : str or os.PathLike or None, optional
-        The claims directory (default `claims_dir`).
-
-    Returns
-    -------
-    Claim
-        The record written; ``claim_id`` (value_text) and ``claim_id + "_verdict"`` are glued.
-    """
-    _check_id(claim_id)
-    chapter = _chapter(chapter)
-    if not isinstance(statement, str) or not statement.strip():
-        raise ValueError(f"statement must be a non-empty string, got {statement!r}")
-    _check_texts_and_dicts(value_text, stats, parameters)
-    if verdict not in (*VERDICTS, NO_VERDICT):
-        raise ValueError(f"verdict must be one of {(*VERDICTS, NO_VERDICT)}, got {verdict!r}")
-    spec = REGISTRY.get(claim_id)
-    claim = Claim(claim_id, chapter, statement, value_text, verdict, _plain(stats or {}),
-                  _plain(parameters or {}), datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                  {}, spec.source if spec else "irn", spec.primary_test if spec else "")
-    return _write(claim, directory)
-
-
-_CHAPTER = re.compile(r"^[1-9][0-9]*[a-z]?$")
-
-
-def _chapter(chapter) -> str:
-    text = str(chapter) if isinstance(chapter, (int, np.integer)) and not isinstance(chapter, bool) else chapter
-    if not isinstance(text, str) or not _CHAPTER.match(text):
-        raise ValueError(f"chapter must be a chapter label such as 4 or '3b', got {chapter!r}")
-    return text
 
 
 #: The MIME prefix under which myst-nb finds a glued value that is not displayed in its cell.
