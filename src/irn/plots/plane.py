@@ -21,9 +21,14 @@ def _named(frame: pd.DataFrame, names: list[str]) -> tuple[pd.DataFrame, list[st
         frame = frame.assign(network=frame["network"].map(lambda n: NAMES.get(n, n)))
     return frame, [NAMES.get(n, n) for n in names]
 
-def _width(columns: int, independent_y: bool = True) -> int:
+#: Extra pixels per panel kept free for a log axis, whose labels (0.0001, 1e-5, …) run wider than
+#: the linear labels `irn.plots.style.AXIS` is measured on.
+LOG_AXIS = 12
+
+
+def _width(columns: int, independent_y: bool = True, log_y: bool = False) -> int:
     """Panel width for ``columns`` panels per row (legends below the panels take no width)."""
-    return panel_width(columns, legend=False, shared_y=not independent_y)
+    return panel_width(columns, legend=False, shared_y=not independent_y, extra=LOG_AXIS * columns if log_y else 0)
 
 
 def trajectories(frame: pd.DataFrame, networks: list[str], estimators: list[str], columns: int = 3) -> alt.FacetChart:
@@ -117,7 +122,7 @@ def over_epochs(summary: pd.DataFrame, panels: list[str], value_title: str, colo
                                       scale=alt.Scale(domain=names, range=[[4, 4], [1, 0], [2, 2]][:len(names)]),
                                       legend=alt.Legend(orient="bottom", columns=1)),
             tooltip=["reference", alt.Tooltip("reference_value:Q", format=".3g", title="value")]))
-    width = _width(columns)
+    width = _width(columns, log_y=log_y)
     return alt.layer(*layers, data=data).properties(width=width, height=130).facet(
         facet=alt.Facet(f"{panel}:N", sort=panels, title=None), columns=columns).resolve_scale(y="independent")
 
