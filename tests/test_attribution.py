@@ -437,3 +437,13 @@ def test_noisy_task_sets_hold_out_fresh_sequences_and_the_oracle_runs_on_a_bound
     again = attribution.rank(model, noisy, methods=["ablation"], seed=0, oracle_sequences=8, oracle_size=3)
     pd.testing.assert_frame_equal(ranking.table, again.table)
     assert all(sorted(g) == list(range(6)) for _, g in ranking.table.groupby(["replicate", "concept"])["rank"])
+
+
+def test_overview_table_writes_numbers_a_reader_reads():
+    """No "−0.000" for a value that rounds to zero, no exponent for a cost of hundreds of ms."""
+    frame = pd.DataFrame({"share of the oracle's area": [0.5], "low": [0.4], "high": [0.6],
+                          "specificity": [-0.0001], "gap to the oracle": [-0.1], "τ with relay": [0.2],
+                          "CPU ms per network": [112.4]}, index=["some method"])
+    out = attribution.overview_table(frame).loc["some method"]
+    assert out["specificity"] == "0.000" and out["gap to the oracle"] == "−0.100"
+    assert out["CPU ms per network"] == "110" and out["share of the oracle's area [95 % CI]"] == "0.50 [0.40, 0.60]"

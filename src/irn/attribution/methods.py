@@ -56,7 +56,7 @@ from irn.models import KNOCKOUT_STATES, Stacked
 METHODS = ("relay", "relay_random_ties", "mutual_information", "variance", "mean_abs", "readout", "probe",
            "saliency", "grad_x_act", "integrated_gradients", "ablation", "random")
 #: Names for tables and legends.
-LABELS = {"relay": "relay (greedy)", "relay_random_ties": "relay, ties at random",
+LABELS = {"relay": "relay (greedy)", "relay_random_ties": "relay (ties at random)",
           "mutual_information": "single-node MI", "variance": "variance", "mean_abs": "mean |h|",
           "readout": "readout |W|", "probe": "L1 probe", "saliency": "saliency",
           "grad_x_act": "gradient × activation", "integrated_gradients": "integrated gradients",

@@ -795,7 +795,17 @@ def p_text(p: float) -> str:
 
 
 def _number(value: float, digits: int = 3) -> str:
-    return "—" if pd.isna(value) else f"{value:.{digits}f}".replace("-", "−")
+    if pd.isna(value):
+        return "—"
+    text = f"{value:.{digits}f}"
+    return (text[1:] if float(text) == 0 and text.startswith("-") else text).replace("-", "−")  # no "−0.000"
+
+
+def _cpu_ms(value: float) -> str:
+    """Two significant digits, written out (0.013, 4.6, 46, 110), never in exponent form."""
+    if pd.isna(value):
+        return "—"
+    return f"{float(f'{value:.2g}'):g}" if value < 100 else f"{float(f'{value:.2g}'):.0f}"
 
 
 def overview_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -822,5 +832,5 @@ def overview_table(frame: pd.DataFrame) -> pd.DataFrame:
         for m, lo, hi in frame[["share of the oracle's area", "low", "high"]].to_numpy()]
     for column in ("specificity", "gap to the oracle", *tau):
         out[column] = frame[column].map(_number)
-    out["CPU ms per network"] = frame["CPU ms per network"].map(lambda v: f"{v:.2g}")
+    out["CPU ms per network"] = frame["CPU ms per network"].map(_cpu_ms)
     return out
