@@ -478,3 +478,14 @@ def test_scan_selects_the_driver_and_its_max_statistic():
     assert weak.max_p_value() > 0.05 and weak.min_p_value() > 0.05
     joint = ksg.conditional_scan(series, 1, [[(0, 1), (2, 1)]], [(1, 1)], start=2, surrogates=19)
     assert joint.values[0] > 0.2 and joint.p_values[0] == pytest.approx(1 / 20)  # a joint candidate
+
+
+def test_p_values_against_a_hand_count():
+    """(1 + surrogates at or above the value) / (1 + surrogates), per column or against one shared column."""
+    null = np.array([[0.1, 0.5], [0.3, 0.2], [0.3, 0.9], [0.0, 0.1]])
+    np.testing.assert_allclose(ksg.p_values(np.array([0.3, 0.6]), null), [(1 + 2) / 5, (1 + 1) / 5])
+    np.testing.assert_allclose(ksg.p_values(np.array([0.25, 1.0]), null.max(axis=1)[:, None]), [(1 + 3) / 5, 1 / 5])
+    with pytest.raises(ValueError, match="^values "):
+        ksg.p_values(np.zeros((2, 2)), null)
+    with pytest.raises(ValueError, match="^null "):
+        ksg.p_values(np.zeros(3), null)

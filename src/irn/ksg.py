@@ -94,6 +94,7 @@ __all__ = [
     "entropy",
     "mutual_information",
     "mutual_information_matrix",
+    "p_values",
     "prepare",
     "surrogate_offsets",
     "surrogate_test",
@@ -1161,7 +1162,28 @@ def _draws(used, surrogates, method, min_shift, seed):
     return np.zeros(0, np.int64), np.stack([rng.permutation(used) for _ in range(surrogates)]).astype(np.int64)
 
 
-def _p_values(values, null):
+def p_values(values, null) -> np.ndarray:
+    """Permutation p-values of estimates against their surrogate nulls.
+
+    Parameters
+    ----------
+    values : ndarray, shape (candidates,)
+        The estimates.
+    null : ndarray, shape (surrogates, candidates) or (surrogates, 1)
+        Each candidate's null estimates, one column per candidate; or one column every candidate
+        is compared with (e.g. the largest estimate of each surrogate, a max statistic).
+
+    Returns
+    -------
+    ndarray, shape (candidates,)
+        (1 + #{null ≥ value}) / (1 + surrogates), per candidate.
+    """
+    values, null = np.asarray(values, dtype=float), np.asarray(null, dtype=float)
+    if values.ndim != 1:
+        raise ValueError(f"values must be a 1-D array (candidates,), got shape {values.shape}")
+    if null.ndim != 2 or null.shape[1] not in (1, len(values)):
+        raise ValueError(f"null must be a 2-D array (surrogates, {len(values)}) or (surrogates, 1), "
+                         f"got shape {null.shape}")
     return (1 + (null >= values[None, :]).sum(axis=0)) / (1 + null.shape[0])
 
 
@@ -1208,7 +1230,7 @@ def surrogate_test(x, y, z=None, k: int = 3, *, lag: int = 0, surrogates: int = 
     out = _surrogate_kernel(np.ascontiguousarray(points[:, :dx]), zy, _views_of(zy), dz, shifts, perms, k, theiler,
                             _psi(used), CELL_POINTS, COUNT_POINTS, numba.get_num_threads()) / LN2
     null = out[1:]
-    return SurrogateTest(float(out[0]), null, float(_p_values(out[:1], null[:, None])[0]), method)
+    return SurrogateTest(float(out[0]), null, float(p_values(out[:1], null[:, None])[0]), method)
 
 
 @dataclass(frozen=True, eq=False)
@@ -1257,7 +1279,7 @@ class Scan:
         """
         if self.null.shape[0] == 0:
             return float("nan")
-        return float((1 + np.count_nonzero(self.null.max(axis=1) >= self.values.max())) / (1 + self.null.shape[0]))
+        return float(p_values(self.values.max()[None], self.null.max(axis=1)[:, None])[0])
 
     def min_p_value(self) -> float:
         """p-value of the smallest value against the smallest null value of each surrogate.
@@ -1272,7 +1294,7 @@ class Scan:
         """
         if self.null.shape[0] == 0:
             return float("nan")
-        return float((1 + np.count_nonzero(self.null.min(axis=1) >= self.values.min())) / (1 + self.null.shape[0]))
+        return float(p_values(self.values.min()[None], self.null.min(axis=1)[:, None])[0])
 
 
 def _is_pair(value, columns: int, samples: int) -> bool:
@@ -1356,5 +1378,5 @@ def conditional_scan(series, target: int, sources, conditioning=(), k: int = 3, 
         out[:, i] = _surrogate_kernel(x, zy, zviews, dz, shifts, perms, k, theiler, psi,
                                       CELL_POINTS, COUNT_POINTS, numba.get_num_threads()) / LN2
     values, null = out[0], out[1:]
-    p = _p_values(values, null) if surrogates else np.full(len(groups), np.nan)
+    p = p_values(values, null) if surrogates else np.full(len(groups), np.nan)
     return Scan(tuple(sources), values, null, p, method, start)

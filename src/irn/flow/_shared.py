@@ -82,11 +82,6 @@ def _pairs(values: np.ndarray, lags, roles, name: str) -> pd.DataFrame:
 
 
 # -- significance -------------------------------------------------------------------------------------
-def _p_values(value: np.ndarray, nulls: np.ndarray) -> np.ndarray:
-    """(1 + #null ≥ value) / (1 + null count), per column of nulls (null count, rows)."""
-    return (1 + (nulls >= value[None, :]).sum(axis=0)) / (1 + len(nulls))
-
-
 def _bh(p: np.ndarray) -> np.ndarray:
     return sps.false_discovery_control(p, method="bh") if len(p) else p
 

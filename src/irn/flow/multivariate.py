@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from irn import ksg
-from irn.flow._shared import COLUMNS, _bh, _p_settled, _p_values, _scan
+from irn.flow._shared import COLUMNS, _bh, _p_settled, _scan
 
 
 @dataclass
@@ -50,7 +50,7 @@ def _multivariate_target(prepared, target, lags, history, conditions, condition_
         remaining = [c for c in range(n_c) if c not in selected]
         v, sur, settled = scan([candidates[c] for c in remaining], base + [candidates[c] for c in selected], "max")
         maxima = sur.max(axis=1)  # the max statistic: the best candidate of each surrogate
-        p = (1 + (maxima[:, None] >= v[None, :]).sum(axis=0)) / (1 + len(maxima))
+        p = ksg.p_values(v, maxima[:, None])
         return _Round(remaining, v, sur, np.where(settled, 1.0 / (1 + surrogates), p))
 
     selected: list[int] = []
@@ -71,7 +71,7 @@ def _multivariate_target(prepared, target, lags, history, conditions, condition_
         weakest = int(np.argmin(v))
         if (1 + np.count_nonzero(sur.min(axis=1) >= v[weakest])) / (1 + len(sur)) <= alpha:
             value[selected], null_mean[selected] = v, sur.mean(axis=0)
-            p_value[selected] = _p_values(v, sur)  # each chosen source against its own surrogates
+            p_value[selected] = ksg.p_values(v, sur)  # each chosen source against its own surrogates
             break
         selected.pop(weakest)
     unchosen = [c for c in range(n_c) if c not in selected]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from irn import ksg, params
-from irn.flow._shared import NULLS, _finish, _neurons, _p_values, _pairs, _roles, _shifts
+from irn.flow._shared import NULLS, _finish, _neurons, _pairs, _roles, _shifts
 from irn.flow.graph import flow_graph, path_nodes
 
 
@@ -87,7 +87,7 @@ def sequence_flow(activity, roles=None, k: int = 3, *, conditions=None, surrogat
     else:
         nulls = np.stack([v[off] for v in values[1:]])  # (surrogates, pairs), the order of _pairs
     table["null_mean"] = nulls.mean(axis=0)
-    table["p_value"] = _p_values(table["value"].to_numpy(), nulls)
+    table["p_value"] = ksg.p_values(table["value"].to_numpy(), nulls)
     return _finish(table, alpha, None)
 
 
