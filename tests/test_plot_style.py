@@ -83,3 +83,12 @@ def test_highlight_binds_the_legend_and_fades_the_rest():
     assert spec["encoding"]["opacity"]["condition"]["value"] == 1.0
     assert spec["encoding"]["opacity"]["value"] == 0.2
     assert style.drawn_width(chart) > 0  # Vega accepts the spec
+
+
+def test_a_log_axis_takes_its_extra_room_once_per_axis_drawn():
+    """Each panel of an independent-y facet loses LOG_AXIS; panels sharing one axis split it."""
+    assert style.panel_width(2, shared_y=False, log_y=True) == style.panel_width(2, shared_y=False) - style.LOG_AXIS
+    assert style.panel_width(2, log_y=True) == (style.panel_width(2) * 2 - style.LOG_AXIS) // 2
+    assert style.grid(3, shared_y=False, log_y=True).width < style.grid(3, shared_y=False).width
+    with pytest.raises(ValueError, match="^log_y "):
+        style.panel_width(2, log_y="yes")

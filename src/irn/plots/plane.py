@@ -21,14 +21,9 @@ def _named(frame: pd.DataFrame, names: list[str]) -> tuple[pd.DataFrame, list[st
         frame = frame.assign(network=frame["network"].map(lambda n: NAMES.get(n, n)))
     return frame, [NAMES.get(n, n) for n in names]
 
-#: Extra pixels per panel kept free for a log axis, whose labels (0.0001, 1e-5, …) run wider than
-#: the linear labels `irn.plots.style.AXIS` is measured on.
-LOG_AXIS = 12
-
-
 def _width(columns: int, independent_y: bool = True, log_y: bool = False) -> int:
     """Panel width for ``columns`` panels per row (legends below the panels take no width)."""
-    return panel_width(columns, legend=False, shared_y=not independent_y, extra=LOG_AXIS * columns if log_y else 0)
+    return panel_width(columns, legend=False, shared_y=not independent_y, log_y=log_y)
 
 
 def trajectories(frame: pd.DataFrame, networks: list[str], estimators: list[str], columns: int = 3) -> alt.FacetChart:

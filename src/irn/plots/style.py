@@ -42,6 +42,9 @@ SPACING = 26
 #: Room a y axis takes left of its panel (tick labels and the axis title) with the chart's outer
 #: padding (`PADDING`).
 AXIS = 76
+#: Further room a logarithmic y axis takes: its labels (0.0001, 1e-5, …) run wider than the linear
+#: labels `AXIS` is measured on.
+LOG_AXIS = 12
 #: Vega's padding around the whole chart, counted once in `AXIS`.
 PADDING = 20
 #: Room a legend takes right of the chart (its title, symbols and labels).
@@ -71,11 +74,12 @@ class Grid:
     width: int
 
 
-def _check_layout(*, panels, column, legend, shared_y, extra) -> None:
+def _check_layout(*, panels, column, legend, shared_y, extra, log_y) -> None:
     require(panels, "panels", integer(low=1))
     require(column, "column", integer(low=1))
     require(legend, "legend", boolean())
     require(shared_y, "shared_y", boolean())
+    require(log_y, "log_y", boolean())
     require(extra, "extra", integer(low=0))
 
 
@@ -83,14 +87,15 @@ def _room(column: int, legend: bool, extra: int) -> int:
     return column - ACTIONS - (LEGEND if legend else 0) - extra
 
 
-def _width(columns: int, column: int, legend: bool, shared_y: bool, extra: int) -> int:
+def _width(columns: int, column: int, legend: bool, shared_y: bool, extra: int, log_y: bool) -> int:
     """Panel width when ``columns`` panels stand in a row (axes calibrated with `drawn_width`)."""
     axes = AXIS + (0 if shared_y else (AXIS - PADDING) * (columns - 1))
+    axes += LOG_AXIS * (1 if shared_y else columns) if log_y else 0
     return (_room(column, legend, extra) - axes - SPACING * (columns - 1)) // columns
 
 
 def panel_width(panels: int, *, column: int = COLUMN, legend: bool = True, shared_y: bool = True,
-                extra: int = 0) -> int:
+                extra: int = 0, log_y: bool = False) -> int:
     """Width of each panel when ``panels`` panels stand side by side in one row of the column.
 
     Parameters
@@ -106,6 +111,8 @@ def panel_width(panels: int, *, column: int = COLUMN, legend: bool = True, share
         panel draws its own (``resolve_scale(y="independent")`` or a concatenation).
     extra : int, optional
         Further pixels to reserve, e.g. for row headers left of a facet grid.
+    log_y : bool, optional
+        The y axis is logarithmic: reserve `LOG_AXIS` more pixels for each y axis drawn.
 
     Returns
     -------
@@ -117,8 +124,8 @@ def panel_width(panels: int, *, column: int = COLUMN, legend: bool = True, share
     ValueError
         When the column is too narrow for ``panels`` panels of at least 20 pixels.
     """
-    _check_layout(panels=panels, column=column, legend=legend, shared_y=shared_y, extra=extra)
-    width = _width(panels, column, legend, shared_y, extra)
+    _check_layout(panels=panels, column=column, legend=legend, shared_y=shared_y, extra=extra, log_y=log_y)
+    width = _width(panels, column, legend, shared_y, extra, log_y)
     if width < 20:
         raise ValueError(f"panels must fit the {column}-px column at 20 px or more each, "
                          f"got {panels} panels of {width} px: wrap them into rows with grid()")
@@ -126,7 +133,8 @@ def panel_width(panels: int, *, column: int = COLUMN, legend: bool = True, share
 
 
 def grid(panels: int, *, min_width: int = MIN_PANEL, max_columns: int | None = None,
-         column: int = COLUMN, legend: bool = True, shared_y: bool = True, extra: int = 0) -> Grid:
+         column: int = COLUMN, legend: bool = True, shared_y: bool = True, extra: int = 0,
+         log_y: bool = False) -> Grid:
     """The widest layout of ``panels`` panels that fits the column with every panel at least
     ``min_width`` wide: as many panels per row as fit, then each panel as wide as the row allows.
 
@@ -149,18 +157,20 @@ def grid(panels: int, *, min_width: int = MIN_PANEL, max_columns: int | None = N
         True when each row shares one y axis; False when every panel draws its own.
     extra : int, optional
         Further pixels to reserve, e.g. for row headers.
+    log_y : bool, optional
+        The y axis is logarithmic: reserve `LOG_AXIS` more pixels for each y axis drawn.
 
     Returns
     -------
     Grid
         Panels per row, number of rows and the width of one panel.
     """
-    _check_layout(panels=panels, column=column, legend=legend, shared_y=shared_y, extra=extra)
+    _check_layout(panels=panels, column=column, legend=legend, shared_y=shared_y, extra=extra, log_y=log_y)
     require(min_width, "min_width", integer(low=20))
     require(max_columns, "max_columns", optional(integer(low=1)))
     most = min(panels, max_columns or panels)
     for columns in range(most, 0, -1):
-        width = _width(columns, column, legend, shared_y, extra)
+        width = _width(columns, column, legend, shared_y, extra, log_y)
         if width >= min_width or columns == 1:
             if width < 20:
                 raise ValueError(f"column must leave at least 20 px for one panel, got {column} px")
